@@ -1,0 +1,373 @@
+//! [`ApiError`]: one failure, as the API document describes it.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::time::Duration;
+
+use http::header::{HeaderName, ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::{HeaderMap, HeaderValue, Method, StatusCode};
+use serde_json::Value;
+
+use crate::catalog;
+
+/// Members of the body that belong to the contract; [`ApiError::with`] never overwrites them.
+///
+/// `type`, `title` and `instance` are reserved too, since the `application/problem+json`
+/// rendering uses them.
+pub const RESERVED_MEMBERS: &[&str] = &[
+    "ok",
+    "status",
+    "error",
+    "message",
+    "detail",
+    "allowed",
+    "retry_after",
+    "request_id",
+    "type",
+    "title",
+    "instance",
+];
+
+/// A failure that leaves the server as the documented error body.
+///
+/// An `ApiError` carries the status, the stable `error` code clients switch on, the `detail`
+/// of this occurrence, extra body members and the headers the status calls for (`Allow`,
+/// `Retry-After`, `WWW-Authenticate`). The `message` is not settable: it is the API
+/// document's Message for the status, so that one status always reads the same.
+///
+/// Handlers return it (with the `axum` feature it implements `IntoResponse`; without it,
+/// `http::Response::from(error)` works), and [`ApiErrorLayer`](crate::ApiErrorLayer) renders
+/// it uniformly: it chooses the format and adds the `request_id`.
+///
+/// ```
+/// use tower_api_errors::ApiError;
+///
+/// let error = ApiError::missing_parameter("customer_id");
+/// assert_eq!(error.status(), 400);
+/// assert_eq!(error.code(), "missing_parameter");
+/// assert_eq!(error.message(), "Bad Request");
+/// assert_eq!(error.member("param"), Some(&"customer_id".into()));
+///
+/// // Required members can't be overwritten by an extra member.
+/// let error = ApiError::not_found().with("status", 200).with("ok", true);
+/// assert_eq!(error.member("status"), None);
+/// ```
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    status: StatusCode,
+    code: Cow<'static, str>,
+    detail: Option<Cow<'static, str>>,
+    members: Vec<(Cow<'static, str>, Value)>,
+    headers: HeaderMap,
+}
+
+impl ApiError {
+    /// An error with `status` and the catalog's code, message and detail for it.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::new(StatusCode::CONFLICT);
+    /// assert_eq!(error.code(), "conflict");
+    /// ```
+    #[must_use]
+    pub fn new(status: StatusCode) -> Self {
+        Self {
+            status,
+            code: Cow::Borrowed(catalog::lookup(status).code),
+            detail: None,
+            members: Vec::new(),
+            headers: HeaderMap::new(),
+        }
+    }
+
+    /// 400 `bad_request`.
+    #[must_use]
+    pub fn bad_request() -> Self {
+        Self::new(StatusCode::BAD_REQUEST)
+    }
+
+    /// 400 `missing_parameter`, with the parameter's name as the `param` member.
+    #[must_use]
+    pub fn missing_parameter(param: impl Into<Cow<'static, str>>) -> Self {
+        let param = param.into();
+        Self::bad_request()
+            .with_code("missing_parameter")
+            .with_detail(format!("The required parameter `{param}` is missing."))
+            .with("param", param.into_owned())
+    }
+
+    /// 401 `unauthorized`, with a `WWW-Authenticate` challenge (RFC 9110 §15.5.2 requires one).
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::unauthorized("Bearer realm=\"api\"");
+    /// assert_eq!(error.headers()["www-authenticate"], "Bearer realm=\"api\"");
+    /// ```
+    #[must_use]
+    pub fn unauthorized(challenge: &'static str) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED)
+            .with_header(WWW_AUTHENTICATE, HeaderValue::from_static(challenge))
+    }
+
+    /// 403 `forbidden`.
+    #[must_use]
+    pub fn forbidden() -> Self {
+        Self::new(StatusCode::FORBIDDEN)
+    }
+
+    /// 404 `not_found`.
+    #[must_use]
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND)
+    }
+
+    /// 405 `method_not_allowed`, with `Allow` listing `allowed` (RFC 9110 §15.5.6 requires it).
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::method_not_allowed([Method::GET, Method::HEAD]);
+    /// assert_eq!(error.headers()["allow"], "GET, HEAD");
+    /// ```
+    #[must_use]
+    pub fn method_not_allowed(allowed: impl IntoIterator<Item = Method>) -> Self {
+        Self::new(StatusCode::METHOD_NOT_ALLOWED).with_header(ALLOW, allow_header(allowed))
+    }
+
+    /// 408 `request_timeout`: the client was too slow to send its request.
+    #[must_use]
+    pub fn request_timeout() -> Self {
+        Self::new(StatusCode::REQUEST_TIMEOUT)
+    }
+
+    /// 413 `payload_too_large`.
+    #[must_use]
+    pub fn payload_too_large() -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE)
+    }
+
+    /// 415 `unsupported_media_type`.
+    #[must_use]
+    pub fn unsupported_media_type() -> Self {
+        Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+    }
+
+    /// 422 `unprocessable_entity`.
+    #[must_use]
+    pub fn unprocessable_entity() -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY)
+    }
+
+    /// 429 `too_many_requests`, with `Retry-After`.
+    #[must_use]
+    pub fn too_many_requests(retry_after: Duration) -> Self {
+        Self::new(StatusCode::TOO_MANY_REQUESTS).with_retry_after(retry_after)
+    }
+
+    /// 500 `internal_error`. Its message is the API document's "Server Error".
+    #[must_use]
+    pub fn internal_error() -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// 501 `not_implemented`.
+    #[must_use]
+    pub fn not_implemented() -> Self {
+        Self::new(StatusCode::NOT_IMPLEMENTED)
+    }
+
+    /// 503 `service_unavailable`, with `Retry-After`.
+    #[must_use]
+    pub fn service_unavailable(retry_after: Duration) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE).with_retry_after(retry_after)
+    }
+
+    /// 503 `overloaded`: too many requests at once.
+    #[must_use]
+    pub fn overloaded(retry_after: Duration) -> Self {
+        Self::service_unavailable(retry_after)
+            .with_code("overloaded")
+            .with_detail(
+                "We received too many requests to process at once. Retry after the time given in Retry-After.",
+            )
+    }
+
+    /// 503 `maintenance`: the service is switched off for maintenance.
+    #[must_use]
+    pub fn maintenance(retry_after: Duration) -> Self {
+        Self::service_unavailable(retry_after)
+            .with_code("maintenance")
+            .with_detail(
+                "We are performing maintenance. Retry after the time given in Retry-After.",
+            )
+    }
+
+    /// 504 `gateway_timeout`.
+    #[must_use]
+    pub fn gateway_timeout() -> Self {
+        Self::new(StatusCode::GATEWAY_TIMEOUT)
+    }
+
+    /// Replaces the stable `error` code.
+    #[must_use]
+    pub fn with_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
+        self.code = code.into();
+        self
+    }
+
+    /// Replaces the `detail` (by default, the API document's Explanation for the status).
+    ///
+    /// For 5xx errors, keep internal text (error messages, paths) out of it: it is sent.
+    #[must_use]
+    pub fn with_detail(mut self, detail: impl Into<Cow<'static, str>>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// Adds the body member `key`, or replaces it. A key of [`RESERVED_MEMBERS`] is ignored
+    /// (and logged): the contract's members are the layer's to set.
+    #[must_use]
+    pub fn with(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> Self {
+        let key = key.into();
+        if RESERVED_MEMBERS.contains(&key.as_ref()) {
+            tracing::warn!(member = %key, "ignored an error member that the contract reserves");
+            return self;
+        }
+        let value = value.into();
+        match self.members.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => *v = value,
+            None => self.members.push((key, value)),
+        }
+        self
+    }
+
+    /// Adds a response header, replacing any of the same name.
+    #[must_use]
+    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        self.headers.insert(name, value);
+        self
+    }
+
+    /// Sets `Retry-After` (whole seconds, rounded up) and so the `retry_after` member.
+    #[must_use]
+    pub fn with_retry_after(self, retry_after: Duration) -> Self {
+        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        self.with_header(RETRY_AFTER, HeaderValue::from(seconds))
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// The stable `error` code.
+    pub fn code(&self) -> &str {
+        &self.code
+    }
+
+    /// The `message`: the API document's Message for the status.
+    pub fn message(&self) -> &'static str {
+        catalog::lookup(self.status).message
+    }
+
+    /// The `detail`: the one set, or the API document's Explanation for the status.
+    pub fn detail(&self) -> &str {
+        match &self.detail {
+            Some(detail) => detail,
+            None => catalog::lookup(self.status).explanation,
+        }
+    }
+
+    /// An extra member added with [`ApiError::with`].
+    pub fn member(&self, key: &str) -> Option<&Value> {
+        self.members
+            .iter()
+            .find_map(|(k, v)| (k == key).then_some(v))
+    }
+
+    /// The extra members, in the order they were added.
+    pub fn members(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.members.iter().map(|(k, v)| (k.as_ref(), v))
+    }
+
+    /// The headers that go with the error (`Allow`, `Retry-After`, `WWW-Authenticate`, …).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    pub(crate) fn headers_mut(&mut self) -> &mut HeaderMap {
+        &mut self.headers
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// The `Allow` value for `methods`, in the order given, without duplicates.
+pub(crate) fn allow_header(methods: impl IntoIterator<Item = Method>) -> HeaderValue {
+    let mut seen: Vec<Method> = Vec::new();
+    for method in methods {
+        if !seen.contains(&method) {
+            seen.push(method);
+        }
+    }
+    let joined = seen
+        .iter()
+        .map(Method::as_str)
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Methods are tokens, so the joined list is always a valid header value.
+    HeaderValue::try_from(joined).expect("method tokens form a valid header value")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_come_from_the_catalog() {
+        let error = ApiError::internal_error();
+        assert_eq!(error.code(), "internal_error");
+        assert_eq!(error.message(), "Server Error");
+        assert_eq!(error.detail(), "An error occurred on our side.");
+    }
+
+    #[test]
+    fn with_replaces_a_member_and_keeps_its_place() {
+        let error = ApiError::bad_request()
+            .with("a", 1)
+            .with("b", 2)
+            .with("a", 3);
+        let members: Vec<_> = error.members().collect();
+        assert_eq!(members, [("a", &Value::from(3)), ("b", &Value::from(2))]);
+    }
+
+    #[test]
+    fn reserved_members_are_ignored() {
+        for key in RESERVED_MEMBERS {
+            assert!(ApiError::bad_request().with(*key, 1).member(key).is_none());
+        }
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        let error = ApiError::overloaded(Duration::from_millis(1500));
+        assert_eq!(error.headers()[RETRY_AFTER], "2");
+        assert_eq!(error.code(), "overloaded");
+    }
+
+    #[test]
+    fn allow_header_drops_duplicates() {
+        let value = allow_header([Method::GET, Method::HEAD, Method::GET]);
+        assert_eq!(value, "GET, HEAD");
+    }
+}

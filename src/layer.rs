@@ -1,0 +1,208 @@
+//! [`ApiErrorLayer`]: the configuration, and `impl Layer`.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::{HeaderValue, Method};
+use tower_layer::Layer;
+
+use crate::classify::{ClassifyError, DefaultClassifier};
+use crate::maintenance::Maintenance;
+use crate::methods::{MethodPolicy, RecognizedMethods};
+use crate::overload::InFlight;
+use crate::render::{Format, Rendering};
+use crate::service::ApiErrorService;
+
+/// A [`Layer`] that makes every failure of the wrapped service leave as the documented error
+/// body. See the [crate documentation](crate) for what it does; each method below switches on
+/// one part. Nothing is on by default but normalization, panic catching, error classification
+/// and the 501 for unrecognized methods, which cost nothing until something fails.
+///
+/// ```
+/// use std::time::Duration;
+/// use http::Method;
+/// use tower_api_errors::{ApiErrorLayer, Maintenance, MethodPolicy, Resource};
+///
+/// let policy = MethodPolicy::builder()
+///     .resource("/payments", Resource::allow([Method::GET]).plan([Method::POST]))
+///     .resource("/reports/{id}/result", Resource::allow([Method::GET]))
+///     .build()
+///     .expect("a valid route table");
+///
+/// let layer = ApiErrorLayer::new()
+///     .timeout(Duration::from_secs(2))
+///     .max_in_flight(64)
+///     .retry_after(Duration::from_secs(1))
+///     .maintenance(Maintenance::new().bypass("/health"))
+///     .method_policy(policy);
+/// # let _ = layer;
+/// ```
+#[derive(Debug, Clone)]
+pub struct ApiErrorLayer<C = DefaultClassifier> {
+    config: Arc<Config<C>>,
+}
+
+/// Everything a layer's services share.
+#[derive(Debug, Clone)]
+pub(crate) struct Config<C> {
+    pub(crate) rendering: Rendering,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) in_flight: Option<InFlight>,
+    pub(crate) shed_when_not_ready: bool,
+    pub(crate) retry_after: Duration,
+    pub(crate) maintenance: Option<Maintenance>,
+    pub(crate) recognized: RecognizedMethods,
+    pub(crate) policy: Option<MethodPolicy>,
+    pub(crate) classifier: C,
+}
+
+impl Default for ApiErrorLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl ApiErrorLayer {
+    /// A layer that normalizes error responses, catches panics and classifies inner errors,
+    /// with no deadline, no in-flight limit, no maintenance switch and no method policy.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            config: Arc::new(Config {
+                rendering: Rendering::default(),
+                timeout: None,
+                in_flight: None,
+                shed_when_not_ready: false,
+                retry_after: Duration::from_secs(1),
+                maintenance: None,
+                recognized: RecognizedMethods::default(),
+                policy: None,
+                classifier: DefaultClassifier,
+            }),
+        }
+    }
+}
+
+impl<C: Clone> ApiErrorLayer<C> {
+    fn configure(mut self, f: impl FnOnce(&mut Config<C>)) -> Self {
+        f(Arc::make_mut(&mut self.config));
+        self
+    }
+
+    /// A deadline on each request, until the response head: past it, the inner future is
+    /// dropped (cancelled) and the client gets `504 gateway_timeout`.
+    #[must_use]
+    pub fn timeout(self, timeout: Duration) -> Self {
+        self.configure(|c| c.timeout = Some(timeout))
+    }
+
+    /// At most `max` requests in flight for all the services this layer makes; the next one
+    /// gets `503 overloaded` with `Retry-After` at once, without waiting.
+    #[must_use]
+    pub fn max_in_flight(self, max: usize) -> Self {
+        self.configure(|c| c.in_flight = Some(InFlight::new(max)))
+    }
+
+    /// Answers `503 overloaded` at once when the inner service is not ready, instead of
+    /// waiting for it (tower's `LoadShed`, with the documented body).
+    #[must_use]
+    pub fn shed_when_not_ready(self) -> Self {
+        self.configure(|c| c.shed_when_not_ready = true)
+    }
+
+    /// The `Retry-After` of `503 overloaded` answers (default: 1 second).
+    #[must_use]
+    pub fn retry_after(self, retry_after: Duration) -> Self {
+        self.configure(|c| c.retry_after = retry_after)
+    }
+
+    /// A run-time maintenance switch; keep a clone to flip it.
+    #[must_use]
+    pub fn maintenance(self, maintenance: Maintenance) -> Self {
+        self.configure(|c| c.maintenance = Some(maintenance))
+    }
+
+    /// The route table that decides 405 versus 501 per resource.
+    #[must_use]
+    pub fn method_policy(self, policy: MethodPolicy) -> Self {
+        self.configure(|c| c.policy = Some(policy))
+    }
+
+    /// Adds `method` to the methods the server recognizes (by default RFC 9110's and `PATCH`).
+    /// Any other method gets `501 not_implemented` on every path.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// let query = Method::from_bytes(b"QUERY").unwrap();
+    /// let layer = ApiErrorLayer::new().recognize_method(query);
+    /// # let _ = layer;
+    /// ```
+    #[must_use]
+    pub fn recognize_method(self, method: Method) -> Self {
+        self.configure(|c| c.recognized.add(method))
+    }
+
+    /// The format of error bodies when the request's `Accept` does not choose (default: JSON).
+    #[must_use]
+    pub fn format(self, format: Format) -> Self {
+        self.configure(|c| c.rendering.format = format)
+    }
+
+    /// Whether `Accept` may choose between `application/json` and `application/problem+json`
+    /// (default: yes).
+    #[must_use]
+    pub fn negotiate_format(self, negotiate: bool) -> Self {
+        self.configure(|c| c.rendering.negotiate = negotiate)
+    }
+
+    /// The `type` of problem documents: `base` followed by the error code
+    /// (default: `about:blank`).
+    #[must_use]
+    pub fn problem_type_base(self, base: impl Into<Cow<'static, str>>) -> Self {
+        let base = base.into();
+        self.configure(|c| c.rendering.problem_type_base = Some(base))
+    }
+
+    /// The `WWW-Authenticate` challenge added to a 401 that lacks one (default: `Bearer`).
+    #[must_use]
+    pub fn challenge(self, challenge: HeaderValue) -> Self {
+        self.configure(|c| c.rendering.challenge = challenge)
+    }
+
+    /// Replaces the classifier that turns inner service errors into responses.
+    #[must_use]
+    pub fn classify_errors<D: ClassifyError>(self, classifier: D) -> ApiErrorLayer<D> {
+        let c = Arc::unwrap_or_clone(self.config);
+        ApiErrorLayer {
+            config: Arc::new(Config {
+                rendering: c.rendering,
+                timeout: c.timeout,
+                in_flight: c.in_flight,
+                shed_when_not_ready: c.shed_when_not_ready,
+                retry_after: c.retry_after,
+                maintenance: c.maintenance,
+                recognized: c.recognized,
+                policy: c.policy,
+                classifier,
+            }),
+        }
+    }
+}
+
+impl<C> ApiErrorLayer<C> {
+    /// The in-flight gauge, when [`max_in_flight`](Self::max_in_flight) is set.
+    pub fn in_flight(&self) -> Option<InFlight> {
+        self.config.in_flight.clone()
+    }
+}
+
+impl<S, C> Layer<S> for ApiErrorLayer<C> {
+    type Service = ApiErrorService<S, C>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ApiErrorService::new(inner, Arc::clone(&self.config))
+    }
+}

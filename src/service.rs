@@ -1,0 +1,139 @@
+//! [`ApiErrorService`]: decides what it can before calling the inner service.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::{Request, Response};
+use http_body::Body;
+use tower_service::Service;
+
+use crate::body::ResponseBody;
+use crate::classify::ClassifyError;
+use crate::future::{log_panic, ResponseFuture};
+use crate::layer::Config;
+use crate::methods::{self, Decision};
+use crate::render::{fresh_parts, respond, RequestContext};
+use crate::{ApiError, BoxError};
+
+/// The service [`ApiErrorLayer`](crate::ApiErrorLayer) makes. It never fails: every error
+/// becomes a response.
+///
+/// A request goes through, in order: the 501 for an unrecognized method, the maintenance
+/// switch, the method policy, load shedding, the in-flight limit, and only then the inner
+/// service. Each of these answers at once, without calling the inner service.
+#[derive(Debug)]
+pub struct ApiErrorService<S, C> {
+    inner: S,
+    config: Arc<Config<C>>,
+    readiness: Readiness,
+}
+
+/// What the last `poll_ready` of the inner service said.
+#[derive(Debug)]
+enum Readiness {
+    Ready,
+    /// Only when shedding: the inner service was not ready, so the call is refused.
+    NotReady,
+    /// The inner service failed to become ready; the next call answers with the error.
+    Failed(BoxError),
+}
+
+impl<S, C> ApiErrorService<S, C> {
+    pub(crate) fn new(inner: S, config: Arc<Config<C>>) -> Self {
+        Self {
+            inner,
+            config,
+            readiness: Readiness::Ready,
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, consuming the middleware.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: Clone, C> Clone for ApiErrorService<S, C> {
+    fn clone(&self) -> Self {
+        // A clone has not been polled ready: it starts afresh, as tower's services do.
+        Self::new(self.inner.clone(), Arc::clone(&self.config))
+    }
+}
+
+impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for ApiErrorService<S, C>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Error: Into<BoxError>,
+    ResBody: Body<Data = Bytes>,
+    C: ClassifyError,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = std::convert::Infallible;
+    type Future = ResponseFuture<S::Future, ResBody, C>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.readiness = match self.inner.poll_ready(cx) {
+            Poll::Ready(Ok(())) => Readiness::Ready,
+            Poll::Ready(Err(error)) => Readiness::Failed(error.into()),
+            Poll::Pending if self.config.shed_when_not_ready => Readiness::NotReady,
+            Poll::Pending => return Poll::Pending,
+        };
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let config = &self.config;
+        let ctx = RequestContext::capture(&req, &config.rendering);
+        let early = |error: ApiError| {
+            ResponseFuture::ready(respond(error, fresh_parts(), &ctx, &config.rendering))
+        };
+
+        match std::mem::replace(&mut self.readiness, Readiness::Ready) {
+            Readiness::Ready => {}
+            Readiness::NotReady => return early(ApiError::overloaded(config.retry_after)),
+            Readiness::Failed(error) => return early(config.classifier.classify(error)),
+        }
+        if !config.recognized.recognizes(req.method()) {
+            return early(methods::unrecognized(req.method()));
+        }
+        if let Some(maintenance) = &config.maintenance {
+            if maintenance.is_enabled() && !maintenance.bypasses(req.uri().path()) {
+                return early(ApiError::maintenance(maintenance.retry_after_duration()));
+            }
+        }
+        if let Some(policy) = &config.policy {
+            match policy.decide(&req) {
+                Decision::Pass => {}
+                Decision::Respond(Ok(response)) => return ResponseFuture::ready(response),
+                Decision::Respond(Err(error)) => return early(error),
+            }
+        }
+        let permit = match &config.in_flight {
+            Some(in_flight) => match in_flight.try_acquire() {
+                Some(permit) => Some(permit),
+                None => return early(ApiError::overloaded(config.retry_after)),
+            },
+            None => None,
+        };
+        // A panic in `call` itself (not only in the future it returns) is a 500 too.
+        match catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
+            Ok(future) => ResponseFuture::inner(future, permit, ctx, Arc::clone(config)),
+            Err(panic) => {
+                log_panic(&*panic);
+                early(ApiError::internal_error())
+            }
+        }
+    }
+}
