@@ -1,0 +1,256 @@
+//! The stacks that `benches/overhead.rs`, `tests/allocations.rs` and `examples/load_server.rs`
+//! compare, built in one place so that every measurement sees the same code.
+//!
+//! Included with `#[path = ...] mod stacks;`: it is not a target of its own (cargo only treats
+//! files directly under `benches/` as benchmarks).
+//!
+//! - `bare`: the axum `Router` alone (`GET /hello` → 200 "hello").
+//! - `layer`: the Router inside `ApiErrorLayer` with a timeout, an in-flight limit and a method
+//!   policy of 20 resources: the realistic setup.
+//! - `layer_minimal`: the Router inside `ApiErrorLayer::new()`.
+//! - `peer_stack`: what users compose today for the same guarantees (PERF-BASELINE's
+//!   `peer_stack_json`), outermost first: an `axum::middleware::from_fn` turning empty 4xx/5xx
+//!   bodies into JSON, `HandleErrorLayer` (`Elapsed` → 504, `Overloaded` → 503, JSON bodies),
+//!   tower-http `CatchPanicLayer::custom`, tower `LoadShed`, `ConcurrencyLimit(1024)` and tower
+//!   `Timeout(30 s)`. tower's `Timeout` rather than tower-http's `TimeoutLayer`: it polls the
+//!   inner future first and never touches the timer when the handler is ready at once, so it is
+//!   the cheaper of the two, and the peer is measured at its best.
+//!
+//! Every stack wraps the whole Router, as `ServiceBuilder::new().layer(..).service(router)`.
+
+#![allow(dead_code)]
+
+use std::any::Any;
+use std::convert::Infallible;
+use std::fmt::Debug;
+use std::future::Future;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::error_handling::HandleErrorLayer;
+use axum::extract::Request;
+use axum::middleware::{from_fn, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{BoxError, Json, Router};
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, RETRY_AFTER};
+use http::{HeaderValue, Method, StatusCode};
+use http_body_util::BodyExt;
+use tower::{Service, ServiceBuilder, ServiceExt};
+use tower_api_errors::{
+    ApiErrorLayer, ApiErrorService, DefaultClassifier, MethodPolicy, Resource,
+};
+
+/// The deadline every stack that has one uses.
+pub const TIMEOUT: Duration = Duration::from_secs(30);
+/// The in-flight limit every stack that has one uses.
+pub const MAX_IN_FLIGHT: usize = 1024;
+
+/// The application every stack serves: one route, `GET /hello` → 200 "hello".
+pub fn router() -> Router {
+    Router::new().route("/hello", get(|| async { "hello" }))
+}
+
+/// A route table of 20 resources, `/hello` among them. `/reports/{id}/result` is GET-only
+/// (POST is 405) and `/payments` plans POST (501).
+pub fn policy() -> MethodPolicy {
+    let get = || Resource::allow([Method::GET]);
+    let crud = || Resource::allow([Method::GET, Method::PUT, Method::PATCH, Method::DELETE]);
+    MethodPolicy::builder()
+        .resource("/hello", get())
+        .resource("/health", get())
+        .resource("/payments", get().plan([Method::POST]))
+        .resource("/payments/{id}", get().plan([Method::DELETE]))
+        .resource("/payments/{id}/refunds", get().plan([Method::POST]))
+        .resource("/reports", Resource::allow([Method::GET, Method::POST]))
+        .resource("/reports/{id}", get())
+        .resource("/reports/{id}/result", get())
+        .resource("/notes", Resource::allow([Method::GET, Method::POST]))
+        .resource("/notes/{id}", crud())
+        .resource("/users", Resource::allow([Method::GET, Method::POST]))
+        .resource("/users/{id}", crud())
+        .resource("/users/{id}/orders", get())
+        .resource("/orders", Resource::allow([Method::GET, Method::POST]))
+        .resource("/orders/{id}", crud())
+        .resource("/orders/{id}/items/{item}", crud())
+        .resource("/customers/{id}", crud())
+        .resource("/invoices/{id}", get().plan([Method::PUT]))
+        .resource("/files/{*path}", Resource::allow([Method::GET, Method::PUT]))
+        .resource("/search", get().plan([Method::POST]))
+        .build()
+        .expect("a valid route table")
+}
+
+/// The `layer` configuration: timeout, in-flight limit and the 20-resource policy.
+pub fn full_layer() -> ApiErrorLayer {
+    ApiErrorLayer::new()
+        .timeout(TIMEOUT)
+        .max_in_flight(MAX_IN_FLIGHT)
+        .method_policy(policy())
+}
+
+/// `bare`: the Router alone.
+pub fn bare() -> Router {
+    router()
+}
+
+/// `layer`: the Router inside the fully configured layer.
+pub fn layer() -> ApiErrorService<Router, DefaultClassifier> {
+    ServiceBuilder::new().layer(full_layer()).service(router())
+}
+
+/// `layer_minimal`: the Router inside `ApiErrorLayer::new()`.
+pub fn layer_minimal() -> ApiErrorService<Router, DefaultClassifier> {
+    ServiceBuilder::new()
+        .layer(ApiErrorLayer::new())
+        .service(router())
+}
+
+/// `peer_stack`: the composition of tower, tower-http and axum pieces described above.
+pub fn peer_stack() -> impl Service<
+    Request,
+    Response = Response,
+    Error = Infallible,
+    Future = impl Future<Output = Result<Response, Infallible>> + Send,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
+    ServiceBuilder::new()
+        .layer(from_fn(json_error_bodies))
+        .layer(HandleErrorLayer::new(handle_error))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .load_shed()
+        .concurrency_limit(MAX_IN_FLIGHT)
+        .timeout(TIMEOUT)
+        .service(router())
+}
+
+/// The JSON error body the peer stack writes, built the way such middleware usually is.
+fn error_json(status: StatusCode) -> Json<serde_json::Value> {
+    let code = match status {
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::SERVICE_UNAVAILABLE => "overloaded",
+        StatusCode::GATEWAY_TIMEOUT => "gateway_timeout",
+        StatusCode::INTERNAL_SERVER_ERROR => "internal_error",
+        _ if status.is_client_error() => "bad_request",
+        _ => "internal_error",
+    };
+    let message = status.canonical_reason().unwrap_or("Error");
+    Json(serde_json::json!({
+        "ok": false,
+        "status": status.as_u16(),
+        "error": code,
+        "message": message,
+        "detail": message,
+    }))
+}
+
+/// `HandleErrorLayer`'s function: `Elapsed` → 504, `Overloaded` → 503 with `Retry-After`.
+async fn handle_error(error: BoxError) -> Response {
+    if error.is::<tower::timeout::error::Elapsed>() {
+        (
+            StatusCode::GATEWAY_TIMEOUT,
+            error_json(StatusCode::GATEWAY_TIMEOUT),
+        )
+            .into_response()
+    } else if error.is::<tower::load_shed::error::Overloaded>() {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(RETRY_AFTER, HeaderValue::from_static("1"))],
+            error_json(StatusCode::SERVICE_UNAVAILABLE),
+        )
+            .into_response()
+    } else {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            error_json(StatusCode::INTERNAL_SERVER_ERROR),
+        )
+            .into_response()
+    }
+}
+
+/// `CatchPanicLayer::custom`'s handler: a JSON 500, the payload is not sent.
+fn panic_response(_panic: Box<dyn Any + Send + 'static>) -> Response {
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        error_json(StatusCode::INTERNAL_SERVER_ERROR),
+    )
+        .into_response()
+}
+
+/// The `from_fn` middleware: an empty 4xx/5xx body becomes the JSON error body.
+async fn json_error_bodies(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_error = status.is_client_error() || status.is_server_error();
+    if is_error && http_body::Body::size_hint(response.body()).exact() == Some(0) {
+        let (mut parts, _empty) = response.into_parts();
+        parts.headers.remove(CONTENT_LENGTH);
+        return (parts, error_json(status)).into_response();
+    }
+    response
+}
+
+/// A fresh request, as a server would hand one over.
+pub fn request(method: Method, uri: &str) -> Request {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Body::empty())
+        .expect("a valid request")
+}
+
+/// One request through `service`, the way a server drives it: clone the service, wait until it
+/// is ready, call it, collect the body. Returns the status and the body's length.
+pub async fn send<S, B>(service: &S, request: Request) -> (StatusCode, usize)
+where
+    S: Service<Request, Response = http::Response<B>> + Clone,
+    S::Error: Debug,
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Debug,
+{
+    let mut service = service.clone();
+    let response = service
+        .ready()
+        .await
+        .expect("the service is ready")
+        .call(request)
+        .await
+        .expect("the service answers");
+    let status = response.status();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .expect("the body is collected")
+        .to_bytes();
+    (status, body.len())
+}
+
+/// The requests of the `error_path` group.
+pub mod requests {
+    use super::*;
+
+    /// `GET /hello`: 200 on every stack.
+    pub fn hello() -> Request {
+        request(Method::GET, "/hello")
+    }
+
+    /// `GET /missing`: axum's empty 404, rewritten to JSON by every stack but `bare`.
+    pub fn missing() -> Request {
+        request(Method::GET, "/missing")
+    }
+
+    /// `POST /reports/1234/result`: GET-only in the policy, so `layer` answers 405.
+    pub fn not_allowed() -> Request {
+        request(Method::POST, "/reports/1234/result")
+    }
+
+    /// `POST /payments`: planned in the policy, so `layer` answers 501.
+    pub fn planned() -> Request {
+        request(Method::POST, "/payments")
+    }
+}

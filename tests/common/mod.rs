@@ -1,0 +1,179 @@
+//! Shared test support: serving a service on 127.0.0.1:0, a hyper client, and validation of
+//! error bodies against the JSON Schemas in `schema/`.
+#![allow(dead_code)] // each test binary uses its own part of this module
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use http::{HeaderMap, Request, Response, StatusCode};
+use http_body::Body;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto;
+use hyper_util::service::TowerToHyperService;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tower::{Service, ServiceExt};
+
+/// A response as a test sees it.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Reply {
+    /// The body as JSON; panics with the body's text when it is not.
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!("body is not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body))
+        })
+    }
+
+    /// The body as JSON, after checking the content type and validating it against the schema.
+    pub fn error_body(&self) -> Value {
+        let content_type = self.headers["content-type"].to_str().unwrap();
+        let body = self.json();
+        match content_type {
+            "application/json" => assert_valid(&body),
+            "application/problem+json" => assert_valid_problem(&body),
+            other => panic!("unexpected content type {other}"),
+        }
+        assert_eq!(
+            self.headers["content-length"].to_str().unwrap(),
+            self.body.len().to_string()
+        );
+        assert_eq!(body["status"], self.status.as_u16(), "status member equals the status");
+        body
+    }
+}
+
+fn compile(schema: &str) -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(schema).expect("schema is JSON");
+    jsonschema::validator_for(&schema).expect("schema compiles")
+}
+
+fn check(validator: &jsonschema::Validator, body: &Value) {
+    let errors: Vec<String> = validator.iter_errors(body).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{body} violates the schema: {errors:?}");
+}
+
+/// Validates an `application/json` error body against `schema/error.schema.json`.
+pub fn assert_valid(body: &Value) {
+    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+    check(
+        SCHEMA.get_or_init(|| compile(include_str!("../../schema/error.schema.json"))),
+        body,
+    );
+}
+
+/// Validates an `application/problem+json` body against `schema/problem.schema.json`.
+pub fn assert_valid_problem(body: &Value) {
+    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+    check(
+        SCHEMA.get_or_init(|| compile(include_str!("../../schema/problem.schema.json"))),
+        body,
+    );
+}
+
+/// Calls `service` in process and collects the response.
+pub async fn call<S, B, ResBody>(service: S, req: Request<B>) -> Reply
+where
+    S: Service<Request<B>, Response = Response<ResBody>, Error = Infallible>,
+    ResBody: Body<Data = Bytes>,
+    ResBody::Error: std::fmt::Debug,
+{
+    let response = service.oneshot(req).await.unwrap();
+    collect(response).await
+}
+
+/// Collects a response.
+pub async fn collect<B>(response: Response<B>) -> Reply
+where
+    B: Body<Data = Bytes>,
+    B::Error: std::fmt::Debug,
+{
+    let (parts, body) = response.into_parts();
+    Reply {
+        status: parts.status,
+        headers: parts.headers,
+        body: body.collect().await.unwrap().to_bytes(),
+    }
+}
+
+/// Serves `service` on 127.0.0.1:0 (HTTP/1.1 and h2c) until the test's runtime ends.
+pub async fn serve<S, B>(service: S) -> SocketAddr
+where
+    S: Service<Request<Incoming>, Response = Response<B>, Error = Infallible>
+        + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let service = TowerToHyperService::new(service.clone());
+            tokio::spawn(async move {
+                let _ = auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    addr
+}
+
+/// Sends one request over a fresh HTTP/1.1 connection to `addr`.
+pub async fn send(addr: SocketAddr, req: Request<Full<Bytes>>) -> Reply {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let response = sender.send_request(with_host(req, addr)).await.unwrap();
+    collect(response).await
+}
+
+/// Sends one request over a fresh HTTP/2 (h2c, prior knowledge) connection to `addr`.
+pub async fn send_h2(addr: SocketAddr, req: Request<Full<Bytes>>) -> Reply {
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    tokio::spawn(connection);
+    let (mut parts, body) = req.into_parts();
+    parts.uri = format!("http://{addr}{}", parts.uri).parse().unwrap();
+    let response = sender
+        .send_request(Request::from_parts(parts, body))
+        .await
+        .unwrap();
+    collect(response).await
+}
+
+fn with_host(mut req: Request<Full<Bytes>>, addr: SocketAddr) -> Request<Full<Bytes>> {
+    req.headers_mut()
+        .entry(http::header::HOST)
+        .or_insert_with(|| addr.to_string().parse().unwrap());
+    req
+}
+
+/// A request with an empty body.
+pub fn request(method: &str, uri: &str) -> Request<Full<Bytes>> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Full::default())
+        .unwrap()
+}
