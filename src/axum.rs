@@ -1,8 +1,18 @@
-//! axum integration: handlers return [`ApiError`] directly.
+//! axum integration: handlers return [`ApiError`] directly, and [`AxumService`] serves the
+//! wrapped Router with `axum::serve`.
 
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
+
+use axum_core::body::Body;
+use axum_core::extract::Request;
 use axum_core::response::{IntoResponse, Response};
+use pin_project_lite::pin_project;
+use tower_service::Service;
 
-use crate::ApiError;
+use crate::{ApiError, ApiErrorService, ResponseBody};
 
 /// ```
 /// use axum::{routing::post, Router};
@@ -17,6 +27,81 @@ use crate::ApiError;
 /// ```
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        http::Response::<crate::ErrorBody>::from(self).map(axum_core::body::Body::new)
+        http::Response::<crate::ErrorBody>::from(self).map(Body::new)
+    }
+}
+
+impl<S, C> ApiErrorService<S, C> {
+    /// This service with axum's request and response types, as `axum::serve` wants them.
+    ///
+    /// A Router's own body passes through without being boxed again: only error bodies are.
+    ///
+    /// ```no_run
+    /// use axum::{routing::get, Router, ServiceExt};
+    /// use tower::Layer;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # async fn run() -> std::io::Result<()> {
+    /// let router = Router::new().route("/hello", get(|| async { "hello" }));
+    /// let app = ApiErrorLayer::new().layer(router).into_axum();
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    /// axum::serve(listener, app.into_make_service()).await
+    /// # }
+    /// ```
+    pub fn into_axum(self) -> AxumService<S, C> {
+        AxumService { inner: self }
+    }
+}
+
+/// [`ApiErrorService`] with axum's request and response types; see
+/// [`ApiErrorService::into_axum`].
+#[derive(Debug, Clone)]
+pub struct AxumService<S, C> {
+    inner: ApiErrorService<S, C>,
+}
+
+impl<S, C> Service<Request> for AxumService<S, C>
+where
+    ApiErrorService<S, C>:
+        Service<Request, Response = http::Response<ResponseBody<Body>>, Error = Infallible>,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = AxumFuture<<ApiErrorService<S, C> as Service<Request>>::Future>;
+
+    #[inline]
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    #[inline]
+    fn call(&mut self, req: Request) -> Self::Future {
+        AxumFuture {
+            inner: self.inner.call(req),
+        }
+    }
+}
+
+pin_project! {
+    /// Response future of [`AxumService`].
+    pub struct AxumFuture<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F> Future for AxumFuture<F>
+where
+    F: Future<Output = Result<http::Response<ResponseBody<Body>>, Infallible>>,
+{
+    type Output = Result<Response, Infallible>;
+
+    #[inline]
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let response = ready!(self.project().inner.poll(cx))?;
+        Poll::Ready(Ok(response.map(|body| match body.into_parts() {
+            Ok(inner) => inner,
+            Err(error) => Body::new(error),
+        })))
     }
 }

@@ -77,6 +77,20 @@ impl<B> ResponseBody<B> {
     }
 }
 
+impl<B> ResponseBody<B> {
+    /// The inner service's body, or the error body that replaced it.
+    ///
+    /// # Errors
+    ///
+    /// The error body, when the layer answered.
+    pub fn into_parts(self) -> Result<B, ErrorBody> {
+        match self.kind {
+            Kind::Inner { body } => Ok(body),
+            Kind::Error { body } => Err(body),
+        }
+    }
+}
+
 impl<B> From<ErrorBody> for ResponseBody<B> {
     fn from(body: ErrorBody) -> Self {
         Self::error(body)

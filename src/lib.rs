@@ -106,6 +106,8 @@ mod service;
 
 #[cfg(feature = "axum")]
 mod axum;
+#[cfg(feature = "axum")]
+pub use crate::axum::{AxumFuture, AxumService};
 
 pub use crate::body::{ErrorBody, ResponseBody};
 pub use crate::classify::{ClassifyError, DefaultClassifier};

@@ -1,0 +1,205 @@
+//! The API of the status-code document, as an axum Router wrapped in `ApiErrorLayer`.
+//!
+//! Kept apart from `main.rs` so that `tests/demo.rs` serves exactly this app.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tower::Layer;
+use tower_api_errors::{
+    ApiError, ApiErrorLayer, ApiErrorService, DefaultClassifier, InFlight, Maintenance,
+    MethodPolicy, Resource,
+};
+
+/// The demo's settings (the command-line flags).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub timeout: Duration,
+    pub max_in_flight: usize,
+    pub retry_after: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_millis(2000),
+            max_in_flight: 64,
+            retry_after: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The served app, and the handles to watch and steer it.
+pub struct Demo {
+    pub service: ApiErrorService<Router, DefaultClassifier>,
+    pub maintenance: Maintenance,
+    pub in_flight: InFlight,
+}
+
+/// The token that `/private` and `/admin/maintenance` accept.
+pub const TOKEN: &str = "demo-token";
+
+/// The first id `POST /notes` gives, as in the document's example.
+const FIRST_NOTE_ID: u64 = 11027;
+
+#[derive(Clone)]
+struct AppState {
+    notes: Arc<Mutex<HashMap<u64, Value>>>,
+    next_id: Arc<AtomicU64>,
+    maintenance: Maintenance,
+}
+
+pub fn demo(settings: &Settings) -> Demo {
+    let maintenance = Maintenance::new()
+        .retry_after(settings.retry_after)
+        .bypass("/health")
+        .bypass("/admin/*");
+    let state = AppState {
+        notes: Arc::default(),
+        next_id: Arc::new(AtomicU64::new(FIRST_NOTE_ID)),
+        maintenance: maintenance.clone(),
+    };
+    let router = Router::new()
+        .route("/health", get(|| async { Json(json!({"ok": true})) }))
+        .route("/notes", post(create_note))
+        .route("/notes/{id}", get(read_note))
+        .route("/reports/{id}/result", get(report_result))
+        .route("/payments", get(|| async { Json(json!({"ok": true, "payments": []})) }))
+        .route("/slow", get(slow))
+        .route("/panic", get(panics))
+        .route("/private", get(private))
+        .route(
+            "/admin/maintenance",
+            put(maintenance_on).delete(maintenance_off),
+        )
+        .with_state(state);
+
+    let layer = ApiErrorLayer::new()
+        .timeout(settings.timeout)
+        .max_in_flight(settings.max_in_flight)
+        .retry_after(settings.retry_after)
+        .maintenance(maintenance.clone())
+        .method_policy(policy());
+    let in_flight = layer.in_flight().expect("a limit is configured");
+    Demo {
+        service: layer.layer(router),
+        maintenance,
+        in_flight,
+    }
+}
+
+/// Which method each resource takes today, and which are planned (501 until they come).
+pub fn policy() -> MethodPolicy {
+    let get = || Resource::allow([Method::GET]);
+    MethodPolicy::builder()
+        .resource("/health", get())
+        .resource("/notes", Resource::allow([Method::POST]).plan([Method::GET]))
+        .resource("/notes/{id}", get().plan([Method::PUT, Method::DELETE]))
+        .resource("/reports/{id}/result", get())
+        .resource("/payments", get().plan([Method::POST]))
+        .resource("/slow", get())
+        .resource("/panic", get())
+        .resource("/private", get())
+        .resource(
+            "/admin/maintenance",
+            Resource::allow([Method::PUT, Method::DELETE]),
+        )
+        .build()
+        .expect("the demo's route table is valid")
+}
+
+#[derive(Deserialize)]
+struct NewNote {
+    customer_id: Option<i64>,
+    body: Option<String>,
+}
+
+async fn create_note(
+    State(state): State<AppState>,
+    Json(note): Json<NewNote>,
+) -> Result<impl IntoResponse, ApiError> {
+    let customer_id = note
+        .customer_id
+        .ok_or_else(|| ApiError::missing_parameter("customer_id"))?;
+    let body = note.body.ok_or_else(|| ApiError::missing_parameter("body"))?;
+    let id = state.next_id.fetch_add(1, Ordering::Relaxed);
+    let stored = json!({"id": id, "customer_id": customer_id, "body": body});
+    state.notes.lock().expect("notes lock").insert(id, stored);
+    Ok((StatusCode::CREATED, Json(json!({"ok": true, "id": id}))))
+}
+
+async fn read_note(
+    State(state): State<AppState>,
+    Path(id): Path<u64>,
+) -> Result<Json<Value>, ApiError> {
+    let notes = state.notes.lock().expect("notes lock");
+    let note = notes.get(&id).ok_or_else(|| {
+        ApiError::not_found().with_detail(format!("There is no note {id}."))
+    })?;
+    Ok(Json(json!({"ok": true, "note": note})))
+}
+
+async fn report_result(Path(id): Path<String>) -> Json<Value> {
+    Json(json!({"ok": true, "report": id, "result": "complete"}))
+}
+
+#[derive(Deserialize)]
+struct SlowParams {
+    ms: Option<u64>,
+}
+
+async fn slow(Query(params): Query<SlowParams>) -> Json<Value> {
+    let ms = params.ms.unwrap_or(100);
+    tokio::time::sleep(Duration::from_millis(ms)).await;
+    Json(json!({"ok": true, "slept_ms": ms}))
+}
+
+async fn panics() -> &'static str {
+    panic!("the demo panics on purpose: secret-internal-state")
+}
+
+/// 401 without credentials, 403 with the wrong ones.
+fn authorize(headers: &HeaderMap) -> Result<(), ApiError> {
+    let token = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| ApiError::unauthorized("Bearer"))?;
+    if token == TOKEN {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+async fn private(headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    authorize(&headers)?;
+    Ok(Json(json!({"ok": true, "secret": "42"})))
+}
+
+async fn maintenance_on(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&headers)?;
+    state.maintenance.enable();
+    Ok(Json(json!({"ok": true, "maintenance": true})))
+}
+
+async fn maintenance_off(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    authorize(&headers)?;
+    state.maintenance.disable();
+    Ok(Json(json!({"ok": true, "maintenance": false})))
+}

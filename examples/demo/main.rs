@@ -1,0 +1,116 @@
+//! `cargo run --example demo`: the API of the status-code document, with every status of its
+//! table reachable by a curl command.
+//!
+//! Flags: `--addr 127.0.0.1:3000` (port 0 picks a free one), `--timeout-ms 2000`,
+//! `--max-in-flight 64`, `--retry-after 1` (seconds). Stops gracefully on Ctrl-C or SIGTERM.
+
+mod app;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::ServiceExt;
+
+fn usage() -> ! {
+    eprintln!(
+        "usage: demo [--addr 127.0.0.1:3000] [--timeout-ms 2000] [--max-in-flight 64] [--retry-after 1]"
+    );
+    std::process::exit(2)
+}
+
+fn parse_args() -> (SocketAddr, app::Settings) {
+    let mut addr: SocketAddr = "127.0.0.1:3000".parse().expect("a valid default address");
+    let mut settings = app::Settings::default();
+    let mut args = std::env::args().skip(1);
+    while let Some(flag) = args.next() {
+        let Some(value) = args.next() else { usage() };
+        match flag.as_str() {
+            "--addr" => addr = value.parse().unwrap_or_else(|_| usage()),
+            "--timeout-ms" => {
+                settings.timeout = Duration::from_millis(value.parse().unwrap_or_else(|_| usage()))
+            }
+            "--max-in-flight" => settings.max_in_flight = value.parse().unwrap_or_else(|_| usage()),
+            "--retry-after" => {
+                settings.retry_after = Duration::from_secs(value.parse().unwrap_or_else(|_| usage()))
+            }
+            _ => usage(),
+        }
+    }
+    (addr, settings)
+}
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let (addr, settings) = parse_args();
+    let app::Demo {
+        service,
+        maintenance,
+        in_flight,
+    } = app::demo(&settings);
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr}");
+    print_tour(addr);
+    // The layer wraps the whole Router (not `Router::layer`), so the Router's own 404s and
+    // 405s go through it too.
+    axum::serve(listener, service.into_axum().into_make_service())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    println!(
+        "stopped: {} requests in flight, maintenance {}",
+        in_flight.current(),
+        if maintenance.is_enabled() { "on" } else { "off" }
+    );
+    Ok(())
+}
+
+fn print_tour(addr: SocketAddr) {
+    let url = format!("http://{addr}");
+    let t = app::TOKEN;
+    println!(
+        "\nTry (add -i to see the headers):
+  200  curl {url}/health
+  201  curl -X POST {url}/notes -H 'content-type: application/json' -d '{{\"customer_id\":1001,\"body\":\"This is a test note.\"}}'
+  400  curl -X POST {url}/notes -H 'content-type: application/json' -d '{{\"body\":\"no customer\"}}'
+  400  curl -X POST {url}/notes -H 'content-type: application/json' -d '{{\"customer_id\":'
+  401  curl {url}/private
+  403  curl {url}/private -H 'authorization: Bearer wrong'
+  404  curl {url}/notes/1
+  405  curl -X POST {url}/reports/1234/result
+  500  curl {url}/panic
+  501  curl -X POST {url}/payments
+  501  curl -X BREW {url}/
+  503  curl -X PUT {url}/admin/maintenance -H 'authorization: Bearer {t}'; curl {url}/payments
+       curl -X DELETE {url}/admin/maintenance -H 'authorization: Bearer {t}'
+  504  curl '{url}/slow?ms=5000'
+"
+    );
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    println!("shutting down");
+}

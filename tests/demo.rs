@@ -1,0 +1,272 @@
+//! The demo's API (examples/demo/app.rs) over a real socket: every route and status of the
+//! API document, and every 405/501/OPTIONS/HEAD rule of the method policy.
+
+mod common;
+#[path = "../examples/demo/app.rs"]
+mod app;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use common::{request, send, serve, Reply};
+use http::{Request, StatusCode};
+use http_body_util::Full;
+
+async fn served(settings: app::Settings) -> (SocketAddr, app::Demo) {
+    let demo = app::demo(&settings);
+    let addr = serve(demo.service.clone()).await;
+    (addr, demo)
+}
+
+async fn start() -> SocketAddr {
+    served(app::Settings::default()).await.0
+}
+
+fn json_post(uri: &str, body: &'static str) -> Request<Full<Bytes>> {
+    Request::post(uri)
+        .header("content-type", "application/json")
+        .body(Full::from(body))
+        .unwrap()
+}
+
+fn with_token(method: &str, uri: &str, token: &str) -> Request<Full<Bytes>> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .body(Full::default())
+        .unwrap()
+}
+
+fn assert_error(reply: &Reply, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(reply.status.as_u16(), status, "{reply:?}");
+    let body = reply.error_body();
+    assert_eq!(body["error"], code, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn health_is_ok() {
+    let reply = send(start().await, request("GET", "/health")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json(), serde_json::json!({"ok": true}));
+}
+
+#[tokio::test]
+async fn notes_are_created_from_11027_and_read_back() {
+    let addr = start().await;
+    let body = r#"{"customer_id":1001,"body":"This is a test note."}"#;
+    let first = send(addr, json_post("/notes", body)).await;
+    assert_eq!(first.status, StatusCode::CREATED);
+    assert_eq!(first.json(), serde_json::json!({"ok": true, "id": 11027}));
+    let second = send(addr, json_post("/notes", body)).await;
+    assert_eq!(second.json()["id"], 11028);
+
+    let read = send(addr, request("GET", "/notes/11027")).await;
+    assert_eq!(read.status, StatusCode::OK);
+    assert_eq!(read.json()["note"]["body"], "This is a test note.");
+    let missing = send(addr, request("GET", "/notes/1")).await;
+    assert_eq!(assert_error(&missing, 404, "not_found")["detail"], "There is no note 1.");
+}
+
+#[tokio::test]
+async fn bad_notes_are_400_415_422() {
+    let addr = start().await;
+    let missing = send(addr, json_post("/notes", r#"{"body":"no customer"}"#)).await;
+    assert_eq!(assert_error(&missing, 400, "missing_parameter")["param"], "customer_id");
+    let malformed = send(addr, json_post("/notes", r#"{"customer_id":"#)).await;
+    assert_error(&malformed, 400, "bad_request");
+    let plain = Request::post("/notes")
+        .header("content-type", "text/plain")
+        .body(Full::from("customer_id=1"))
+        .unwrap();
+    assert_error(&send(addr, plain).await, 415, "unsupported_media_type");
+    let wrong_type = send(addr, json_post("/notes", r#"{"customer_id":"x","body":"b"}"#)).await;
+    assert_error(&wrong_type, 422, "unprocessable_entity");
+}
+
+#[tokio::test]
+async fn disallowed_methods_are_405_with_allow() {
+    let addr = start().await;
+    for method in ["POST", "PUT", "DELETE", "PATCH", "TRACE"] {
+        let reply = send(addr, request(method, "/reports/1234/result")).await;
+        assert_eq!(reply.headers["allow"], "GET, HEAD, OPTIONS", "{method}");
+        let body = assert_error(&reply, 405, "method_not_allowed");
+        assert_eq!(body["allowed"], serde_json::json!(["GET", "HEAD", "OPTIONS"]));
+        assert_eq!(
+            body["detail"],
+            format!("{method} is not supported for /reports/1234/result.")
+        );
+    }
+    assert_eq!(
+        send(addr, request("GET", "/reports/1234/result")).await.status,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn planned_methods_are_501_and_uncacheable() {
+    let addr = start().await;
+    for (method, uri) in [("POST", "/payments"), ("DELETE", "/notes/7"), ("GET", "/notes")] {
+        let reply = send(addr, request(method, uri)).await;
+        assert_eq!(reply.headers["cache-control"], "no-store", "{method} {uri}");
+        assert!(reply.headers.contains_key("allow"));
+        let body = assert_error(&reply, 501, "not_implemented");
+        assert_eq!(
+            body["detail"],
+            format!("{method} is planned for {uri} but not implemented yet.")
+        );
+    }
+    let reply = send(addr, request("POST", "/payments")).await;
+    assert_eq!(reply.headers["allow"], "GET, HEAD, OPTIONS");
+}
+
+#[tokio::test]
+async fn unknown_methods_are_501_and_unknown_paths_404() {
+    let addr = start().await;
+    for method in ["BREW", "get", "QUERY"] {
+        assert_error(&send(addr, request(method, "/")).await, 501, "not_implemented");
+    }
+    assert_error(&send(addr, request("GET", "/nowhere")).await, 404, "not_found");
+}
+
+#[tokio::test]
+async fn head_and_options_follow_the_policy() {
+    let addr = start().await;
+    let head = send(addr, request("HEAD", "/payments")).await;
+    assert_eq!(head.status, StatusCode::OK);
+    assert!(head.body.is_empty());
+    let options = send(addr, request("OPTIONS", "/notes/5")).await;
+    assert_eq!(options.status, StatusCode::NO_CONTENT);
+    assert_eq!(options.headers["allow"], "GET, HEAD, OPTIONS");
+    assert!(options.body.is_empty());
+    let options = send(addr, request("OPTIONS", "/admin/maintenance")).await;
+    assert_eq!(options.headers["allow"], "PUT, DELETE, OPTIONS");
+    // HEAD of a 405 has the GET's headers and no body.
+    let head = send(addr, request("HEAD", "/admin/maintenance")).await;
+    assert_eq!(head.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(head.headers["allow"], "PUT, DELETE, OPTIONS");
+    assert!(head.body.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_handlers_past_the_deadline_are_504() {
+    let settings = app::Settings {
+        timeout: Duration::from_millis(50),
+        ..app::Settings::default()
+    };
+    let (addr, _demo) = served(settings).await;
+    assert_error(&send(addr, request("GET", "/slow?ms=60000")).await, 504, "gateway_timeout");
+    let fast = send(addr, request("GET", "/slow?ms=0")).await;
+    assert_eq!(fast.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn panics_are_500_without_the_panic_text() {
+    let reply = send(start().await, request("GET", "/panic")).await;
+    assert_error(&reply, 500, "internal_error");
+    assert!(!String::from_utf8_lossy(&reply.body).contains("secret-internal-state"));
+}
+
+#[tokio::test]
+async fn private_is_401_403_200() {
+    let addr = start().await;
+    let anonymous = send(addr, request("GET", "/private")).await;
+    assert_eq!(anonymous.headers["www-authenticate"], "Bearer");
+    assert_error(&anonymous, 401, "unauthorized");
+    assert_error(&send(addr, with_token("GET", "/private", "wrong")).await, 403, "forbidden");
+    let allowed = send(addr, with_token("GET", "/private", app::TOKEN)).await;
+    assert_eq!(allowed.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn maintenance_is_switched_by_the_admin_routes() {
+    let (addr, demo) = served(app::Settings::default()).await;
+    assert_error(&send(addr, request("PUT", "/admin/maintenance")).await, 401, "unauthorized");
+    assert_error(
+        &send(addr, with_token("PUT", "/admin/maintenance", "wrong")).await,
+        403,
+        "forbidden",
+    );
+    let on = send(addr, with_token("PUT", "/admin/maintenance", app::TOKEN)).await;
+    assert_eq!(on.status, StatusCode::OK);
+    assert!(demo.maintenance.is_enabled());
+
+    let reply = send(addr, request("GET", "/payments")).await;
+    assert_eq!(reply.headers["retry-after"], "1");
+    assert_error(&reply, 503, "maintenance");
+    assert_eq!(send(addr, request("GET", "/health")).await.status, StatusCode::OK);
+
+    let off = send(addr, with_token("DELETE", "/admin/maintenance", app::TOKEN)).await;
+    assert_eq!(off.status, StatusCode::OK);
+    assert_eq!(send(addr, request("GET", "/payments")).await.status, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_over_max_in_flight_are_503() {
+    let settings = app::Settings {
+        max_in_flight: 2,
+        timeout: Duration::from_secs(60),
+        retry_after: Duration::from_secs(4),
+    };
+    let (addr, demo) = served(settings).await;
+    let slow: Vec<_> = (0..2)
+        .map(|_| tokio::spawn(send(addr, request("GET", "/slow?ms=60000"))))
+        .collect();
+    while demo.in_flight.current() < 2 {
+        tokio::task::yield_now().await;
+    }
+    let reply = send(addr, request("GET", "/health")).await;
+    assert_eq!(reply.headers["retry-after"], "4");
+    assert_eq!(assert_error(&reply, 503, "overloaded")["retry_after"], 4);
+    for task in slow {
+        task.abort();
+    }
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const METHODS: &[&str] = &[
+        "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "BREW", "get",
+        "QUERY", "M-SEARCH",
+    ];
+    const PATHS: &[&str] = &[
+        "/", "/health", "/notes", "/notes/11027", "/notes/x", "/reports/1/result",
+        "/reports//result", "/payments", "/payments/", "/private", "/admin/maintenance",
+        "/nowhere", "/%2e%2e/etc", "/slow?ms=1",
+    ];
+    /// Every status the demo documents.
+    const DOCUMENTED: &[u16] = &[200, 201, 204, 400, 401, 403, 404, 405, 415, 422, 500, 501, 503, 504];
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn every_answer_is_documented_and_valid(
+            method in prop::sample::select(METHODS),
+            path in prop::sample::select(PATHS),
+            suffix in "[a-z0-9/._-]{0,12}",
+        ) {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let demo = app::demo(&app::Settings::default());
+            let uri = if path.contains('?') { path.to_owned() } else { format!("{path}{suffix}") };
+            let req = Request::builder().method(method).uri(&uri).body(Full::<Bytes>::default()).unwrap();
+            let reply = runtime.block_on(common::call(demo.service, req));
+            prop_assert!(DOCUMENTED.contains(&reply.status.as_u16()), "{method} {uri}: {}", reply.status);
+            if reply.status == StatusCode::METHOD_NOT_ALLOWED {
+                prop_assert!(reply.headers.contains_key("allow"));
+            }
+            if method == "HEAD" {
+                prop_assert!(reply.body.is_empty(), "HEAD {uri} has a body");
+            } else if reply.status.as_u16() >= 400 {
+                let body = reply.error_body();
+                if reply.status == StatusCode::METHOD_NOT_ALLOWED {
+                    prop_assert!(body["allowed"].is_array());
+                }
+            }
+        }
+    }
+}
