@@ -111,7 +111,9 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
         match self.project().kind.project() {
             KindProj::Inner { body } => body.poll_frame(cx),
-            KindProj::Error { body } => Pin::new(body).poll_frame(cx).map_err(|never| match never {}),
+            KindProj::Error { body } => Pin::new(body)
+                .poll_frame(cx)
+                .map_err(|never| match never {}),
         }
     }
 

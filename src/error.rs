@@ -54,6 +54,12 @@ pub const RESERVED_MEMBERS: &[&str] = &[
 /// ```
 #[derive(Debug, Clone)]
 pub struct ApiError {
+    // Boxed so that `Result<T, ApiError>` stays small on the success path.
+    inner: Box<Inner>,
+}
+
+#[derive(Debug, Clone)]
+struct Inner {
     status: StatusCode,
     code: Cow<'static, str>,
     detail: Option<Cow<'static, str>>,
@@ -74,11 +80,13 @@ impl ApiError {
     #[must_use]
     pub fn new(status: StatusCode) -> Self {
         Self {
-            status,
-            code: Cow::Borrowed(catalog::lookup(status).code),
-            detail: None,
-            members: Vec::new(),
-            headers: HeaderMap::new(),
+            inner: Box::new(Inner {
+                status,
+                code: Cow::Borrowed(catalog::lookup(status).code),
+                detail: None,
+                members: Vec::new(),
+                headers: HeaderMap::new(),
+            }),
         }
     }
 
@@ -215,7 +223,7 @@ impl ApiError {
     /// Replaces the stable `error` code.
     #[must_use]
     pub fn with_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
-        self.code = code.into();
+        self.inner.code = code.into();
         self
     }
 
@@ -224,7 +232,7 @@ impl ApiError {
     /// For 5xx errors, keep internal text (error messages, paths) out of it: it is sent.
     #[must_use]
     pub fn with_detail(mut self, detail: impl Into<Cow<'static, str>>) -> Self {
-        self.detail = Some(detail.into());
+        self.inner.detail = Some(detail.into());
         self
     }
 
@@ -238,9 +246,9 @@ impl ApiError {
             return self;
         }
         let value = value.into();
-        match self.members.iter_mut().find(|(k, _)| *k == key) {
+        match self.inner.members.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => *v = value,
-            None => self.members.push((key, value)),
+            None => self.inner.members.push((key, value)),
         }
         self
     }
@@ -248,7 +256,7 @@ impl ApiError {
     /// Adds a response header, replacing any of the same name.
     #[must_use]
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
-        self.headers.insert(name, value);
+        self.inner.headers.insert(name, value);
         self
     }
 
@@ -261,52 +269,59 @@ impl ApiError {
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
-        self.status
+        self.inner.status
     }
 
     /// The stable `error` code.
     pub fn code(&self) -> &str {
-        &self.code
+        &self.inner.code
     }
 
     /// The `message`: the API document's Message for the status.
     pub fn message(&self) -> &'static str {
-        catalog::lookup(self.status).message
+        catalog::lookup(self.inner.status).message
     }
 
     /// The `detail`: the one set, or the API document's Explanation for the status.
     pub fn detail(&self) -> &str {
-        match &self.detail {
+        match &self.inner.detail {
             Some(detail) => detail,
-            None => catalog::lookup(self.status).explanation,
+            None => catalog::lookup(self.inner.status).explanation,
         }
     }
 
     /// An extra member added with [`ApiError::with`].
     pub fn member(&self, key: &str) -> Option<&Value> {
-        self.members
+        self.inner
+            .members
             .iter()
             .find_map(|(k, v)| (k == key).then_some(v))
     }
 
     /// The extra members, in the order they were added.
     pub fn members(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.members.iter().map(|(k, v)| (k.as_ref(), v))
+        self.inner.members.iter().map(|(k, v)| (k.as_ref(), v))
     }
 
     /// The headers that go with the error (`Allow`, `Retry-After`, `WWW-Authenticate`, …).
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        &self.inner.headers
     }
 
     pub(crate) fn headers_mut(&mut self) -> &mut HeaderMap {
-        &mut self.headers
+        &mut self.inner.headers
     }
 }
 
 impl fmt::Display for ApiError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail())
+        write!(
+            f,
+            "{} {}: {}",
+            self.inner.status.as_u16(),
+            self.inner.code,
+            self.detail()
+        )
     }
 }
 

@@ -99,7 +99,9 @@ where
         loop {
             let error = match this.state.as_mut().project() {
                 StateProj::Ready { response } => {
-                    let response = response.take().expect("ResponseFuture polled after completion");
+                    let response = response
+                        .take()
+                        .expect("ResponseFuture polled after completion");
                     return Poll::Ready(Ok(response.map(ResponseBody::error)));
                 }
                 StateProj::Inner { future } => {
@@ -168,7 +170,8 @@ where
                     let text = std::mem::take(text).freeze();
                     let running = this.running.take().expect("a running request");
                     let rendering = &running.config.rendering;
-                    let response = with_detail(parts, complete.then_some(&text), &running.ctx, rendering);
+                    let response =
+                        with_detail(parts, complete.then_some(&text), &running.ctx, rendering);
                     this.state.set(State::Ready {
                         response: Some(response),
                     });
@@ -178,7 +181,12 @@ where
             // A failure: answer with its error body. Replacing the state drops the inner future
             // (and so cancels the handler) now, not when this future is dropped.
             let running = this.running.take().expect("a running request");
-            let response = respond(error, fresh_parts(), &running.ctx, &running.config.rendering);
+            let response = respond(
+                error,
+                fresh_parts(),
+                &running.ctx,
+                &running.config.rendering,
+            );
             this.state.set(State::Ready {
                 response: Some(response),
             });
@@ -198,7 +206,9 @@ fn poll_deadline(
     if deadline.is_none() {
         deadline.set(Some(tokio::time::sleep(timeout)));
     }
-    deadline.as_pin_mut().map_or(Poll::Pending, |sleep| sleep.poll(cx))
+    deadline
+        .as_pin_mut()
+        .map_or(Poll::Pending, |sleep| sleep.poll(cx))
 }
 
 /// Logs a caught panic's message; it never goes into a response.

@@ -78,8 +78,7 @@ impl Maintenance {
     /// The shared state, while it is still being built. Configuring a switch that already has
     /// clones would silently configure only this one, so that is refused loudly.
     fn configure(&mut self) -> &mut Shared {
-        Arc::get_mut(&mut self.shared)
-            .expect("configure a Maintenance switch before cloning it")
+        Arc::get_mut(&mut self.shared).expect("configure a Maintenance switch before cloning it")
     }
 
     /// Switches maintenance on: requests outside the bypass paths get 503.

@@ -200,7 +200,8 @@ impl CompiledResource {
     }
 
     fn allows(&self, method: &Method) -> bool {
-        self.allowed.contains(method) || (*method == Method::HEAD && self.allowed.contains(&Method::GET))
+        self.allowed.contains(method)
+            || (*method == Method::HEAD && self.allowed.contains(&Method::GET))
     }
 }
 
@@ -252,10 +253,8 @@ impl MethodPolicy {
                 ))
                 .with_header(CACHE_CONTROL, HeaderValue::from_static("no-store"))
         } else {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED).with_detail(format!(
-                "{method} is not supported for {}.",
-                shorten(path)
-            ))
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED)
+                .with_detail(format!("{method} is not supported for {}.", shorten(path)))
         };
         Decision::Respond(Err(error.with_header(ALLOW, resource.allow.clone())))
     }
@@ -328,7 +327,10 @@ mod tests {
                 "/payments",
                 Resource::allow([Method::GET]).plan([Method::POST]),
             )
-            .resource("/files/{*path}", Resource::allow([Method::GET, Method::PUT]))
+            .resource(
+                "/files/{*path}",
+                Resource::allow([Method::GET, Method::PUT]),
+            )
             .build()
             .unwrap()
     }
@@ -360,7 +362,10 @@ mod tests {
             decide("POST", "/reports/1234/result"),
             Ok(StatusCode::METHOD_NOT_ALLOWED)
         );
-        assert_eq!(decide("DELETE", "/files/x"), Ok(StatusCode::METHOD_NOT_ALLOWED));
+        assert_eq!(
+            decide("DELETE", "/files/x"),
+            Ok(StatusCode::METHOD_NOT_ALLOWED)
+        );
         assert_eq!(decide("OPTIONS", "/payments"), Ok(StatusCode::NO_CONTENT));
     }
 
@@ -396,7 +401,10 @@ mod tests {
             .resource("/notes/{key}", Resource::allow([Method::GET]))
             .build()
             .unwrap_err();
-        assert!(conflict.to_string().starts_with("/notes/{key}: "), "{conflict}");
+        assert!(
+            conflict.to_string().starts_with("/notes/{key}: "),
+            "{conflict}"
+        );
         let invalid = MethodPolicy::builder()
             .resource("/notes/{id", Resource::allow([Method::GET]))
             .build()

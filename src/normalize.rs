@@ -14,7 +14,7 @@ use http::{response, HeaderValue, Response};
 use http_body::Body;
 
 use crate::body::ErrorBody;
-use crate::render::{respond, RequestContext, Rendering};
+use crate::render::{respond, Rendering, RequestContext};
 use crate::ApiError;
 
 /// The longest 4xx text body that becomes `detail`.

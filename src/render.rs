@@ -122,7 +122,9 @@ impl From<ApiError> for Response<ErrorBody> {
 
 impl<B> From<ApiError> for Response<crate::ResponseBody<B>> {
     fn from(error: ApiError) -> Self {
-        error.into_detached_response().map(crate::ResponseBody::from)
+        error
+            .into_detached_response()
+            .map(crate::ResponseBody::from)
     }
 }
 
@@ -342,18 +344,30 @@ mod tests {
     #[test]
     fn accept_picks_the_preferred_json_type() {
         use Format::*;
-        assert_eq!(negotiate(Json, &headers("application/problem+json")), Problem);
         assert_eq!(
-            negotiate(Json, &headers("application/json;q=0.5, application/problem+json")),
+            negotiate(Json, &headers("application/problem+json")),
             Problem
         );
         assert_eq!(
-            negotiate(Json, &headers("application/json, application/problem+json;q=0.9")),
+            negotiate(
+                Json,
+                &headers("application/json;q=0.5, application/problem+json")
+            ),
+            Problem
+        );
+        assert_eq!(
+            negotiate(
+                Json,
+                &headers("application/json, application/problem+json;q=0.9")
+            ),
             Json
         );
         assert_eq!(negotiate(Problem, &headers("application/json")), Json);
         assert_eq!(negotiate(Problem, &headers("*/*")), Problem);
-        assert_eq!(negotiate(Json, &headers("application/problem+json;q=0")), Json);
+        assert_eq!(
+            negotiate(Json, &headers("application/problem+json;q=0")),
+            Json
+        );
         assert_eq!(negotiate(Json, &HeaderMap::new()), Json);
     }
 
@@ -362,7 +376,9 @@ mod tests {
         let id = |value: &[u8]| {
             let mut headers = HeaderMap::new();
             headers.insert("x-request-id", HeaderValue::from_bytes(value).unwrap());
-            RequestId::from_headers(&headers).as_str().map(str::to_owned)
+            RequestId::from_headers(&headers)
+                .as_str()
+                .map(str::to_owned)
         };
         assert_eq!(id(b"4f1c2e9a").as_deref(), Some("4f1c2e9a"));
         assert_eq!(id(b"a\"b"), None);

@@ -1,9 +1,9 @@
 //! Behaviour that depends on the connection: served with hyper on 127.0.0.1:0 and driven by a
 //! hyper client, over HTTP/1.1 and HTTP/2.
 
-mod common;
 #[path = "support/apps.rs"]
 mod apps;
+mod common;
 
 use apps::{router, Live};
 use axum::extract::DefaultBodyLimit;
@@ -33,7 +33,10 @@ async fn the_server_keeps_serving_after_panics() {
         let reply = send(addr, request("GET", "/panic")).await;
         assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!String::from_utf8_lossy(&reply.body).contains("hunter2"));
-        assert_eq!(send(addr, request("GET", "/hello")).await.status, StatusCode::OK);
+        assert_eq!(
+            send(addr, request("GET", "/hello")).await.status,
+            StatusCode::OK
+        );
     }
 }
 
@@ -45,7 +48,10 @@ async fn head_over_the_wire_has_get_headers_and_no_body() {
     assert_eq!(head.status, StatusCode::NOT_FOUND);
     assert!(head.body.is_empty());
     assert_eq!(head.headers["content-type"], get.headers["content-type"]);
-    assert_eq!(head.headers["content-length"], get.headers["content-length"]);
+    assert_eq!(
+        head.headers["content-length"],
+        get.headers["content-length"]
+    );
     get.error_body();
 }
 

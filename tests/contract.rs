@@ -1,9 +1,9 @@
 //! The failure table of DESIGN.md, row by row, through an axum Router and a bare
 //! `service_fn`, in process. Every error body is validated against `schema/`.
 
-mod common;
 #[path = "support/apps.rs"]
 mod apps;
+mod common;
 
 use std::time::Duration;
 
@@ -18,7 +18,10 @@ fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
 
-async fn each(layer: &ApiErrorLayer, req: impl Fn() -> Request<Body>) -> Vec<(&'static str, Reply)> {
+async fn each(
+    layer: &ApiErrorLayer,
+    req: impl Fn() -> Request<Body>,
+) -> Vec<(&'static str, Reply)> {
     let mut replies = Vec::new();
     for (name, app) in apps(layer, &Live::default()) {
         replies.push((name, call(app, req()).await));
@@ -72,7 +75,10 @@ async fn empty_error_responses_get_the_canonical_body() {
         let body = reply.error_body();
         assert_eq!(body["error"], "not_found");
         assert_eq!(body["message"], "Not Found");
-        assert_eq!(body["detail"], "You requested a resource that doesn't exist.");
+        assert_eq!(
+            body["detail"],
+            "You requested a resource that doesn't exist."
+        );
         assert!(body.get("request_id").is_none());
     }
 }
@@ -81,14 +87,21 @@ async fn empty_error_responses_get_the_canonical_body() {
 async fn short_4xx_text_becomes_detail_but_5xx_text_never_does() {
     for (name, reply) in each(&ApiErrorLayer::new(), || get("/text400")).await {
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{name}");
-        assert_eq!(reply.error_body()["detail"], "customer_id must be positive", "{name}");
+        assert_eq!(
+            reply.error_body()["detail"],
+            "customer_id must be positive",
+            "{name}"
+        );
     }
     for (name, reply) in each(&ApiErrorLayer::new(), || get("/text500")).await {
         assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "{name}");
         let body = reply.error_body();
         assert_eq!(body["message"], "Server Error");
         assert_eq!(body["error"], "internal_error");
-        assert!(!String::from_utf8_lossy(&reply.body).contains("hunter2"), "{name}");
+        assert!(
+            !String::from_utf8_lossy(&reply.body).contains("hunter2"),
+            "{name}"
+        );
     }
 }
 
@@ -151,10 +164,16 @@ async fn panics_become_500_without_their_text() {
     for (name, reply) in each(&ApiErrorLayer::new(), || get("/panic")).await {
         assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR, "{name}");
         assert_eq!(reply.error_body()["error"], "internal_error");
-        assert!(!String::from_utf8_lossy(&reply.body).contains("hunter2"), "{name}");
+        assert!(
+            !String::from_utf8_lossy(&reply.body).contains("hunter2"),
+            "{name}"
+        );
     }
     // A panic in `call` itself, before any future exists.
-    let (_, app) = apps(&ApiErrorLayer::new(), &Live::default()).into_iter().nth(1).unwrap();
+    let (_, app) = apps(&ApiErrorLayer::new(), &Live::default())
+        .into_iter()
+        .nth(1)
+        .unwrap();
     let reply = call(app, get("/panic-call")).await;
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!String::from_utf8_lossy(&reply.body).contains("hunter2"));
@@ -198,8 +217,14 @@ async fn other_inner_errors_are_500_without_their_text() {
 #[tokio::test]
 async fn a_custom_classifier_decides_inner_errors() {
     let layer = ApiErrorLayer::new().classify_errors(|error: tower::BoxError| {
-        tower_api_errors::ApiError::new(StatusCode::BAD_GATEWAY)
-            .with("kind", if error.to_string().contains("hunter2") { "secret" } else { "other" })
+        tower_api_errors::ApiError::new(StatusCode::BAD_GATEWAY).with(
+            "kind",
+            if error.to_string().contains("hunter2") {
+                "secret"
+            } else {
+                "other"
+            },
+        )
     });
     let app = tower::Layer::layer(&layer, apps::service_fn(Live::default()));
     let reply = call(app, get("/secret-error")).await;
@@ -212,7 +237,13 @@ async fn a_custom_classifier_decides_inner_errors() {
 #[tokio::test]
 async fn unrecognized_methods_are_501_on_any_path() {
     for method in ["BREW", "get", "FOO"] {
-        let req = || Request::builder().method(method).uri("/hello").body(Body::empty()).unwrap();
+        let req = || {
+            Request::builder()
+                .method(method)
+                .uri("/hello")
+                .body(Body::empty())
+                .unwrap()
+        };
         for (name, reply) in each(&ApiErrorLayer::new(), req).await {
             assert_eq!(reply.status, StatusCode::NOT_IMPLEMENTED, "{name} {method}");
             let body = reply.error_body();
@@ -226,7 +257,13 @@ async fn unrecognized_methods_are_501_on_any_path() {
     // Recognizing a method lets it through to the inner service.
     let query = http::Method::from_bytes(b"QUERY").unwrap();
     let layer = ApiErrorLayer::new().recognize_method(query.clone());
-    let req = || Request::builder().method(query.clone()).uri("/hello").body(Body::empty()).unwrap();
+    let req = || {
+        Request::builder()
+            .method(query.clone())
+            .uri("/hello")
+            .body(Body::empty())
+            .unwrap()
+    };
     for (name, reply) in each(&layer, req).await {
         assert_ne!(reply.status, StatusCode::NOT_IMPLEMENTED, "{name}");
     }
@@ -242,7 +279,10 @@ async fn problem_json_by_accept_or_configuration() {
             .unwrap()
     };
     for (name, reply) in each(&ApiErrorLayer::new(), req).await {
-        assert_eq!(reply.headers["content-type"], "application/problem+json", "{name}");
+        assert_eq!(
+            reply.headers["content-type"], "application/problem+json",
+            "{name}"
+        );
         let body = reply.error_body();
         assert_eq!(body["type"], "about:blank");
         assert_eq!(body["title"], "Not Found");
@@ -255,7 +295,10 @@ async fn problem_json_by_accept_or_configuration() {
         .problem_type_base("https://api.example.com/problems/");
     for (name, reply) in each(&layer, || get("/domain")).await {
         let body = reply.error_body();
-        assert_eq!(body["type"], "https://api.example.com/problems/missing_parameter", "{name}");
+        assert_eq!(
+            body["type"], "https://api.example.com/problems/missing_parameter",
+            "{name}"
+        );
         assert_eq!(body["param"], "customer_id");
     }
     // An explicit preference for plain JSON wins over the configured default.
@@ -281,7 +324,10 @@ async fn unsafe_request_ids_are_not_echoed() {
                 .unwrap()
         };
         for (name, reply) in each(&ApiErrorLayer::new(), req).await {
-            assert!(reply.error_body().get("request_id").is_none(), "{name} {id}");
+            assert!(
+                reply.error_body().get("request_id").is_none(),
+                "{name} {id}"
+            );
         }
     }
 }

@@ -1,9 +1,9 @@
 //! The demo's API (examples/demo/app.rs) over a real socket: every route and status of the
 //! API document, and every 405/501/OPTIONS/HEAD rule of the method policy.
 
-mod common;
 #[path = "../examples/demo/app.rs"]
 mod app;
+mod common;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -67,14 +67,20 @@ async fn notes_are_created_from_11027_and_read_back() {
     assert_eq!(read.status, StatusCode::OK);
     assert_eq!(read.json()["note"]["body"], "This is a test note.");
     let missing = send(addr, request("GET", "/notes/1")).await;
-    assert_eq!(assert_error(&missing, 404, "not_found")["detail"], "There is no note 1.");
+    assert_eq!(
+        assert_error(&missing, 404, "not_found")["detail"],
+        "There is no note 1."
+    );
 }
 
 #[tokio::test]
 async fn bad_notes_are_400_415_422() {
     let addr = start().await;
     let missing = send(addr, json_post("/notes", r#"{"body":"no customer"}"#)).await;
-    assert_eq!(assert_error(&missing, 400, "missing_parameter")["param"], "customer_id");
+    assert_eq!(
+        assert_error(&missing, 400, "missing_parameter")["param"],
+        "customer_id"
+    );
     let malformed = send(addr, json_post("/notes", r#"{"customer_id":"#)).await;
     assert_error(&malformed, 400, "bad_request");
     let plain = Request::post("/notes")
@@ -82,7 +88,11 @@ async fn bad_notes_are_400_415_422() {
         .body(Full::from("customer_id=1"))
         .unwrap();
     assert_error(&send(addr, plain).await, 415, "unsupported_media_type");
-    let wrong_type = send(addr, json_post("/notes", r#"{"customer_id":"x","body":"b"}"#)).await;
+    let wrong_type = send(
+        addr,
+        json_post("/notes", r#"{"customer_id":"x","body":"b"}"#),
+    )
+    .await;
     assert_error(&wrong_type, 422, "unprocessable_entity");
 }
 
@@ -93,14 +103,19 @@ async fn disallowed_methods_are_405_with_allow() {
         let reply = send(addr, request(method, "/reports/1234/result")).await;
         assert_eq!(reply.headers["allow"], "GET, HEAD, OPTIONS", "{method}");
         let body = assert_error(&reply, 405, "method_not_allowed");
-        assert_eq!(body["allowed"], serde_json::json!(["GET", "HEAD", "OPTIONS"]));
+        assert_eq!(
+            body["allowed"],
+            serde_json::json!(["GET", "HEAD", "OPTIONS"])
+        );
         assert_eq!(
             body["detail"],
             format!("{method} is not supported for /reports/1234/result.")
         );
     }
     assert_eq!(
-        send(addr, request("GET", "/reports/1234/result")).await.status,
+        send(addr, request("GET", "/reports/1234/result"))
+            .await
+            .status,
         StatusCode::OK
     );
 }
@@ -108,7 +123,11 @@ async fn disallowed_methods_are_405_with_allow() {
 #[tokio::test]
 async fn planned_methods_are_501_and_uncacheable() {
     let addr = start().await;
-    for (method, uri) in [("POST", "/payments"), ("DELETE", "/notes/7"), ("GET", "/notes")] {
+    for (method, uri) in [
+        ("POST", "/payments"),
+        ("DELETE", "/notes/7"),
+        ("GET", "/notes"),
+    ] {
         let reply = send(addr, request(method, uri)).await;
         assert_eq!(reply.headers["cache-control"], "no-store", "{method} {uri}");
         assert!(reply.headers.contains_key("allow"));
@@ -126,9 +145,17 @@ async fn planned_methods_are_501_and_uncacheable() {
 async fn unknown_methods_are_501_and_unknown_paths_404() {
     let addr = start().await;
     for method in ["BREW", "get", "QUERY"] {
-        assert_error(&send(addr, request(method, "/")).await, 501, "not_implemented");
+        assert_error(
+            &send(addr, request(method, "/")).await,
+            501,
+            "not_implemented",
+        );
     }
-    assert_error(&send(addr, request("GET", "/nowhere")).await, 404, "not_found");
+    assert_error(
+        &send(addr, request("GET", "/nowhere")).await,
+        404,
+        "not_found",
+    );
 }
 
 #[tokio::test]
@@ -157,7 +184,11 @@ async fn slow_handlers_past_the_deadline_are_504() {
         ..app::Settings::default()
     };
     let (addr, _demo) = served(settings).await;
-    assert_error(&send(addr, request("GET", "/slow?ms=60000")).await, 504, "gateway_timeout");
+    assert_error(
+        &send(addr, request("GET", "/slow?ms=60000")).await,
+        504,
+        "gateway_timeout",
+    );
     let fast = send(addr, request("GET", "/slow?ms=0")).await;
     assert_eq!(fast.status, StatusCode::OK);
 }
@@ -175,7 +206,11 @@ async fn private_is_401_403_200() {
     let anonymous = send(addr, request("GET", "/private")).await;
     assert_eq!(anonymous.headers["www-authenticate"], "Bearer");
     assert_error(&anonymous, 401, "unauthorized");
-    assert_error(&send(addr, with_token("GET", "/private", "wrong")).await, 403, "forbidden");
+    assert_error(
+        &send(addr, with_token("GET", "/private", "wrong")).await,
+        403,
+        "forbidden",
+    );
     let allowed = send(addr, with_token("GET", "/private", app::TOKEN)).await;
     assert_eq!(allowed.status, StatusCode::OK);
 }
@@ -183,7 +218,11 @@ async fn private_is_401_403_200() {
 #[tokio::test]
 async fn maintenance_is_switched_by_the_admin_routes() {
     let (addr, demo) = served(app::Settings::default()).await;
-    assert_error(&send(addr, request("PUT", "/admin/maintenance")).await, 401, "unauthorized");
+    assert_error(
+        &send(addr, request("PUT", "/admin/maintenance")).await,
+        401,
+        "unauthorized",
+    );
     assert_error(
         &send(addr, with_token("PUT", "/admin/maintenance", "wrong")).await,
         403,
@@ -196,11 +235,17 @@ async fn maintenance_is_switched_by_the_admin_routes() {
     let reply = send(addr, request("GET", "/payments")).await;
     assert_eq!(reply.headers["retry-after"], "1");
     assert_error(&reply, 503, "maintenance");
-    assert_eq!(send(addr, request("GET", "/health")).await.status, StatusCode::OK);
+    assert_eq!(
+        send(addr, request("GET", "/health")).await.status,
+        StatusCode::OK
+    );
 
     let off = send(addr, with_token("DELETE", "/admin/maintenance", app::TOKEN)).await;
     assert_eq!(off.status, StatusCode::OK);
-    assert_eq!(send(addr, request("GET", "/payments")).await.status, StatusCode::OK);
+    assert_eq!(
+        send(addr, request("GET", "/payments")).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -234,12 +279,25 @@ mod properties {
         "QUERY", "M-SEARCH",
     ];
     const PATHS: &[&str] = &[
-        "/", "/health", "/notes", "/notes/11027", "/notes/x", "/reports/1/result",
-        "/reports//result", "/payments", "/payments/", "/private", "/admin/maintenance",
-        "/nowhere", "/%2e%2e/etc", "/slow?ms=1",
+        "/",
+        "/health",
+        "/notes",
+        "/notes/11027",
+        "/notes/x",
+        "/reports/1/result",
+        "/reports//result",
+        "/payments",
+        "/payments/",
+        "/private",
+        "/admin/maintenance",
+        "/nowhere",
+        "/%2e%2e/etc",
+        "/slow?ms=1",
     ];
     /// Every status the demo documents.
-    const DOCUMENTED: &[u16] = &[200, 201, 204, 400, 401, 403, 404, 405, 415, 422, 500, 501, 503, 504];
+    const DOCUMENTED: &[u16] = &[
+        200, 201, 204, 400, 401, 403, 404, 405, 415, 422, 500, 501, 503, 504,
+    ];
 
     proptest! {
         #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]

@@ -30,7 +30,10 @@ async fn maintenance_switches_at_run_time_and_spares_bypass_paths() {
         .maintenance(maintenance.clone())
         .layer(router);
 
-    assert_eq!(call(app.clone(), get_req("/notes")).await.status, StatusCode::OK);
+    assert_eq!(
+        call(app.clone(), get_req("/notes")).await.status,
+        StatusCode::OK
+    );
 
     maintenance.enable();
     let reply = call(app.clone(), get_req("/notes")).await;
@@ -40,9 +43,20 @@ async fn maintenance_switches_at_run_time_and_spares_bypass_paths() {
     assert_eq!(body["error"], "maintenance");
     assert_eq!(body["retry_after"], 120);
     // Unknown paths are in maintenance too; bypass paths are not.
-    assert_eq!(call(app.clone(), get_req("/nowhere")).await.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(call(app.clone(), get_req("/health")).await.status, StatusCode::OK);
-    assert_eq!(call(app.clone(), get_req("/admin/maintenance")).await.status, StatusCode::OK);
+    assert_eq!(
+        call(app.clone(), get_req("/nowhere")).await.status,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        call(app.clone(), get_req("/health")).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        call(app.clone(), get_req("/admin/maintenance"))
+            .await
+            .status,
+        StatusCode::OK
+    );
 
     maintenance.disable();
     assert_eq!(call(app, get_req("/notes")).await.status, StatusCode::OK);

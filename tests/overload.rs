@@ -42,7 +42,11 @@ fn get_req(uri: &str) -> Request<Body> {
 
 fn assert_overloaded(reply: &Reply, retry_after: u64) {
     assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
-    let header: u64 = reply.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    let header: u64 = reply.headers["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(header, retry_after);
     let body = reply.error_body();
     assert_eq!(body["error"], "overloaded");
@@ -114,7 +118,10 @@ async fn a_client_that_disconnects_gives_its_place_back() {
         let _ = client.await;
         wait_until(|| gauge.current() == 0).await;
     }
-    assert_eq!(send(addr, request("GET", "/hello")).await.status, StatusCode::OK);
+    assert_eq!(
+        send(addr, request("GET", "/hello")).await.status,
+        StatusCode::OK
+    );
 }
 
 /// Waits (on the runtime, not on a timer) until `condition` holds; the connection task needs

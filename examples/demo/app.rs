@@ -73,7 +73,10 @@ pub fn demo(settings: &Settings) -> Demo {
         .route("/notes", post(create_note))
         .route("/notes/{id}", get(read_note))
         .route("/reports/{id}/result", get(report_result))
-        .route("/payments", get(|| async { Json(json!({"ok": true, "payments": []})) }))
+        .route(
+            "/payments",
+            get(|| async { Json(json!({"ok": true, "payments": []})) }),
+        )
         .route("/slow", get(slow))
         .route("/panic", get(panics))
         .route("/private", get(private))
@@ -102,7 +105,10 @@ pub fn policy() -> MethodPolicy {
     let get = || Resource::allow([Method::GET]);
     MethodPolicy::builder()
         .resource("/health", get())
-        .resource("/notes", Resource::allow([Method::POST]).plan([Method::GET]))
+        .resource(
+            "/notes",
+            Resource::allow([Method::POST]).plan([Method::GET]),
+        )
         .resource("/notes/{id}", get().plan([Method::PUT, Method::DELETE]))
         .resource("/reports/{id}/result", get())
         .resource("/payments", get().plan([Method::POST]))
@@ -130,7 +136,9 @@ async fn create_note(
     let customer_id = note
         .customer_id
         .ok_or_else(|| ApiError::missing_parameter("customer_id"))?;
-    let body = note.body.ok_or_else(|| ApiError::missing_parameter("body"))?;
+    let body = note
+        .body
+        .ok_or_else(|| ApiError::missing_parameter("body"))?;
     let id = state.next_id.fetch_add(1, Ordering::Relaxed);
     let stored = json!({"id": id, "customer_id": customer_id, "body": body});
     state.notes.lock().expect("notes lock").insert(id, stored);
@@ -142,9 +150,9 @@ async fn read_note(
     Path(id): Path<u64>,
 ) -> Result<Json<Value>, ApiError> {
     let notes = state.notes.lock().expect("notes lock");
-    let note = notes.get(&id).ok_or_else(|| {
-        ApiError::not_found().with_detail(format!("There is no note {id}."))
-    })?;
+    let note = notes
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found().with_detail(format!("There is no note {id}.")))?;
     Ok(Json(json!({"ok": true, "note": note})))
 }
 

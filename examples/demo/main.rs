@@ -31,7 +31,8 @@ fn parse_args() -> (SocketAddr, app::Settings) {
             }
             "--max-in-flight" => settings.max_in_flight = value.parse().unwrap_or_else(|_| usage()),
             "--retry-after" => {
-                settings.retry_after = Duration::from_secs(value.parse().unwrap_or_else(|_| usage()))
+                settings.retry_after =
+                    Duration::from_secs(value.parse().unwrap_or_else(|_| usage()))
             }
             _ => usage(),
         }
@@ -43,8 +44,7 @@ fn parse_args() -> (SocketAddr, app::Settings) {
 async fn main() -> std::io::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let (addr, settings) = parse_args();
@@ -65,7 +65,11 @@ async fn main() -> std::io::Result<()> {
     println!(
         "stopped: {} requests in flight, maintenance {}",
         in_flight.current(),
-        if maintenance.is_enabled() { "on" } else { "off" }
+        if maintenance.is_enabled() {
+            "on"
+        } else {
+            "off"
+        }
     );
     Ok(())
 }

@@ -30,7 +30,10 @@ impl Reply {
     /// The body as JSON; panics with the body's text when it is not.
     pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!("body is not JSON ({e}): {:?}", String::from_utf8_lossy(&self.body))
+            panic!(
+                "body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
         })
     }
 
@@ -47,7 +50,11 @@ impl Reply {
             self.headers["content-length"].to_str().unwrap(),
             self.body.len().to_string()
         );
-        assert_eq!(body["status"], self.status.as_u16(), "status member equals the status");
+        assert_eq!(
+            body["status"],
+            self.status.as_u16(),
+            "status member equals the status"
+        );
         body
     }
 }

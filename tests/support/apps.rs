@@ -198,19 +198,17 @@ pub fn apps(layer: &ApiErrorLayer, live: &Live) -> [(&'static str, App); 2] {
     [
         (
             "axum",
-            App::new(
-                ServiceExt::<Request<Body>>::map_response(layer.layer(router(live.clone())), |r| {
-                    r.map(Body::new)
-                }),
-            ),
+            App::new(ServiceExt::<Request<Body>>::map_response(
+                layer.layer(router(live.clone())),
+                |r| r.map(Body::new),
+            )),
         ),
         (
             "service_fn",
-            App::new(
-                ServiceExt::<Request<Body>>::map_response(layer.layer(service_fn(live.clone())), |r| {
-                    r.map(Body::new)
-                }),
-            ),
+            App::new(ServiceExt::<Request<Body>>::map_response(
+                layer.layer(service_fn(live.clone())),
+                |r| r.map(Body::new),
+            )),
         ),
     ]
 }
