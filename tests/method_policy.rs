@@ -1,0 +1,153 @@
+//! The method policy in front of an axum Router: wildcards, strict mode, OPTIONS and CORS
+//! preflights, extension methods, and the placement under `Router::layer`.
+
+mod common;
+
+use axum::body::Body;
+use axum::routing::get;
+use axum::Router;
+use common::call;
+use http::{Method, Request, StatusCode};
+use tower::Layer;
+use tower_api_errors::{ApiErrorLayer, MethodPolicy, MethodPolicyBuilder, Resource};
+
+fn router() -> Router {
+    Router::new()
+        .route(
+            "/files/{*path}",
+            get(|| async { "file" }).put(|| async { "stored" }),
+        )
+        .route("/reports/{id}/result", get(|| async { "result" }))
+        .route("/search", get(|| async { "searched" }))
+}
+
+fn table() -> MethodPolicyBuilder {
+    MethodPolicy::builder()
+        .resource(
+            "/files/{*path}",
+            Resource::allow([Method::GET, Method::PUT]).plan([Method::DELETE]),
+        )
+        .resource("/reports/{id}/result", Resource::allow([Method::GET]))
+}
+
+fn req(method: &str, uri: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Body::empty())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn wildcard_resources_follow_the_table() {
+    let app = ApiErrorLayer::new()
+        .method_policy(table().build().unwrap())
+        .layer(router());
+    let ok = call(app.clone(), req("PUT", "/files/a/b/c.txt")).await;
+    assert_eq!(ok.body, "stored");
+    let planned = call(app.clone(), req("DELETE", "/files/a/b/c.txt")).await;
+    assert_eq!(planned.status, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(planned.headers["allow"], "GET, PUT, HEAD, OPTIONS");
+    assert_eq!(
+        planned.error_body()["detail"],
+        "DELETE is planned for /files/a/b/c.txt but not implemented yet."
+    );
+    let refused = call(app, req("POST", "/files/x")).await;
+    assert_eq!(refused.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        refused.error_body()["allowed"],
+        serde_json::json!(["GET", "PUT", "HEAD", "OPTIONS"])
+    );
+}
+
+#[tokio::test]
+async fn unmatched_paths_go_to_the_inner_service_unless_strict() {
+    let lenient = ApiErrorLayer::new()
+        .method_policy(table().build().unwrap())
+        .layer(router());
+    assert_eq!(call(lenient, req("GET", "/search")).await.body, "searched");
+
+    let strict = ApiErrorLayer::new()
+        .method_policy(table().strict(true).build().unwrap())
+        .layer(router());
+    let reply = call(strict, req("GET", "/search")).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert_eq!(reply.error_body()["error"], "not_found");
+}
+
+#[tokio::test]
+async fn options_is_answered_or_left_to_the_inner_service() {
+    let answered = ApiErrorLayer::new()
+        .method_policy(table().build().unwrap())
+        .layer(router());
+    let reply = call(answered, req("OPTIONS", "/reports/1/result")).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    assert_eq!(reply.headers["allow"], "GET, HEAD, OPTIONS");
+
+    let left = ApiErrorLayer::new()
+        .method_policy(table().answer_options(false).build().unwrap())
+        .layer(router());
+    let reply = call(left.clone(), req("OPTIONS", "/reports/1/result")).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    // Without the layer answering OPTIONS, Allow doesn't list it.
+    assert_eq!(reply.headers["allow"], "GET, HEAD");
+}
+
+#[tokio::test]
+async fn cors_preflights_reach_the_cors_layer() {
+    let cors = tower_http::cors::CorsLayer::new()
+        .allow_origin(tower_http::cors::Any)
+        .allow_methods([Method::GET]);
+    let app = ApiErrorLayer::new()
+        .method_policy(table().build().unwrap())
+        .layer(router().layer(cors));
+    let preflight = Request::options("/reports/1/result")
+        .header("origin", "https://example.com")
+        .header("access-control-request-method", "GET")
+        .body(Body::empty())
+        .unwrap();
+    let reply = call(app, preflight).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.headers["access-control-allow-origin"], "*");
+}
+
+#[tokio::test]
+async fn extension_methods_can_be_recognized_and_allowed() {
+    let query = Method::from_bytes(b"QUERY").unwrap();
+    let policy = MethodPolicy::builder()
+        .resource(
+            "/search",
+            Resource::allow([Method::GET]).plan([query.clone()]),
+        )
+        .build()
+        .unwrap();
+    let unrecognized = ApiErrorLayer::new()
+        .method_policy(policy.clone())
+        .layer(router());
+    let reply = call(unrecognized, req("QUERY", "/search")).await;
+    assert_eq!(
+        reply.error_body()["detail"],
+        "QUERY is not a method this server recognizes."
+    );
+
+    let recognized = ApiErrorLayer::new()
+        .recognize_method(query)
+        .method_policy(policy)
+        .layer(router());
+    let reply = call(recognized, req("QUERY", "/search")).await;
+    assert_eq!(reply.status, StatusCode::NOT_IMPLEMENTED);
+    assert_eq!(reply.headers["cache-control"], "no-store");
+    assert_eq!(
+        reply.error_body()["detail"],
+        "QUERY is planned for /search but not implemented yet."
+    );
+}
+
+#[tokio::test]
+async fn under_router_layer_axum_405_still_gets_the_body() {
+    // Not the recommended placement (see the README), but it must still answer with the body.
+    let app = router().layer(ApiErrorLayer::new());
+    let reply = call(app, req("POST", "/reports/1/result")).await;
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(reply.error_body()["error"], "method_not_allowed");
+}
