@@ -59,16 +59,42 @@ struct AppState {
 }
 
 pub fn demo(settings: &Settings) -> Demo {
-    let maintenance = Maintenance::new()
+    let maintenance = maintenance(settings);
+    let layer = layer(settings, &maintenance);
+    let in_flight = layer.in_flight().expect("a limit is configured");
+    Demo {
+        service: layer.layer(router(&maintenance)),
+        maintenance,
+        in_flight,
+    }
+}
+
+/// The maintenance switch: `/health` and the admin routes keep working while it is on.
+pub fn maintenance(settings: &Settings) -> Maintenance {
+    Maintenance::new()
         .retry_after(settings.retry_after)
         .bypass("/health")
-        .bypass("/admin/*");
+        .bypass("/admin/*")
+}
+
+/// The layer, configured from the flags.
+pub fn layer(settings: &Settings, maintenance: &Maintenance) -> ApiErrorLayer {
+    ApiErrorLayer::new()
+        .timeout(settings.timeout)
+        .max_in_flight(settings.max_in_flight)
+        .retry_after(settings.retry_after)
+        .maintenance(maintenance.clone())
+        .method_policy(policy())
+}
+
+/// The routes of the API document.
+pub fn router(maintenance: &Maintenance) -> Router {
     let state = AppState {
         notes: Arc::default(),
         next_id: Arc::new(AtomicU64::new(FIRST_NOTE_ID)),
         maintenance: maintenance.clone(),
     };
-    let router = Router::new()
+    Router::new()
         .route("/health", get(|| async { Json(json!({"ok": true})) }))
         .route("/notes", post(create_note))
         .route("/notes/{id}", get(read_note))
@@ -84,20 +110,7 @@ pub fn demo(settings: &Settings) -> Demo {
             "/admin/maintenance",
             put(maintenance_on).delete(maintenance_off),
         )
-        .with_state(state);
-
-    let layer = ApiErrorLayer::new()
-        .timeout(settings.timeout)
-        .max_in_flight(settings.max_in_flight)
-        .retry_after(settings.retry_after)
-        .maintenance(maintenance.clone())
-        .method_policy(policy());
-    let in_flight = layer.in_flight().expect("a limit is configured");
-    Demo {
-        service: layer.layer(router),
-        maintenance,
-        in_flight,
-    }
+        .with_state(state)
 }
 
 /// Which method each resource takes today, and which are planned (501 until they come).
