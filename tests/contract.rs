@@ -360,3 +360,56 @@ async fn handlers_within_the_deadline_are_untouched() {
         assert_eq!(reply.body, "slow");
     }
 }
+
+#[tokio::test]
+async fn overload_maintenance_and_method_policy_hold_for_both_services() {
+    // A limit of zero admits nothing: every request is over it.
+    for (name, reply) in each(&ApiErrorLayer::new().max_in_flight(0), || get("/hello")).await {
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{name}");
+        assert_eq!(reply.headers["retry-after"], "1");
+        assert_eq!(reply.error_body()["error"], "overloaded");
+    }
+
+    let maintenance = tower_api_errors::Maintenance::new().retry_after(Duration::from_secs(30));
+    let layer = ApiErrorLayer::new().maintenance(maintenance.clone());
+    maintenance.enable();
+    for (name, reply) in each(&layer, || get("/hello")).await {
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{name}");
+        assert_eq!(reply.headers["retry-after"], "30");
+        assert_eq!(reply.error_body()["error"], "maintenance");
+    }
+
+    let policy = tower_api_errors::MethodPolicy::builder()
+        .resource(
+            "/hello",
+            tower_api_errors::Resource::allow([http::Method::GET]).plan([http::Method::PUT]),
+        )
+        .build()
+        .unwrap();
+    let layer = ApiErrorLayer::new().method_policy(policy);
+    let method = |m: &'static str| {
+        move || {
+            Request::builder()
+                .method(m)
+                .uri("/hello")
+                .body(Body::empty())
+                .unwrap()
+        }
+    };
+    for (name, reply) in each(&layer, method("POST")).await {
+        assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{name}");
+        assert_eq!(reply.headers["allow"], "GET, HEAD, OPTIONS");
+        assert_eq!(reply.error_body()["error"], "method_not_allowed");
+    }
+    for (name, reply) in each(&layer, method("PUT")).await {
+        assert_eq!(reply.status, StatusCode::NOT_IMPLEMENTED, "{name}");
+        assert_eq!(reply.headers["cache-control"], "no-store");
+        assert_eq!(
+            reply.error_body()["allowed"],
+            serde_json::json!(["GET", "HEAD", "OPTIONS"])
+        );
+    }
+    for (name, reply) in each(&layer, method("GET")).await {
+        assert_eq!(reply.body, "hello", "{name}");
+    }
+}
