@@ -295,6 +295,7 @@ async fn flipping_maintenance_under_load_gives_only_200_or_503() {
     })
     .await;
     flipping.abort();
+    println!("maintenance flip: {total} requests, 32 concurrent: {ok} × 200, {maintenance} × 503");
     assert_eq!(ok + maintenance, total);
 }
 
