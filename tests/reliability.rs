@@ -107,6 +107,7 @@ async fn overload_soak_loses_nothing_and_ends_at_zero() {
         (ok, overloaded)
     })
     .await;
+    println!("overload soak: {total} requests, {concurrency} concurrent, limit 8: {ok} × 200, {overloaded} × 503");
     assert_eq!(
         ok + overloaded,
         total,
