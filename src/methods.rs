@@ -200,9 +200,17 @@ impl CompiledResource {
     }
 
     fn allows(&self, method: &Method) -> bool {
-        self.allowed.contains(method)
-            || (*method == Method::HEAD && self.allowed.contains(&Method::GET))
+        listed(&self.allowed, method)
     }
+
+    fn plans(&self, method: &Method) -> bool {
+        listed(&self.planned, method)
+    }
+}
+
+/// Whether `methods` lists `method`; `HEAD` goes with `GET` (RFC 9110 §9.3.2).
+fn listed(methods: &[Method], method: &Method) -> bool {
+    methods.contains(method) || (*method == Method::HEAD && methods.contains(&Method::GET))
 }
 
 /// What the policy decides for a request.
@@ -245,16 +253,23 @@ impl MethodPolicy {
             response.headers_mut().insert(ALLOW, resource.allow.clone());
             return Decision::Respond(Ok(response));
         }
-        let error = if resource.planned.contains(method) {
+        // A HEAD answer describes the GET answer: same text, so the same Content-Length
+        // (RFC 9110 §8.6 forbids any other).
+        let named = if *method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        let error = if resource.plans(method) {
             ApiError::not_implemented()
                 .with_detail(format!(
-                    "{method} is planned for {} but not implemented yet.",
+                    "{named} is planned for {} but not implemented yet.",
                     shorten(path)
                 ))
                 .with_header(CACHE_CONTROL, HeaderValue::from_static("no-store"))
         } else {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED)
-                .with_detail(format!("{method} is not supported for {}.", shorten(path)))
+                .with_detail(format!("{named} is not supported for {}.", shorten(path)))
         };
         Decision::Respond(Err(error.with_header(ALLOW, resource.allow.clone())))
     }
@@ -353,6 +368,22 @@ mod tests {
         assert_eq!(decide("GET", "/reports/1234/result"), Err(()));
         assert_eq!(decide("HEAD", "/reports/1234/result"), Err(()));
         assert_eq!(decide("PUT", "/files/a/b/c.txt"), Err(()));
+    }
+
+    #[test]
+    fn head_follows_get_when_get_is_planned() {
+        let policy = MethodPolicy::builder()
+            .resource(
+                "/notes",
+                Resource::allow([Method::POST]).plan([Method::GET]),
+            )
+            .build()
+            .unwrap();
+        let req = Request::head("/notes").body(()).unwrap();
+        assert!(matches!(
+            policy.decide(&req),
+            Decision::Respond(Err(e)) if e.status() == StatusCode::NOT_IMPLEMENTED
+        ));
     }
 
     #[test]
