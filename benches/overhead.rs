@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 
 use axum::extract::Request;
 use bytes::Bytes;
-use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use criterion::measurement::WallTime;
+use criterion::{criterion_group, criterion_main, BenchmarkGroup, Criterion};
 use http::StatusCode;
 use tower::Service;
 
@@ -86,7 +86,14 @@ fn overhead(c: &mut Criterion) {
     let mut group = configure(c, "overhead");
     let ok = StatusCode::OK;
     bench(&mut group, &rt, "bare", stacks::bare(), requests::hello, ok);
-    bench(&mut group, &rt, "layer", stacks::layer(), requests::hello, ok);
+    bench(
+        &mut group,
+        &rt,
+        "layer",
+        stacks::layer(),
+        requests::hello,
+        ok,
+    );
     bench(
         &mut group,
         &rt,
@@ -114,7 +121,14 @@ fn error_path(c: &mut Criterion) {
     let missing = requests::missing;
     let not_found = StatusCode::NOT_FOUND;
     bench(&mut group, &rt, "bare", stacks::bare(), missing, not_found);
-    bench(&mut group, &rt, "layer", stacks::layer(), missing, not_found);
+    bench(
+        &mut group,
+        &rt,
+        "layer",
+        stacks::layer(),
+        missing,
+        not_found,
+    );
     bench(
         &mut group,
         &rt,

@@ -10,7 +10,6 @@
 //! `--seconds` (default 60), or on Ctrl-C.
 
 use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -118,11 +117,9 @@ where
 }
 
 /// Completes after `seconds`, or on Ctrl-C.
-fn stop_signal(seconds: u64) -> impl Future<Output = ()> {
-    async move {
-        tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(seconds)) => {}
-            _ = tokio::signal::ctrl_c() => {}
-        }
+async fn stop_signal(seconds: u64) {
+    tokio::select! {
+        () = tokio::time::sleep(Duration::from_secs(seconds)) => {}
+        _ = tokio::signal::ctrl_c() => {}
     }
 }

@@ -123,16 +123,23 @@ fn layer_adds_no_allocation_on_the_happy_path() {
     let bare = count(stacks::bare(), requests::hello, ok);
     let layer = count(stacks::layer(), requests::hello, ok);
     let minimal = count(stacks::layer_minimal(), requests::hello, ok);
-    assert!(bare.allocations > 0, "the counting allocator counts nothing");
-    assert_eq!(
-        layer.allocations, bare.allocations,
-        "`layer` allocates {:.2}/req, `bare` {:.2}/req",
-        layer.per_request().0, bare.per_request().0
+    assert!(
+        bare.allocations > 0,
+        "the counting allocator counts nothing"
     );
     assert_eq!(
-        minimal.allocations, bare.allocations,
+        layer.allocations,
+        bare.allocations,
+        "`layer` allocates {:.2}/req, `bare` {:.2}/req",
+        layer.per_request().0,
+        bare.per_request().0
+    );
+    assert_eq!(
+        minimal.allocations,
+        bare.allocations,
         "`layer_minimal` allocates {:.2}/req, `bare` {:.2}/req",
-        minimal.per_request().0, bare.per_request().0
+        minimal.per_request().0,
+        bare.per_request().0
     );
 }
 
@@ -143,7 +150,10 @@ fn allocation_table() {
     let missing = requests::missing;
     let rows = [
         ("overhead/bare", count(stacks::bare(), requests::hello, ok)),
-        ("overhead/layer", count(stacks::layer(), requests::hello, ok)),
+        (
+            "overhead/layer",
+            count(stacks::layer(), requests::hello, ok),
+        ),
         (
             "overhead/layer_minimal",
             count(stacks::layer_minimal(), requests::hello, ok),
@@ -153,7 +163,10 @@ fn allocation_table() {
             count(stacks::peer_stack(), requests::hello, ok),
         ),
         ("error_path/bare", count(stacks::bare(), missing, not_found)),
-        ("error_path/layer", count(stacks::layer(), missing, not_found)),
+        (
+            "error_path/layer",
+            count(stacks::layer(), missing, not_found),
+        ),
         (
             "error_path/layer_minimal",
             count(stacks::layer_minimal(), missing, not_found),

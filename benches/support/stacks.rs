@@ -38,9 +38,7 @@ use http::header::{CONTENT_LENGTH, RETRY_AFTER};
 use http::{HeaderValue, Method, StatusCode};
 use http_body_util::BodyExt;
 use tower::{Service, ServiceBuilder, ServiceExt};
-use tower_api_errors::{
-    ApiErrorLayer, ApiErrorService, DefaultClassifier, MethodPolicy, Resource,
-};
+use tower_api_errors::{ApiErrorLayer, ApiErrorService, DefaultClassifier, MethodPolicy, Resource};
 
 /// The deadline every stack that has one uses.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -76,7 +74,10 @@ pub fn policy() -> MethodPolicy {
         .resource("/orders/{id}/items/{item}", crud())
         .resource("/customers/{id}", crud())
         .resource("/invoices/{id}", get().plan([Method::PUT]))
-        .resource("/files/{*path}", Resource::allow([Method::GET, Method::PUT]))
+        .resource(
+            "/files/{*path}",
+            Resource::allow([Method::GET, Method::PUT]),
+        )
         .resource("/search", get().plan([Method::POST]))
         .build()
         .expect("a valid route table")
@@ -120,7 +121,9 @@ pub fn peer_stack() -> impl Service<
     ServiceBuilder::new()
         .layer(from_fn(json_error_bodies))
         .layer(HandleErrorLayer::new(handle_error))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            panic_response,
+        ))
         .load_shed()
         .concurrency_limit(MAX_IN_FLIGHT)
         .timeout(TIMEOUT)
