@@ -13,12 +13,16 @@ use pin_project_lite::pin_project;
 /// would have had.
 #[derive(Debug, Clone, Default)]
 pub struct ErrorBody {
-    bytes: Option<Bytes>,
+    // Boxed: a pointer keeps `ResponseBody<B>`, and so every successful response, as small as
+    // the inner body alone. The box is only ever allocated on error paths.
+    bytes: Option<Box<Bytes>>,
 }
 
 impl ErrorBody {
     pub(crate) fn new(bytes: Bytes) -> Self {
-        Self { bytes: Some(bytes) }
+        Self {
+            bytes: Some(Box::new(bytes)),
+        }
     }
 
     pub(crate) fn empty() -> Self {
@@ -34,7 +38,7 @@ impl Body for ErrorBody {
         mut self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        Poll::Ready(self.bytes.take().map(|bytes| Ok(Frame::data(bytes))))
+        Poll::Ready(self.bytes.take().map(|bytes| Ok(Frame::data(*bytes))))
     }
 
     fn is_end_stream(&self) -> bool {

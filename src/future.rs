@@ -5,7 +5,6 @@ use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
-use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
@@ -17,10 +16,9 @@ use tokio::time::Sleep;
 
 use crate::body::{ErrorBody, ResponseBody};
 use crate::classify::ClassifyError;
-use crate::layer::Config;
 use crate::normalize::{normalize, with_detail, Normalized, DETAIL_LIMIT};
 use crate::overload::Permit;
-use crate::render::{fresh_parts, respond, RequestContext};
+use crate::render::{fresh_parts, respond, Rendering, RequestContext};
 use crate::{ApiError, BoxError};
 
 pin_project! {
@@ -49,11 +47,15 @@ pin_project! {
     }
 }
 
-struct Running<C> {
-    ctx: RequestContext,
-    config: Arc<Config<C>>,
+/// What a request in progress needs to answer a failure. It holds its own copies rather than
+/// the layer's `Arc<Config>`: the happy path pays no reference count for them.
+pub(crate) struct Running<C> {
+    pub(crate) ctx: RequestContext,
+    pub(crate) rendering: Rendering,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) classifier: C,
     // Held until the response head is out, or the future is dropped.
-    _permit: Option<Permit>,
+    pub(crate) _permit: Option<Permit>,
 }
 
 impl<F, B, C> ResponseFuture<F, B, C> {
@@ -67,20 +69,11 @@ impl<F, B, C> ResponseFuture<F, B, C> {
         }
     }
 
-    pub(crate) fn inner(
-        future: F,
-        permit: Option<Permit>,
-        ctx: RequestContext,
-        config: Arc<Config<C>>,
-    ) -> Self {
+    pub(crate) fn inner(future: F, running: Running<C>) -> Self {
         Self {
             state: State::Inner { future },
             deadline: None,
-            running: Some(Running {
-                ctx,
-                config,
-                _permit: permit,
-            }),
+            running: Some(running),
         }
     }
 }
@@ -113,7 +106,7 @@ where
                             return Poll::Ready(Ok(response.map(ResponseBody::inner)));
                         }
                         Ok(Poll::Ready(Ok(response))) => {
-                            let rendering = &running.config.rendering;
+                            let rendering = &running.rendering;
                             match normalize(response, &running.ctx, rendering) {
                                 Normalized::Untouched(response) => {
                                     *this.running = None;
@@ -133,11 +126,9 @@ where
                                 }
                             }
                         }
-                        Ok(Poll::Ready(Err(error))) => {
-                            running.config.classifier.classify(error.into())
-                        }
+                        Ok(Poll::Ready(Err(error))) => running.classifier.classify(error.into()),
                         Ok(Poll::Pending) => {
-                            let timeout = running.config.timeout;
+                            let timeout = running.timeout;
                             ready!(poll_deadline(this.deadline.as_mut(), timeout, cx));
                             ApiError::gateway_timeout()
                         }
@@ -161,7 +152,7 @@ where
                         Poll::Ready(Some(Err(_))) => false,
                         Poll::Ready(None) => true,
                         Poll::Pending => {
-                            let timeout = this.running.as_ref().and_then(|r| r.config.timeout);
+                            let timeout = this.running.as_ref().and_then(|r| r.timeout);
                             ready!(poll_deadline(this.deadline.as_mut(), timeout, cx));
                             false
                         }
@@ -169,7 +160,7 @@ where
                     let parts = parts.take().expect("ReadDetail polled after completion");
                     let text = std::mem::take(text).freeze();
                     let running = this.running.take().expect("a running request");
-                    let rendering = &running.config.rendering;
+                    let rendering = &running.rendering;
                     let response =
                         with_detail(parts, complete.then_some(&text), &running.ctx, rendering);
                     this.state.set(State::Ready {
@@ -181,12 +172,7 @@ where
             // A failure: answer with its error body. Replacing the state drops the inner future
             // (and so cancels the handler) now, not when this future is dropped.
             let running = this.running.take().expect("a running request");
-            let response = respond(
-                error,
-                fresh_parts(),
-                &running.ctx,
-                &running.config.rendering,
-            );
+            let response = respond(error, fresh_parts(), &running.ctx, &running.rendering);
             this.state.set(State::Ready {
                 response: Some(response),
             });

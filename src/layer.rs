@@ -1,6 +1,5 @@
 //! [`ApiErrorLayer`]: the configuration, and `impl Layer`.
 
-use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -161,18 +160,24 @@ impl<C: Clone> ApiErrorLayer<C> {
     /// The `type` of problem documents: `base` followed by the error code
     /// (default: `about:blank`).
     #[must_use]
-    pub fn problem_type_base(self, base: impl Into<Cow<'static, str>>) -> Self {
-        let base = base.into();
+    pub fn problem_type_base(self, base: &'static str) -> Self {
         self.configure(|c| c.rendering.problem_type_base = Some(base))
     }
 
     /// The `WWW-Authenticate` challenge added to a 401 that lacks one (default: `Bearer`).
+    ///
+    /// # Panics
+    ///
+    /// When `challenge` is not a valid header value: a configuration mistake, caught at start.
     #[must_use]
-    pub fn challenge(self, challenge: HeaderValue) -> Self {
+    pub fn challenge(self, challenge: &'static str) -> Self {
+        let _valid = HeaderValue::from_static(challenge);
         self.configure(|c| c.rendering.challenge = challenge)
     }
 
-    /// Replaces the classifier that turns inner service errors into responses.
+    /// Replaces the classifier that turns inner service errors into responses. It is cloned
+    /// into each request's future, so keep it cheap to clone (a closure capturing nothing, or
+    /// an `Arc`).
     #[must_use]
     pub fn classify_errors<D: ClassifyError>(self, classifier: D) -> ApiErrorLayer<D> {
         let c = Arc::unwrap_or_clone(self.config);

@@ -1,15 +1,16 @@
 //! Rendering an [`ApiError`] into a response: the body contract, in JSON or
 //! `application/problem+json`, and the headers that go with it.
 
-use std::borrow::Cow;
 use std::io::Write;
 
 use bytes::Bytes;
+use http::header::HeaderName;
 use http::header::{
     ACCEPT, ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
     LAST_MODIFIED, RETRY_AFTER, TRANSFER_ENCODING, WWW_AUTHENTICATE,
 };
-use http::{response, HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http::uri::PathAndQuery;
+use http::{response, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 
 use crate::body::ErrorBody;
 use crate::ApiError;
@@ -35,13 +36,15 @@ impl Format {
     }
 }
 
-/// Rendering settings, shared by every request of a layer.
-#[derive(Debug, Clone)]
+/// Rendering settings. `Copy`, so that a response future carries its own and needs no
+/// reference-counted handle to the layer's configuration.
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct Rendering {
     pub(crate) format: Format,
     pub(crate) negotiate: bool,
-    pub(crate) problem_type_base: Option<Cow<'static, str>>,
-    pub(crate) challenge: HeaderValue,
+    pub(crate) problem_type_base: Option<&'static str>,
+    /// A valid header value: checked when configured.
+    pub(crate) challenge: &'static str,
 }
 
 impl Default for Rendering {
@@ -50,10 +53,12 @@ impl Default for Rendering {
             format: Format::Json,
             negotiate: true,
             problem_type_base: None,
-            challenge: HeaderValue::from_static("Bearer"),
+            challenge: "Bearer",
         }
     }
 }
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The longest `x-request-id` echoed in `request_id`.
 pub const MAX_REQUEST_ID_LEN: usize = 64;
@@ -65,7 +70,7 @@ pub(crate) struct RequestContext {
     pub(crate) format: Format,
     pub(crate) head: bool,
     request_id: RequestId,
-    instance: Option<Uri>,
+    instance: Option<PathAndQuery>,
 }
 
 impl RequestContext {
@@ -81,7 +86,9 @@ impl RequestContext {
             request_id: RequestId::from_headers(req.headers()),
             // Only the problem format names the request's path; the JSON format must not pay
             // for it.
-            instance: (format == Format::Problem).then(|| req.uri().clone()),
+            instance: (format == Format::Problem)
+                .then(|| req.uri().path_and_query().cloned())
+                .flatten(),
         }
     }
 }
@@ -142,7 +149,7 @@ impl RequestId {
     };
 
     fn from_headers(headers: &HeaderMap) -> Self {
-        let Some(value) = headers.get("x-request-id") else {
+        let Some(value) = headers.get(X_REQUEST_ID) else {
             return Self::NONE;
         };
         let value = value.as_bytes();
@@ -229,9 +236,10 @@ pub(crate) fn respond(
     parts.status = error.status();
     parts.headers.extend(std::mem::take(error.headers_mut()));
     if parts.status == StatusCode::UNAUTHORIZED && !parts.headers.contains_key(WWW_AUTHENTICATE) {
-        parts
-            .headers
-            .insert(WWW_AUTHENTICATE, rendering.challenge.clone());
+        parts.headers.insert(
+            WWW_AUTHENTICATE,
+            HeaderValue::from_static(rendering.challenge),
+        );
     }
     let body = render(&error, &parts.headers, ctx, rendering);
     parts
@@ -271,15 +279,15 @@ fn render(
             out.member("detail", error.detail());
         }
         Format::Problem => {
-            match &rendering.problem_type_base {
+            match rendering.problem_type_base {
                 Some(base) => out.member("type", &format!("{base}{}", error.code())),
                 None => out.member("type", "about:blank"),
             }
             out.member("title", error.message());
             out.member("status", &status);
             out.member("detail", error.detail());
-            if let Some(uri) = &ctx.instance {
-                out.member("instance", uri.path());
+            if let Some(path_and_query) = &ctx.instance {
+                out.member("instance", path_and_query.path());
             }
             out.member("ok", &false);
             out.member("error", error.code());
@@ -311,9 +319,17 @@ fn render(
 }
 
 /// A JSON object written member by member; serde_json does the escaping.
-#[derive(Default)]
 struct JsonObject {
     buf: Vec<u8>,
+}
+
+impl Default for JsonObject {
+    fn default() -> Self {
+        // Most bodies fit: one allocation instead of a series of reallocations.
+        Self {
+            buf: Vec::with_capacity(256),
+        }
+    }
 }
 
 impl JsonObject {

@@ -11,7 +11,7 @@ use tower_service::Service;
 
 use crate::body::ResponseBody;
 use crate::classify::ClassifyError;
-use crate::future::{log_panic, ResponseFuture};
+use crate::future::{log_panic, ResponseFuture, Running};
 use crate::layer::Config;
 use crate::methods::{self, Decision};
 use crate::render::{fresh_parts, respond, RequestContext};
@@ -77,7 +77,7 @@ where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     S::Error: Into<BoxError>,
     ResBody: Body<Data = Bytes>,
-    C: ClassifyError,
+    C: ClassifyError + Clone,
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = std::convert::Infallible;
@@ -129,7 +129,16 @@ where
         };
         // A panic in `call` itself (not only in the future it returns) is a 500 too.
         match catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
-            Ok(future) => ResponseFuture::inner(future, permit, ctx, Arc::clone(config)),
+            Ok(future) => ResponseFuture::inner(
+                future,
+                Running {
+                    ctx,
+                    rendering: config.rendering,
+                    timeout: config.timeout,
+                    classifier: config.classifier.clone(),
+                    _permit: permit,
+                },
+            ),
             Err(panic) => {
                 log_panic(&*panic);
                 early(ApiError::internal_error())

@@ -137,7 +137,7 @@ async fn a_401_without_challenge_gets_one() {
         assert_eq!(reply.headers["www-authenticate"], "Bearer", "{name}");
         assert_eq!(reply.error_body()["error"], "unauthorized");
     }
-    let layer = ApiErrorLayer::new().challenge(http::HeaderValue::from_static("Basic realm=\"x\""));
+    let layer = ApiErrorLayer::new().challenge("Basic realm=\"x\"");
     for (_, reply) in each(&layer, || get("/unauth")).await {
         assert_eq!(reply.headers["www-authenticate"], "Basic realm=\"x\"");
     }
