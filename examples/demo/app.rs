@@ -108,7 +108,7 @@ pub fn router(maintenance: &Maintenance) -> Router {
         .route("/private", get(private))
         .route(
             "/admin/maintenance",
-            put(maintenance_on).delete(maintenance_off),
+            put(switch_maintenance).delete(switch_maintenance),
         )
         .with_state(state)
 }
@@ -207,20 +207,18 @@ async fn private(headers: HeaderMap) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({"ok": true, "secret": "42"})))
 }
 
-async fn maintenance_on(
+/// `PUT /admin/maintenance` switches maintenance on, `DELETE` switches it off.
+async fn switch_maintenance(
+    method: Method,
     State(state): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     authorize(&headers)?;
-    state.maintenance.enable();
-    Ok(Json(json!({"ok": true, "maintenance": true})))
-}
-
-async fn maintenance_off(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    authorize(&headers)?;
-    state.maintenance.disable();
-    Ok(Json(json!({"ok": true, "maintenance": false})))
+    let on = method == Method::PUT;
+    if on {
+        state.maintenance.enable();
+    } else {
+        state.maintenance.disable();
+    }
+    Ok(Json(json!({"ok": true, "maintenance": on})))
 }
