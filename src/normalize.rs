@@ -9,7 +9,7 @@
 //! internal text. Responses already in JSON (`application/json`, `…+json`) pass untouched.
 
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::{response, HeaderValue, Response};
 use http_body::Body;
 
@@ -46,13 +46,19 @@ pub(crate) fn normalize<B: Body>(
     if content_type.is_some_and(is_json) {
         return Normalized::Untouched(Response::from_parts(parts, body));
     }
+    let text_detail = parts.status.is_client_error() && content_type.is_some_and(is_text);
     let hint = body.size_hint();
-    let short_text = hint.lower() > 0 && hint.upper().is_some_and(|n| n <= DETAIL_LIMIT as u64);
-    if parts.status.is_client_error() && content_type.is_some_and(is_text) && short_text {
+    let short = hint.lower() > 0 && hint.upper().is_some_and(|n| n <= DETAIL_LIMIT as u64);
+    if text_detail && short {
         return Normalized::ReadDetail(parts, body);
     }
-    let error = ApiError::new(parts.status);
-    Normalized::Rendered(respond(error, parts, ctx, rendering))
+    let mut response = respond(ApiError::new(parts.status), parts, ctx, rendering);
+    if ctx.head && text_detail {
+        // The GET would have carried the text as its detail, which a HEAD answer (an empty
+        // body) cannot know: no Content-Length rather than a wrong one (RFC 9110 §8.6).
+        response.headers_mut().remove(CONTENT_LENGTH);
+    }
+    Normalized::Rendered(response)
 }
 
 /// The response once the text of a 4xx body is read; `text` is `None` when it could not be

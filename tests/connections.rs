@@ -56,6 +56,20 @@ async fn head_over_the_wire_has_get_headers_and_no_body() {
 }
 
 #[tokio::test]
+async fn head_never_claims_a_content_length_other_than_gets() {
+    let addr = served().await;
+    for path in ["/missing", "/text400", "/text500", "/unauth", "/only-get"] {
+        let get = send(addr, request("GET", path)).await;
+        let head = send(addr, request("HEAD", path)).await;
+        assert_eq!(head.status, get.status, "{path}");
+        assert!(head.body.is_empty(), "{path}");
+        if let Some(length) = head.headers.get("content-length") {
+            assert_eq!(length, &get.headers["content-length"], "{path}");
+        }
+    }
+}
+
+#[tokio::test]
 async fn malformed_json_is_400_with_the_parsers_words() {
     let addr = served().await;
     let reply = send(addr, post_json("{\"customer_id\": ", "application/json")).await;
