@@ -48,6 +48,7 @@ impl<S, C> ApiErrorService<S, C> {
     /// axum::serve(listener, app.into_make_service()).await
     /// # }
     /// ```
+    #[must_use]
     pub fn into_axum(self) -> AxumService<S, C> {
         AxumService { inner: self }
     }
@@ -99,7 +100,7 @@ where
     #[inline]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let response = ready!(self.project().inner.poll(cx))?;
-        Poll::Ready(Ok(response.map(|body| match body.into_parts() {
+        Poll::Ready(Ok(response.map(|body| match body.into_inner() {
             Ok(inner) => inner,
             Err(error) => Body::new(error),
         })))

@@ -9,8 +9,8 @@ use pin_project_lite::pin_project;
 
 /// The body of an error response: the rendered JSON, sent as one frame.
 ///
-/// For a `HEAD` request it is empty while `Content-Length` still tells the size the `GET`
-/// would have had.
+/// For a `HEAD` request it is empty (its size hint says 0) while `Content-Length` still tells
+/// the size the `GET` would have had, as RFC 9110 §8.6 allows.
 #[derive(Debug, Clone, Default)]
 pub struct ErrorBody {
     // Boxed: a pointer keeps `ResponseBody<B>`, and so every successful response, as small as
@@ -73,21 +73,15 @@ impl<B> ResponseBody<B> {
             kind: Kind::Inner { body },
         }
     }
-
-    pub(crate) fn error(body: ErrorBody) -> Self {
-        Self {
-            kind: Kind::Error { body },
-        }
-    }
 }
 
 impl<B> ResponseBody<B> {
-    /// The inner service's body, or the error body that replaced it.
+    /// The inner service's body, or, as the error, the error body that replaced it.
     ///
     /// # Errors
     ///
     /// The error body, when the layer answered.
-    pub fn into_parts(self) -> Result<B, ErrorBody> {
+    pub fn into_inner(self) -> Result<B, ErrorBody> {
         match self.kind {
             Kind::Inner { body } => Ok(body),
             Kind::Error { body } => Err(body),
@@ -97,7 +91,9 @@ impl<B> ResponseBody<B> {
 
 impl<B> From<ErrorBody> for ResponseBody<B> {
     fn from(body: ErrorBody) -> Self {
-        Self::error(body)
+        Self {
+            kind: Kind::Error { body },
+        }
     }
 }
 

@@ -77,8 +77,17 @@ impl ApiError {
     /// let error = ApiError::new(StatusCode::CONFLICT);
     /// assert_eq!(error.code(), "conflict");
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `status` is not an error (below 400): a 2xx or 3xx with an error body is not HTTP.
+    /// (A handler's panic is a 500 under the layer.)
     #[must_use]
     pub fn new(status: StatusCode) -> Self {
+        assert!(
+            status.is_client_error() || status.is_server_error(),
+            "an ApiError needs an error status (4xx or 5xx), not {status}"
+        );
         Self {
             inner: Box::new(Inner {
                 status,
@@ -107,6 +116,10 @@ impl ApiError {
     }
 
     /// 401 `unauthorized`, with a `WWW-Authenticate` challenge (RFC 9110 §15.5.2 requires one).
+    ///
+    /// # Panics
+    ///
+    /// When `challenge` is not a valid header value.
     ///
     /// ```
     /// use tower_api_errors::ApiError;
@@ -263,7 +276,9 @@ impl ApiError {
     /// Sets `Retry-After` (whole seconds, rounded up) and so the `retry_after` member.
     #[must_use]
     pub fn with_retry_after(self, retry_after: Duration) -> Self {
-        let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+        let seconds = retry_after
+            .as_secs()
+            .saturating_add(u64::from(retry_after.subsec_nanos() > 0));
         self.with_header(RETRY_AFTER, HeaderValue::from(seconds))
     }
 
@@ -371,6 +386,18 @@ mod tests {
         for key in RESERVED_MEMBERS {
             assert!(ApiError::bad_request().with(*key, 1).member(key).is_none());
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "needs an error status")]
+    fn a_success_status_is_no_error() {
+        let _ = ApiError::new(StatusCode::NO_CONTENT);
+    }
+
+    #[test]
+    fn retry_after_saturates() {
+        let error = ApiError::service_unavailable(Duration::MAX);
+        assert_eq!(error.headers()[RETRY_AFTER], u64::MAX.to_string().as_str());
     }
 
     #[test]

@@ -95,10 +95,13 @@ where
                     let response = response
                         .take()
                         .expect("ResponseFuture polled after completion");
-                    return Poll::Ready(Ok(response.map(ResponseBody::error)));
+                    return Poll::Ready(Ok(response.map(ResponseBody::from)));
                 }
                 StateProj::Inner { future } => {
-                    let running = this.running.as_ref().expect("a running request");
+                    let running = this
+                        .running
+                        .as_ref()
+                        .expect("ResponseFuture polled after completion");
                     match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
                         Ok(Poll::Ready(Ok(response))) if response.status().as_u16() < 400 => {
                             // The happy path: nothing to look at but the status.
@@ -114,7 +117,7 @@ where
                                 }
                                 Normalized::Rendered(response) => {
                                     *this.running = None;
-                                    return Poll::Ready(Ok(response.map(ResponseBody::error)));
+                                    return Poll::Ready(Ok(response.map(ResponseBody::from)));
                                 }
                                 Normalized::ReadDetail(parts, body) => {
                                     this.state.set(State::ReadDetail {
@@ -159,7 +162,10 @@ where
                     };
                     let parts = parts.take().expect("ReadDetail polled after completion");
                     let text = std::mem::take(text).freeze();
-                    let running = this.running.take().expect("a running request");
+                    let running = this
+                        .running
+                        .take()
+                        .expect("ResponseFuture polled after completion");
                     let rendering = &running.rendering;
                     let response =
                         with_detail(parts, complete.then_some(&text), &running.ctx, rendering);
@@ -171,7 +177,10 @@ where
             };
             // A failure: answer with its error body. Replacing the state drops the inner future
             // (and so cancels the handler) now, not when this future is dropped.
-            let running = this.running.take().expect("a running request");
+            let running = this
+                .running
+                .take()
+                .expect("ResponseFuture polled after completion");
             let response = respond(error, fresh_parts(), &running.ctx, &running.rendering);
             this.state.set(State::Ready {
                 response: Some(response),

@@ -39,12 +39,13 @@ use crate::service::ApiErrorService;
 /// ```
 #[derive(Debug, Clone)]
 pub struct ApiErrorLayer<C = DefaultClassifier> {
-    config: Arc<Config<C>>,
+    config: Arc<Config>,
+    classifier: C,
 }
 
-/// Everything a layer's services share.
+/// Everything a layer's services share but the classifier.
 #[derive(Debug, Clone)]
-pub(crate) struct Config<C> {
+pub(crate) struct Config {
     pub(crate) rendering: Rendering,
     pub(crate) timeout: Option<Duration>,
     pub(crate) in_flight: Option<InFlight>,
@@ -53,7 +54,6 @@ pub(crate) struct Config<C> {
     pub(crate) maintenance: Option<Maintenance>,
     pub(crate) recognized: RecognizedMethods,
     pub(crate) policy: Option<MethodPolicy>,
-    pub(crate) classifier: C,
 }
 
 impl Default for ApiErrorLayer {
@@ -77,14 +77,14 @@ impl ApiErrorLayer {
                 maintenance: None,
                 recognized: RecognizedMethods::default(),
                 policy: None,
-                classifier: DefaultClassifier,
             }),
+            classifier: DefaultClassifier,
         }
     }
 }
 
-impl<C: Clone> ApiErrorLayer<C> {
-    fn configure(mut self, f: impl FnOnce(&mut Config<C>)) -> Self {
+impl<C> ApiErrorLayer<C> {
+    fn configure(mut self, f: impl FnOnce(&mut Config)) -> Self {
         f(Arc::make_mut(&mut self.config));
         self
     }
@@ -97,7 +97,9 @@ impl<C: Clone> ApiErrorLayer<C> {
     }
 
     /// At most `max` requests in flight for all the services this layer makes; the next one
-    /// gets `503 overloaded` with `Retry-After` at once, without waiting.
+    /// gets `503 overloaded` with `Retry-After` at once, without queueing for a place. (It still
+    /// waits for the inner service's readiness, as every tower call does, unless
+    /// [`shed_when_not_ready`](Self::shed_when_not_ready) is set.)
     #[must_use]
     pub fn max_in_flight(self, max: usize) -> Self {
         self.configure(|c| c.in_flight = Some(InFlight::new(max)))
@@ -180,34 +182,23 @@ impl<C: Clone> ApiErrorLayer<C> {
     /// an `Arc`).
     #[must_use]
     pub fn classify_errors<D: ClassifyError>(self, classifier: D) -> ApiErrorLayer<D> {
-        let c = Arc::unwrap_or_clone(self.config);
         ApiErrorLayer {
-            config: Arc::new(Config {
-                rendering: c.rendering,
-                timeout: c.timeout,
-                in_flight: c.in_flight,
-                shed_when_not_ready: c.shed_when_not_ready,
-                retry_after: c.retry_after,
-                maintenance: c.maintenance,
-                recognized: c.recognized,
-                policy: c.policy,
-                classifier,
-            }),
+            config: self.config,
+            classifier,
         }
     }
-}
 
-impl<C> ApiErrorLayer<C> {
     /// The in-flight gauge, when [`max_in_flight`](Self::max_in_flight) is set.
+    #[must_use]
     pub fn in_flight(&self) -> Option<InFlight> {
         self.config.in_flight.clone()
     }
 }
 
-impl<S, C> Layer<S> for ApiErrorLayer<C> {
+impl<S, C: Clone> Layer<S> for ApiErrorLayer<C> {
     type Service = ApiErrorService<S, C>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        ApiErrorService::new(inner, Arc::clone(&self.config))
+        ApiErrorService::new(inner, Arc::clone(&self.config), self.classifier.clone())
     }
 }

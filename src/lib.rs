@@ -32,8 +32,8 @@
 //! | handler panicked | 500 | `internal_error` |
 //! | any other inner error | 500 | `internal_error` |
 //!
-//! A 5xx body never carries internal text: panic messages and error texts are logged with
-//! [`tracing`], not sent.
+//! A 5xx body the layer writes never carries internal text: panic messages and error texts are
+//! logged with [`tracing`], not sent. (An inner response that is already JSON passes untouched.)
 //!
 //! # Example
 //!

@@ -92,11 +92,13 @@ impl Maintenance {
     }
 
     /// Whether maintenance is on.
+    #[must_use]
     pub fn is_enabled(&self) -> bool {
         self.shared.enabled.load(Ordering::Acquire)
     }
 
     /// Whether `path` keeps working during maintenance.
+    #[must_use]
     pub fn bypasses(&self, path: &str) -> bool {
         self.shared
             .bypass

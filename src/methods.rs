@@ -217,8 +217,10 @@ fn listed(methods: &[Method], method: &Method) -> bool {
 pub(crate) enum Decision {
     /// Let the inner service answer.
     Pass,
-    /// Answer with this response (an error, or the `OPTIONS` answer).
-    Respond(Result<Response<ErrorBody>, ApiError>),
+    /// Answer `OPTIONS` with this response.
+    Answer(Response<ErrorBody>),
+    /// Refuse the request with this error.
+    Refuse(ApiError),
 }
 
 impl MethodPolicy {
@@ -234,7 +236,7 @@ impl MethodPolicy {
         let path = req.uri().path();
         let Ok(matched) = self.router.at(path) else {
             return if self.strict {
-                Decision::Respond(Err(ApiError::not_found()))
+                Decision::Refuse(ApiError::not_found())
             } else {
                 Decision::Pass
             };
@@ -251,7 +253,7 @@ impl MethodPolicy {
             let mut response = Response::new(ErrorBody::default());
             *response.status_mut() = StatusCode::NO_CONTENT;
             response.headers_mut().insert(ALLOW, resource.allow.clone());
-            return Decision::Respond(Ok(response));
+            return Decision::Answer(response);
         }
         // A HEAD answer describes the GET answer: same text, so the same Content-Length
         // (RFC 9110 §8.6 forbids any other).
@@ -271,7 +273,7 @@ impl MethodPolicy {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED)
                 .with_detail(format!("{named} is not supported for {}.", shorten(path)))
         };
-        Decision::Respond(Err(error.with_header(ALLOW, resource.allow.clone())))
+        Decision::Refuse(error.with_header(ALLOW, resource.allow.clone()))
     }
 }
 
@@ -358,8 +360,8 @@ mod tests {
             .unwrap();
         match policy().decide(&req) {
             Decision::Pass => Err(()),
-            Decision::Respond(Ok(response)) => Ok(response.status()),
-            Decision::Respond(Err(error)) => Ok(error.status()),
+            Decision::Answer(response) => Ok(response.status()),
+            Decision::Refuse(error) => Ok(error.status()),
         }
     }
 
@@ -382,7 +384,7 @@ mod tests {
         let req = Request::head("/notes").body(()).unwrap();
         assert!(matches!(
             policy.decide(&req),
-            Decision::Respond(Err(e)) if e.status() == StatusCode::NOT_IMPLEMENTED
+            Decision::Refuse(e) if e.status() == StatusCode::NOT_IMPLEMENTED
         ));
     }
 
@@ -411,14 +413,14 @@ mod tests {
         let req = Request::get("/b").body(()).unwrap();
         assert!(matches!(
             strict.decide(&req),
-            Decision::Respond(Err(e)) if e.status() == StatusCode::NOT_FOUND
+            Decision::Refuse(e) if e.status() == StatusCode::NOT_FOUND
         ));
     }
 
     #[test]
     fn allow_lists_head_and_options() {
         let req = Request::post("/payments").body(()).unwrap();
-        let Decision::Respond(Err(error)) = policy().decide(&req) else {
+        let Decision::Refuse(error) = policy().decide(&req) else {
             panic!("expected an error");
         };
         assert_eq!(error.headers()[ALLOW], "GET, HEAD, OPTIONS");

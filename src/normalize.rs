@@ -9,7 +9,7 @@
 //! internal text. Responses already in JSON (`application/json`, `…+json`) pass untouched.
 
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{response, HeaderValue, Response};
 use http_body::Body;
 
@@ -46,7 +46,13 @@ pub(crate) fn normalize<B: Body>(
     if content_type.is_some_and(is_json) {
         return Normalized::Untouched(Response::from_parts(parts, body));
     }
-    let text_detail = parts.status.is_client_error() && content_type.is_some_and(is_text);
+    // An encoded (compressed) body is no readable text.
+    let identity = parts
+        .headers
+        .get(CONTENT_ENCODING)
+        .is_none_or(|encoding| encoding.as_bytes().eq_ignore_ascii_case(b"identity"));
+    let text_detail =
+        parts.status.is_client_error() && content_type.is_some_and(is_text) && identity;
     let hint = body.size_hint();
     let short = hint.lower() > 0 && hint.upper().is_some_and(|n| n <= DETAIL_LIMIT as u64);
     if text_detail && short {

@@ -37,11 +37,13 @@ impl InFlight {
     }
 
     /// Requests in flight now.
+    #[must_use]
     pub fn current(&self) -> usize {
         self.count.load(Ordering::Acquire)
     }
 
     /// The limit.
+    #[must_use]
     pub fn max(&self) -> usize {
         self.max
     }

@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::header::HeaderName;
 use http::header::{
     ACCEPT, ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, ETAG,
-    LAST_MODIFIED, RETRY_AFTER, TRANSFER_ENCODING, WWW_AUTHENTICATE,
+    LAST_MODIFIED, RETRY_AFTER, TRANSFER_ENCODING, VARY, WWW_AUTHENTICATE,
 };
 use http::uri::PathAndQuery;
 use http::{response, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
@@ -185,7 +185,11 @@ fn negotiate(default: Format, headers: &HeaderMap) -> Format {
     };
     // The common case ("*/*", "application/json", a browser's list) never names problem+json:
     // skip the parse when it could not change the answer.
-    if default == Format::Json && !accept.contains("problem+json") {
+    let names_problem = accept
+        .as_bytes()
+        .windows(b"problem+json".len())
+        .any(|w| w.eq_ignore_ascii_case(b"problem+json"));
+    if default == Format::Json && !names_problem {
         return default;
     }
     let (mut json, mut problem) = (0.0_f32, 0.0_f32);
@@ -193,7 +197,10 @@ fn negotiate(default: Format, headers: &HeaderMap) -> Format {
         let mut params = range.split(';');
         let media = params.next().unwrap_or_default().trim();
         let q = params
-            .filter_map(|p| p.trim().strip_prefix("q="))
+            .filter_map(|p| {
+                let p = p.trim();
+                p.strip_prefix("q=").or_else(|| p.strip_prefix("Q="))
+            })
             .find_map(|q| q.trim().parse::<f32>().ok())
             .unwrap_or(1.0);
         if media.eq_ignore_ascii_case("application/json") {
@@ -231,10 +238,23 @@ pub(crate) fn respond(
     rendering: &Rendering,
 ) -> Response<ErrorBody> {
     for name in &REPLACED_HEADERS {
-        parts.headers.remove(name);
+        // A 416 keeps its `Content-Range: bytes */length` (RFC 9110 §15.5.17).
+        if !(name == CONTENT_RANGE && parts.status == StatusCode::RANGE_NOT_SATISFIABLE) {
+            parts.headers.remove(name);
+        }
     }
     parts.status = error.status();
     parts.headers.extend(std::mem::take(error.headers_mut()));
+    if parts.status == StatusCode::METHOD_NOT_ALLOWED && !parts.headers.contains_key(ALLOW) {
+        // RFC 9110 §15.5.6 requires Allow; only the code that refused the method knows it.
+        tracing::warn!("a 405 without Allow: build it with ApiError::method_not_allowed");
+    }
+    if rendering.negotiate {
+        // The body's format depends on Accept: caches must not serve one client's to another.
+        parts
+            .headers
+            .append(VARY, HeaderValue::from_static("accept"));
+    }
     if parts.status == StatusCode::UNAUTHORIZED && !parts.headers.contains_key(WWW_AUTHENTICATE) {
         parts.headers.insert(
             WWW_AUTHENTICATE,
@@ -293,15 +313,8 @@ fn render(
             out.member("error", error.code());
         }
     }
-    if let Some(allow) = headers.get(ALLOW).and_then(|v| v.to_str().ok()) {
-        if matches!(status, 405 | 501) {
-            let allowed: Vec<&str> = allow
-                .split(',')
-                .map(str::trim)
-                .filter(|m| !m.is_empty())
-                .collect();
-            out.member("allowed", &allowed);
-        }
+    if matches!(status, 405 | 501) && headers.contains_key(ALLOW) {
+        out.member("allowed", &allowed_methods(headers));
     }
     if let Some(seconds) = headers
         .get(RETRY_AFTER)
@@ -316,6 +329,25 @@ fn render(
         out.member(key, value);
     }
     out.finish()
+}
+
+/// The methods of every `Allow` field (a list may be split over several), in order, each once;
+/// anything that is not a method token is left out.
+fn allowed_methods(headers: &HeaderMap) -> Vec<&str> {
+    let mut methods: Vec<&str> = Vec::new();
+    let tokens = headers
+        .get_all(ALLOW)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .filter(|token| Method::from_bytes(token.as_bytes()).is_ok());
+    for token in tokens {
+        if !methods.contains(&token) {
+            methods.push(token);
+        }
+    }
+    methods
 }
 
 /// A JSON object written member by member; serde_json does the escaping.
@@ -384,7 +416,41 @@ mod tests {
             negotiate(Json, &headers("application/problem+json;q=0")),
             Json
         );
+        assert_eq!(
+            negotiate(Json, &headers("Application/Problem+JSON")),
+            Problem
+        );
+        assert_eq!(
+            negotiate(
+                Json,
+                &headers("application/json;Q=0.1, application/problem+json")
+            ),
+            Problem
+        );
         assert_eq!(negotiate(Json, &HeaderMap::new()), Json);
+    }
+
+    #[test]
+    fn allowed_reads_every_allow_field_once_and_only_tokens() {
+        let mut headers = HeaderMap::new();
+        headers.append(ALLOW, HeaderValue::from_static("GET"));
+        headers.append(ALLOW, HeaderValue::from_static("POST, GET,,"));
+        headers.append(ALLOW, HeaderValue::from_static("bad token, HEAD"));
+        assert_eq!(allowed_methods(&headers), ["GET", "POST", "HEAD"]);
+    }
+
+    #[test]
+    fn a_416_keeps_its_content_range_and_negotiated_bodies_vary() {
+        let mut parts = fresh_parts();
+        parts.status = StatusCode::RANGE_NOT_SATISFIABLE;
+        parts
+            .headers
+            .insert(CONTENT_RANGE, HeaderValue::from_static("bytes */1000"));
+        let ctx = RequestContext::capture(&Request::new(()), &Rendering::default());
+        let error = ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE);
+        let response = respond(error, parts, &ctx, &Rendering::default());
+        assert_eq!(response.headers()[CONTENT_RANGE], "bytes */1000");
+        assert_eq!(response.headers()[VARY], "accept");
     }
 
     #[test]

@@ -26,7 +26,8 @@ use crate::{ApiError, BoxError};
 #[derive(Debug)]
 pub struct ApiErrorService<S, C> {
     inner: S,
-    config: Arc<Config<C>>,
+    config: Arc<Config>,
+    classifier: C,
     readiness: Readiness,
 }
 
@@ -41,10 +42,11 @@ enum Readiness {
 }
 
 impl<S, C> ApiErrorService<S, C> {
-    pub(crate) fn new(inner: S, config: Arc<Config<C>>) -> Self {
+    pub(crate) fn new(inner: S, config: Arc<Config>, classifier: C) -> Self {
         Self {
             inner,
             config,
+            classifier,
             readiness: Readiness::Ready,
         }
     }
@@ -65,10 +67,15 @@ impl<S, C> ApiErrorService<S, C> {
     }
 }
 
-impl<S: Clone, C> Clone for ApiErrorService<S, C> {
+impl<S: Clone, C: Clone> Clone for ApiErrorService<S, C> {
     fn clone(&self) -> Self {
-        // A clone has not been polled ready: it starts afresh, as tower's services do.
-        Self::new(self.inner.clone(), Arc::clone(&self.config))
+        // Readiness is not cloned: a clone must be polled ready before it is called, as with
+        // any tower service, and a readiness error belongs to the service that saw it.
+        Self::new(
+            self.inner.clone(),
+            Arc::clone(&self.config),
+            self.classifier.clone(),
+        )
     }
 }
 
@@ -103,7 +110,7 @@ where
         match std::mem::replace(&mut self.readiness, Readiness::Ready) {
             Readiness::Ready => {}
             Readiness::NotReady => return early(ApiError::overloaded(config.retry_after)),
-            Readiness::Failed(error) => return early(config.classifier.classify(error)),
+            Readiness::Failed(error) => return early(self.classifier.classify(error)),
         }
         if !config.recognized.recognizes(req.method()) {
             return early(methods::unrecognized(req.method()));
@@ -116,8 +123,8 @@ where
         if let Some(policy) = &config.policy {
             match policy.decide(&req) {
                 Decision::Pass => {}
-                Decision::Respond(Ok(response)) => return ResponseFuture::ready(response),
-                Decision::Respond(Err(error)) => return early(error),
+                Decision::Answer(response) => return ResponseFuture::ready(response),
+                Decision::Refuse(error) => return early(error),
             }
         }
         let permit = match &config.in_flight {
@@ -135,7 +142,7 @@ where
                     ctx,
                     rendering: config.rendering,
                     timeout: config.timeout,
-                    classifier: config.classifier.clone(),
+                    classifier: self.classifier.clone(),
                     _permit: permit,
                 },
             ),

@@ -413,3 +413,23 @@ async fn overload_maintenance_and_method_policy_hold_for_both_services() {
         assert_eq!(reply.body, "hello", "{name}");
     }
 }
+
+#[tokio::test]
+async fn an_encoded_text_body_is_not_read_as_detail() {
+    let gzip = tower::service_fn(|_req: Request<Body>| async {
+        let response = http::Response::builder()
+            .status(StatusCode::BAD_REQUEST)
+            .header("content-type", "text/plain")
+            .header("content-encoding", "gzip")
+            .body(http_body_util::Full::from(&[0x1f_u8, 0x8b, 0x08, 0x00][..]))
+            .unwrap();
+        Ok::<_, std::convert::Infallible>(response)
+    });
+    let reply = call(tower::Layer::layer(&ApiErrorLayer::new(), gzip), get("/")).await;
+    assert!(!reply.headers.contains_key("content-encoding"));
+    assert_eq!(
+        reply.error_body()["detail"],
+        "The request was unacceptable, often due to missing a required parameter."
+    );
+    assert_eq!(reply.headers["vary"], "accept");
+}
