@@ -90,7 +90,26 @@ impl<C> ApiErrorLayer<C> {
     }
 
     /// A deadline on each request, until the response head: past it, the inner future is
-    /// dropped (cancelled) and the client gets `504 gateway_timeout`.
+    /// dropped (cancelled) and the client gets `504 gateway_timeout`. The timer is armed the
+    /// first time the inner future has to wait, so a handler that answers at once never
+    /// touches it. Needs a tokio runtime with its time driver.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let slow = service_fn(|_req: http::Request<()>| async {
+    ///     tokio::time::sleep(Duration::from_secs(60)).await;
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::from("late")))
+    /// });
+    /// let app = ApiErrorLayer::new().timeout(Duration::from_secs(2)).layer(slow);
+    /// let response = app.oneshot(http::Request::new(())).await.unwrap();
+    /// assert_eq!(response.status(), 504);
+    /// # }
+    /// ```
     #[must_use]
     pub fn timeout(self, timeout: Duration) -> Self {
         self.configure(|c| c.timeout = Some(timeout))
@@ -147,6 +166,30 @@ impl<C> ApiErrorLayer<C> {
     }
 
     /// The format of error bodies when the request's `Accept` does not choose (default: JSON).
+    ///
+    /// ```
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_api_errors::{ApiError, ApiErrorLayer, Format};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let missing = service_fn(|_req: http::Request<()>| async {
+    ///     Err::<http::Response<String>, _>(ApiError::not_found())
+    /// });
+    /// let layer = ApiErrorLayer::new().format(Format::Problem);
+    ///
+    /// let response = layer.layer(missing).oneshot(http::Request::new(())).await.unwrap();
+    /// assert_eq!(response.headers()["content-type"], "application/problem+json");
+    ///
+    /// // A client that asks for plain JSON still gets it.
+    /// let req = http::Request::builder()
+    ///     .header("accept", "application/json")
+    ///     .body(())
+    ///     .unwrap();
+    /// let response = layer.layer(missing).oneshot(req).await.unwrap();
+    /// assert_eq!(response.headers()["content-type"], "application/json");
+    /// # }
+    /// ```
     #[must_use]
     pub fn format(self, format: Format) -> Self {
         self.configure(|c| c.rendering.format = format)
