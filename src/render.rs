@@ -58,7 +58,8 @@ impl Default for Rendering {
     }
 }
 
-const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+// A static, not a const: a const would build and drop a `HeaderName` at every use.
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The longest `x-request-id` echoed in `request_id`.
 pub const MAX_REQUEST_ID_LEN: usize = 64;
@@ -149,7 +150,7 @@ impl RequestId {
     };
 
     fn from_headers(headers: &HeaderMap) -> Self {
-        let Some(value) = headers.get(X_REQUEST_ID) else {
+        let Some(value) = headers.get(&X_REQUEST_ID) else {
             return Self::NONE;
         };
         let value = value.as_bytes();
