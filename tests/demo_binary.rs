@@ -1,0 +1,74 @@
+//! The README's main command, `cargo run --example demo`, as a user runs it: the binary starts
+//! on the port it is given (0: a free one), says where it listens, answers, and stops cleanly
+//! on SIGTERM.
+#![cfg(unix)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{request, send};
+
+/// `cargo test` builds the examples next to the test binaries' `deps/` folder.
+fn demo_binary() -> PathBuf {
+    let deps = std::env::current_exe().unwrap();
+    let target = deps.parent().unwrap().parent().unwrap();
+    target.join("examples").join("demo")
+}
+
+#[tokio::test]
+async fn the_demo_listens_where_it_says_answers_and_stops_on_sigterm() {
+    let binary = demo_binary();
+    assert!(
+        binary.exists(),
+        "{} is built by cargo test",
+        binary.display()
+    );
+    let mut demo = Command::new(&binary)
+        .args(["--addr", "127.0.0.1:0", "--timeout-ms", "500"])
+        .env("RUST_LOG", "off")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(demo.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr: SocketAddr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .parse()
+        .unwrap();
+    assert_ne!(addr.port(), 0, "the real port is printed");
+
+    assert_eq!(send(addr, request("GET", "/health")).await.status, 200);
+    let planned = send(addr, request("POST", "/payments")).await;
+    assert_eq!(planned.status, 501);
+    assert_eq!(planned.error_body()["error"], "not_implemented");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &demo.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // Bounded, so that a demo that ignores SIGTERM fails the test instead of hanging it.
+    let exited = tokio::task::spawn_blocking(move || demo.wait());
+    let status = tokio::time::timeout(Duration::from_secs(30), exited)
+        .await
+        .expect("the demo stops on SIGTERM")
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "graceful shutdown exits 0, not {status}");
+    let rest: Vec<String> = stdout.lines().map(Result::unwrap).collect();
+    assert!(rest.iter().any(|line| line == "shutting down"), "{rest:?}");
+    assert!(
+        rest.iter()
+            .any(|line| line.starts_with("stopped: 0 requests in flight")),
+        "{rest:?}"
+    );
+}
