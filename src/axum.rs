@@ -1,5 +1,6 @@
-//! axum integration: handlers return [`ApiError`] directly, and [`AxumService`] serves the
-//! wrapped Router with `axum::serve`.
+//! axum integration: handlers return [`ApiError`] directly, [`ApiErrorService::into_router`]
+//! hands the wrapped Router back as a `Router` (for `.layer(cors)`, `axum::serve` and the rest),
+//! and [`AxumService`] is the same service with axum's request and response types.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -32,6 +33,46 @@ impl IntoResponse for ApiError {
 }
 
 impl<S, C> ApiErrorService<S, C> {
+    /// The wrapped service as an axum [`Router`](::axum::Router) again, so that everything
+    /// axum users do next works as usual: `.layer(CorsLayer…)`, `.layer(TraceLayer…)`,
+    /// `axum::serve(listener, app)`, `into_make_service_with_connect_info`, nesting it.
+    ///
+    /// The layers added to that Router run *outside* this one, so they see (and decorate) every
+    /// answer, the layer's own 405s, 501s and 503s included: a CORS layer there gives them
+    /// their `Access-Control-Allow-Origin`, which a browser needs to read them at all.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use axum::{routing::get, Router};
+    /// use tower::Layer;
+    /// use tower_api_errors::ApiErrorLayer;
+    /// use tower_http::cors::CorsLayer;
+    /// use tower_http::trace::TraceLayer;
+    ///
+    /// # async fn run() -> std::io::Result<()> {
+    /// let routes = Router::new().route("/hello", get(|| async { "hello" }));
+    /// let app: Router = ApiErrorLayer::new()
+    ///     .timeout(Duration::from_secs(5))
+    ///     .layer(routes)
+    ///     .into_router()
+    ///     .layer(CorsLayer::permissive())
+    ///     .layer(TraceLayer::new_for_http());
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    /// axum::serve(listener, app).await
+    /// # }
+    /// ```
+    pub fn into_router(self) -> ::axum::Router
+    where
+        AxumService<S, C>: Service<Request, Response = Response, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <AxumService<S, C> as Service<Request>>::Future: Send + 'static,
+    {
+        ::axum::Router::new().fallback_service(self.into_axum())
+    }
+
     /// This service with axum's request and response types, as `axum::serve` wants them.
     ///
     /// A Router's own body passes through without being boxed again: only error bodies are.

@@ -13,20 +13,24 @@ use pin_project_lite::pin_project;
 /// the size the `GET` would have had, as RFC 9110 §8.6 allows.
 #[derive(Debug, Clone, Default)]
 pub struct ErrorBody {
-    // Boxed: a pointer keeps `ResponseBody<B>`, and so every successful response, as small as
-    // the inner body alone. The box is only ever allocated on error paths.
-    bytes: Option<Box<Bytes>>,
+    // Inline, not boxed: an answer the layer renders once is a reference-counted `Bytes`, so
+    // sending it costs no allocation.
+    bytes: Bytes,
 }
 
 impl ErrorBody {
     pub(crate) fn new(bytes: Bytes) -> Self {
-        Self {
-            bytes: Some(Box::new(bytes)),
-        }
+        Self { bytes }
     }
 
     pub(crate) fn empty() -> Self {
-        Self { bytes: None }
+        Self::default()
+    }
+
+    /// The bytes not sent yet.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> &Bytes {
+        &self.bytes
     }
 }
 
@@ -38,15 +42,18 @@ impl Body for ErrorBody {
         mut self: Pin<&mut Self>,
         _cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        Poll::Ready(self.bytes.take().map(|bytes| Ok(Frame::data(*bytes))))
+        if self.bytes.is_empty() {
+            return Poll::Ready(None);
+        }
+        Poll::Ready(Some(Ok(Frame::data(std::mem::take(&mut self.bytes)))))
     }
 
     fn is_end_stream(&self) -> bool {
-        self.bytes.is_none()
+        self.bytes.is_empty()
     }
 
     fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.bytes.as_ref().map_or(0, |bytes| bytes.len() as u64))
+        SizeHint::with_exact(self.bytes.len() as u64)
     }
 }
 

@@ -4,7 +4,10 @@ use std::borrow::Cow;
 use std::fmt;
 use std::time::Duration;
 
-use http::header::{HeaderName, ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
+use http::header::{
+    HeaderName, ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, RETRY_AFTER,
+    TRAILER, TRANSFER_ENCODING, WWW_AUTHENTICATE,
+};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::Value;
 
@@ -22,6 +25,7 @@ pub const RESERVED_MEMBERS: &[&str] = &[
     "detail",
     "allowed",
     "retry_after",
+    "retryable",
     "request_id",
     "type",
     "title",
@@ -65,7 +69,23 @@ struct Inner {
     detail: Option<Cow<'static, str>>,
     members: Vec<(Cow<'static, str>, Value)>,
     headers: HeaderMap,
+    retryable: Option<bool>,
 }
+
+/// Headers that describe or frame the body: the layer writes them for the body it renders, so
+/// an error may not set them ([`ApiError::with_header`] drops them).
+const BODY_HEADERS: [HeaderName; 6] = [
+    CONTENT_TYPE,
+    CONTENT_LENGTH,
+    CONTENT_ENCODING,
+    CONTENT_RANGE,
+    TRANSFER_ENCODING,
+    TRAILER,
+];
+
+/// The longest `Retry-After` an error sends: a day. Longer waits are no retry advice, and
+/// smaller numbers stay exact in every JSON parser.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 60 * 60);
 
 impl ApiError {
     /// An error with `status` and the catalog's code, message and detail for it.
@@ -84,19 +104,32 @@ impl ApiError {
     /// (A handler's panic is a 500 under the layer.)
     #[must_use]
     pub fn new(status: StatusCode) -> Self {
-        assert!(
-            status.is_client_error() || status.is_server_error(),
-            "an ApiError needs an error status (4xx or 5xx), not {status}"
-        );
-        Self {
+        Self::try_new(status).unwrap_or_else(|| {
+            panic!("an ApiError needs an error status (4xx or 5xx), not {status}")
+        })
+    }
+
+    /// Like [`ApiError::new`], for a status that comes from elsewhere: `None` below 400.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use tower_api_errors::ApiError;
+    ///
+    /// assert!(ApiError::try_new(StatusCode::OK).is_none());
+    /// assert_eq!(ApiError::try_new(StatusCode::GONE).unwrap().code(), "gone");
+    /// ```
+    #[must_use]
+    pub fn try_new(status: StatusCode) -> Option<Self> {
+        (status.is_client_error() || status.is_server_error()).then(|| Self {
             inner: Box::new(Inner {
                 status,
                 code: Cow::Borrowed(catalog::lookup(status).code),
                 detail: None,
                 members: Vec::new(),
                 headers: HeaderMap::new(),
+                retryable: None,
             }),
-        }
+        })
     }
 
     /// 400 `bad_request`.
@@ -115,7 +148,8 @@ impl ApiError {
             .with("param", param.into_owned())
     }
 
-    /// 401 `unauthorized`, with a `WWW-Authenticate` challenge (RFC 9110 §15.5.2 requires one).
+    /// 401 `unauthorized`, with a `WWW-Authenticate` challenge (RFC 9110 §15.5.2 requires one):
+    /// a `&'static str`, a `String` (from configuration) or a `HeaderValue`.
     ///
     /// # Panics
     ///
@@ -126,11 +160,21 @@ impl ApiError {
     ///
     /// let error = ApiError::unauthorized("Bearer realm=\"api\"");
     /// assert_eq!(error.headers()["www-authenticate"], "Bearer realm=\"api\"");
+    ///
+    /// let realm = String::from("admin");
+    /// let error = ApiError::unauthorized(format!("Basic realm=\"{realm}\""));
+    /// assert_eq!(error.headers()["www-authenticate"], "Basic realm=\"admin\"");
     /// ```
     #[must_use]
-    pub fn unauthorized(challenge: &'static str) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED)
-            .with_header(WWW_AUTHENTICATE, HeaderValue::from_static(challenge))
+    pub fn unauthorized<V>(challenge: V) -> Self
+    where
+        V: TryInto<HeaderValue>,
+        V::Error: fmt::Debug,
+    {
+        let challenge = challenge
+            .try_into()
+            .expect("a WWW-Authenticate challenge is a valid header value");
+        Self::new(StatusCode::UNAUTHORIZED).with_header(WWW_AUTHENTICATE, challenge)
     }
 
     /// 403 `forbidden`.
@@ -267,19 +311,70 @@ impl ApiError {
     }
 
     /// Adds a response header, replacing any of the same name.
+    ///
+    /// Headers that describe or frame the body (`Content-Type`, `Content-Length`,
+    /// `Content-Encoding`, `Content-Range`, `Transfer-Encoding`, `Trailer`) are the renderer's:
+    /// they are dropped, with a warning, since they would contradict the body actually sent
+    /// (a `Transfer-Encoding: chunked` beside a `Content-Length` makes HTTP/1 clients drop the
+    /// connection).
+    ///
+    /// ```
+    /// use http::header::{CACHE_CONTROL, TRANSFER_ENCODING};
+    /// use http::HeaderValue;
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::not_found()
+    ///     .with_header(CACHE_CONTROL, HeaderValue::from_static("max-age=60"))
+    ///     .with_header(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+    /// assert_eq!(error.headers()["cache-control"], "max-age=60");
+    /// assert!(!error.headers().contains_key("transfer-encoding"));
+    /// ```
     #[must_use]
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+        if BODY_HEADERS.contains(&name) {
+            tracing::warn!(header = %name, "ignored a body header on an ApiError: the layer writes it");
+            return self;
+        }
         self.inner.headers.insert(name, value);
         self
     }
 
-    /// Sets `Retry-After` (whole seconds, rounded up) and so the `retry_after` member.
+    /// Sets `Retry-After` (whole seconds, rounded up, at most [`MAX_RETRY_AFTER`]) and so the
+    /// `retry_after` member.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::service_unavailable(Duration::from_millis(1500));
+    /// assert_eq!(error.headers()["retry-after"], "2");
+    /// let error = ApiError::service_unavailable(Duration::MAX);
+    /// assert_eq!(error.headers()["retry-after"], "86400");
+    /// ```
     #[must_use]
     pub fn with_retry_after(self, retry_after: Duration) -> Self {
         let seconds = retry_after
+            .min(MAX_RETRY_AFTER)
             .as_secs()
-            .saturating_add(u64::from(retry_after.subsec_nanos() > 0));
-        self.with_header(RETRY_AFTER, HeaderValue::from(seconds))
+            .saturating_add(u64::from(retry_after.subsec_nanos() > 0))
+            .min(MAX_RETRY_AFTER.as_secs());
+        self.with_header(RETRY_AFTER, crate::render::number_value(seconds))
+    }
+
+    /// Says whether the same request can succeed later (the `retryable` member). By default it
+    /// is true for 408, 429, 503 and 504, false for every other status.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// assert!(!ApiError::not_found().is_retryable());
+    /// assert!(ApiError::not_found().retryable(true).is_retryable());
+    /// assert!(ApiError::gateway_timeout().is_retryable());
+    /// ```
+    #[must_use]
+    pub fn retryable(mut self, retryable: bool) -> Self {
+        self.inner.retryable = Some(retryable);
+        self
     }
 
     /// The HTTP status.
@@ -323,8 +418,39 @@ impl ApiError {
         &self.inner.headers
     }
 
-    pub(crate) fn headers_mut(&mut self) -> &mut HeaderMap {
-        &mut self.inner.headers
+    pub(crate) fn take_headers(&mut self) -> HeaderMap {
+        std::mem::take(&mut self.inner.headers)
+    }
+
+    /// Whether the same request can succeed later: the `retryable` member.
+    pub fn is_retryable(&self) -> bool {
+        self.inner
+            .retryable
+            .unwrap_or(matches!(self.inner.status.as_u16(), 408 | 429 | 503 | 504))
+    }
+
+    /// Whether the body says nothing but the status's defaults: no detail, member, retry
+    /// advice or code of its own. Such bodies are rendered once per status and reused.
+    pub(crate) fn is_default(&self) -> bool {
+        let inner = &*self.inner;
+        inner.detail.is_none()
+            && inner.members.is_empty()
+            && inner.retryable.is_none()
+            && inner.code == catalog::lookup(inner.status).code
+    }
+
+    /// Follows a status that a middleware between the handler and the layer changed (a 404
+    /// made a 410): the code and the default detail become the new status's, unless the error
+    /// chose its own.
+    pub(crate) fn follow_status(&mut self, status: StatusCode) {
+        let inner = &mut *self.inner;
+        if inner.status == status || !(status.is_client_error() || status.is_server_error()) {
+            return;
+        }
+        if inner.code == catalog::lookup(inner.status).code {
+            inner.code = Cow::Borrowed(catalog::lookup(status).code);
+        }
+        inner.status = status;
     }
 }
 
@@ -395,9 +521,31 @@ mod tests {
     }
 
     #[test]
-    fn retry_after_saturates() {
+    fn retry_after_is_clamped_to_a_day() {
         let error = ApiError::service_unavailable(Duration::MAX);
-        assert_eq!(error.headers()[RETRY_AFTER], u64::MAX.to_string().as_str());
+        assert_eq!(error.headers()[RETRY_AFTER], "86400");
+        let error = ApiError::service_unavailable(Duration::from_secs(86_401));
+        assert_eq!(error.headers()[RETRY_AFTER], "86400");
+    }
+
+    #[test]
+    fn body_headers_cannot_be_set() {
+        for name in BODY_HEADERS {
+            let error =
+                ApiError::bad_request().with_header(name.clone(), HeaderValue::from_static("x"));
+            assert!(error.headers().is_empty(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_changed_status_brings_its_code_unless_the_error_chose_one() {
+        let mut error = ApiError::not_found();
+        error.follow_status(StatusCode::GONE);
+        assert_eq!((error.status(), error.code()), (StatusCode::GONE, "gone"));
+        assert_eq!(error.message(), "Gone");
+        let mut error = ApiError::not_found().with_code("no_such_note");
+        error.follow_status(StatusCode::GONE);
+        assert_eq!(error.code(), "no_such_note");
     }
 
     #[test]

@@ -8,27 +8,28 @@ use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
-use bytes::{Bytes, BytesMut};
-use http::{response, Response};
+use bytes::Bytes;
+use http::{Response, StatusCode};
 use http_body::Body;
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
 use crate::body::{ErrorBody, ResponseBody};
 use crate::classify::ClassifyError;
-use crate::normalize::{normalize, with_detail, Normalized, DETAIL_LIMIT};
+use crate::normalize::{normalize, Normalized};
 use crate::overload::Permit;
-use crate::render::{fresh_parts, respond, Rendering, RequestContext};
-use crate::{ApiError, BoxError};
+use crate::render::{fresh_parts, respond_default, respond_fresh, Rendering, RequestContext};
+use crate::slow_client::poll_watching_body;
+use crate::BoxError;
 
 pin_project! {
     /// Response future of [`ApiErrorService`](crate::ApiErrorService).
     ///
     /// A state machine, not a boxed future: the happy path is one poll of the inner future and
     /// one status check.
-    pub struct ResponseFuture<F, B, C> {
+    pub struct ResponseFuture<F, C> {
         #[pin]
-        state: State<F, B>,
+        state: State<F>,
         // Armed only when the inner future first returns `Pending`: a handler that answers at
         // once never touches the timer.
         #[pin]
@@ -40,10 +41,9 @@ pin_project! {
 
 pin_project! {
     #[project = StateProj]
-    enum State<F, B> {
+    enum State<F> {
         Ready { response: Option<Response<ErrorBody>> },
         Inner { #[pin] future: F },
-        ReadDetail { parts: Option<response::Parts>, #[pin] body: B, text: BytesMut },
     }
 }
 
@@ -54,11 +54,17 @@ pub(crate) struct Running<C> {
     pub(crate) rendering: Rendering,
     pub(crate) timeout: Option<Duration>,
     pub(crate) classifier: C,
+    /// The method policy does not name the request's method for its resource: a success means
+    /// the table forgot a method the service has (`ctx` then holds the path).
+    pub(crate) unlisted: bool,
+    /// The inner future's last `Pending` was a wait for the request body (see
+    /// [`SlowClientLayer`](crate::SlowClientLayer)).
+    pub(crate) waiting_for_body: bool,
     // Held until the response head is out, or the future is dropped.
     pub(crate) _permit: Option<Permit>,
 }
 
-impl<F, B, C> ResponseFuture<F, B, C> {
+impl<F, C> ResponseFuture<F, C> {
     pub(crate) fn ready(response: Response<ErrorBody>) -> Self {
         Self {
             state: State::Ready {
@@ -78,7 +84,7 @@ impl<F, B, C> ResponseFuture<F, B, C> {
     }
 }
 
-impl<F, B, E, C> Future for ResponseFuture<F, B, C>
+impl<F, B, E, C> Future for ResponseFuture<F, C>
 where
     F: Future<Output = Result<Response<B>, E>>,
     E: Into<BoxError>,
@@ -89,104 +95,105 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
-        loop {
-            let error = match this.state.as_mut().project() {
-                StateProj::Ready { response } => {
-                    let response = response
-                        .take()
-                        .expect("ResponseFuture polled after completion");
-                    return Poll::Ready(Ok(response.map(ResponseBody::from)));
+        let future = match this.state.as_mut().project() {
+            StateProj::Ready { response } => {
+                let response = response
+                    .take()
+                    .expect("ResponseFuture polled after completion");
+                return Poll::Ready(Ok(response.map(ResponseBody::from)));
+            }
+            StateProj::Inner { future } => future,
+        };
+        let running = this
+            .running
+            .as_mut()
+            .expect("ResponseFuture polled after completion");
+        let polled = catch_unwind(AssertUnwindSafe(|| {
+            if running.timeout.is_some() {
+                let (poll, waiting) = poll_watching_body(|| future.poll(cx));
+                running.waiting_for_body = waiting;
+                poll
+            } else {
+                future.poll(cx)
+            }
+        }));
+        let response = match polled {
+            Ok(Poll::Ready(Ok(response))) if response.status().as_u16() < 400 => {
+                // The happy path: nothing to look at but the status.
+                if running.unlisted {
+                    warn_unlisted(&running.ctx, response.status());
                 }
-                StateProj::Inner { future } => {
-                    let running = this
-                        .running
-                        .as_ref()
-                        .expect("ResponseFuture polled after completion");
-                    match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-                        Ok(Poll::Ready(Ok(response))) if response.status().as_u16() < 400 => {
-                            // The happy path: nothing to look at but the status.
-                            *this.running = None;
-                            return Poll::Ready(Ok(response.map(ResponseBody::inner)));
-                        }
-                        Ok(Poll::Ready(Ok(response))) => {
-                            let rendering = &running.rendering;
-                            match normalize(response, &running.ctx, rendering) {
-                                Normalized::Untouched(response) => {
-                                    *this.running = None;
-                                    return Poll::Ready(Ok(response.map(ResponseBody::inner)));
-                                }
-                                Normalized::Rendered(response) => {
-                                    *this.running = None;
-                                    return Poll::Ready(Ok(response.map(ResponseBody::from)));
-                                }
-                                Normalized::ReadDetail(parts, body) => {
-                                    this.state.set(State::ReadDetail {
-                                        parts: Some(parts),
-                                        body,
-                                        text: BytesMut::new(),
-                                    });
-                                    continue;
-                                }
-                            }
-                        }
-                        Ok(Poll::Ready(Err(error))) => running.classifier.classify(error.into()),
-                        Ok(Poll::Pending) => {
-                            let timeout = running.timeout;
-                            ready!(poll_deadline(this.deadline.as_mut(), timeout, cx));
-                            ApiError::gateway_timeout()
-                        }
-                        Err(panic) => {
-                            log_panic(&*panic);
-                            ApiError::internal_error()
-                        }
+                *this.running = None;
+                return Poll::Ready(Ok(response.map(ResponseBody::inner)));
+            }
+            Ok(Poll::Ready(Ok(response))) => {
+                let running = this.running.take().expect("checked above");
+                // Normalization may quote the body or log it, and a body may panic too: it is
+                // guarded inside.
+                match normalize(response, &running.ctx, &running.rendering, cx) {
+                    Normalized::Untouched(response) => {
+                        return Poll::Ready(Ok(response.map(ResponseBody::inner)))
+                    }
+                    Normalized::Rendered(response) => response,
+                }
+            }
+            Ok(Poll::Ready(Err(error))) => {
+                let running = this.running.take().expect("checked above");
+                let error = error.into();
+                match catch_unwind(AssertUnwindSafe(|| running.classifier.classify(error))) {
+                    Ok(error) => respond_fresh(error, &running.ctx, &running.rendering),
+                    Err(panic) => {
+                        log_panic(&*panic);
+                        status_only(StatusCode::INTERNAL_SERVER_ERROR, &running)
                     }
                 }
-                StateProj::ReadDetail { parts, body, text } => {
-                    let complete = match body.poll_frame(cx) {
-                        Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
-                            Ok(data) if text.len() + data.len() <= DETAIL_LIMIT => {
-                                text.extend_from_slice(&data);
-                                continue;
-                            }
-                            // Longer than its size hint said: not worth waiting for.
-                            Ok(_) => false,
-                            Err(_trailers) => continue,
-                        },
-                        Poll::Ready(Some(Err(_))) => false,
-                        Poll::Ready(None) => true,
-                        Poll::Pending => {
-                            let timeout = this.running.as_ref().and_then(|r| r.timeout);
-                            ready!(poll_deadline(this.deadline.as_mut(), timeout, cx));
-                            false
-                        }
-                    };
-                    let parts = parts.take().expect("ReadDetail polled after completion");
-                    let text = std::mem::take(text).freeze();
-                    let running = this
-                        .running
-                        .take()
-                        .expect("ResponseFuture polled after completion");
-                    let rendering = &running.rendering;
-                    let response =
-                        with_detail(parts, complete.then_some(&text), &running.ctx, rendering);
-                    this.state.set(State::Ready {
-                        response: Some(response),
-                    });
-                    continue;
-                }
-            };
-            // A failure: answer with its error body. Replacing the state drops the inner future
-            // (and so cancels the handler) now, not when this future is dropped.
-            let running = this
-                .running
-                .take()
-                .expect("ResponseFuture polled after completion");
-            let response = respond(error, fresh_parts(), &running.ctx, &running.rendering);
-            this.state.set(State::Ready {
-                response: Some(response),
-            });
-        }
+            }
+            Ok(Poll::Pending) => {
+                let timeout = running.timeout;
+                ready!(poll_deadline(this.deadline.as_mut(), timeout, cx));
+                let running = this.running.take().expect("checked above");
+                // The client was the slow one when the handler was still waiting for its body.
+                let status = if running.waiting_for_body {
+                    StatusCode::REQUEST_TIMEOUT
+                } else {
+                    StatusCode::GATEWAY_TIMEOUT
+                };
+                status_only(status, &running)
+            }
+            Err(panic) => {
+                log_panic(&*panic);
+                let running = this.running.take().expect("checked above");
+                status_only(StatusCode::INTERNAL_SERVER_ERROR, &running)
+            }
+        };
+        // Replacing the state drops the inner future (and so cancels the handler) now, not
+        // when this future is dropped.
+        this.state.set(State::Ready { response: None });
+        Poll::Ready(Ok(response.map(ResponseBody::from)))
     }
+}
+
+/// The default error of `status`, on a fresh head.
+fn status_only<C>(status: StatusCode, running: &Running<C>) -> Response<ErrorBody> {
+    let mut parts = fresh_parts();
+    parts.status = status;
+    respond_default(parts, &running.ctx, &running.rendering)
+}
+
+/// Policy drift made loud: the inner service served a method the route table does not name for
+/// the resource, so its 405s and 501s (and `Allow`) are missing it.
+fn warn_unlisted(ctx: &RequestContext, status: StatusCode) {
+    if ctx.method == Some("OPTIONS") {
+        // A CORS layer inside answers preflights: not a forgotten method.
+        return;
+    }
+    tracing::warn!(
+        method = ctx.method.unwrap_or("?"),
+        path = ctx.instance_path().unwrap_or("?"),
+        status = status.as_u16(),
+        "the inner service answered a method the method policy does not name for this \
+         resource: add it to the resource's `allow` list, or `Allow` and the 501s miss it"
+    );
 }
 
 /// Polls the deadline, arming it on first use; without a timeout it never elapses.

@@ -1,6 +1,8 @@
 //! [`ApiErrorLayer`]: the configuration, and `impl Layer`.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::{HeaderValue, Method};
@@ -10,8 +12,9 @@ use crate::classify::{ClassifyError, DefaultClassifier};
 use crate::maintenance::Maintenance;
 use crate::methods::{MethodPolicy, RecognizedMethods};
 use crate::overload::InFlight;
-use crate::render::{Format, Rendering};
+use crate::render::{keep, Canned, Format, Rendering};
 use crate::service::ApiErrorService;
+use crate::ApiError;
 
 /// A [`Layer`] that makes every failure of the wrapped service leave as the documented error
 /// body. See the [crate documentation](crate) for what it does; each method below switches on
@@ -50,7 +53,8 @@ pub(crate) struct Config {
     pub(crate) timeout: Option<Duration>,
     pub(crate) in_flight: Option<InFlight>,
     pub(crate) shed_when_not_ready: bool,
-    pub(crate) retry_after: Duration,
+    /// The `503 overloaded` of the in-flight limit and of shedding, rendered once.
+    pub(crate) overloaded: Canned,
     pub(crate) maintenance: Option<Maintenance>,
     pub(crate) recognized: RecognizedMethods,
     pub(crate) policy: Option<MethodPolicy>,
@@ -73,7 +77,7 @@ impl ApiErrorLayer {
                 timeout: None,
                 in_flight: None,
                 shed_when_not_ready: false,
-                retry_after: Duration::from_secs(1),
+                overloaded: Canned::new(ApiError::overloaded(Duration::from_secs(1))),
                 maintenance: None,
                 recognized: RecognizedMethods::default(),
                 policy: None,
@@ -89,10 +93,17 @@ impl<C> ApiErrorLayer<C> {
         self
     }
 
-    /// A deadline on each request, until the response head: past it, the inner future is
-    /// dropped (cancelled) and the client gets `504 gateway_timeout`. The timer is armed the
-    /// first time the inner future has to wait, so a handler that answers at once never
-    /// touches it. Needs a tokio runtime with its time driver.
+    /// A deadline on each request: when the inner service has not produced the response head
+    /// `timeout` after it first had to wait, the inner future is dropped (cancelled) and the
+    /// client gets `504 gateway_timeout`.
+    ///
+    /// What it bounds, exactly: the clock starts the first time the inner future returns
+    /// `Pending` (so a handler that answers at once never touches the timer), and stops at the
+    /// response head; a streaming body after the head is not bounded. Blocking work a handler
+    /// does without awaiting (before its first `.await`, or between two) cannot be interrupted
+    /// by any future-based timeout: keep it off the async threads (`spawn_blocking`). Needs a
+    /// tokio runtime with its time driver. With [`SlowClientLayer`](crate::SlowClientLayer)
+    /// inside, a deadline that passes while the handler waits for the request body is `408`.
     ///
     /// ```
     /// use std::time::Duration;
@@ -119,6 +130,10 @@ impl<C> ApiErrorLayer<C> {
     /// gets `503 overloaded` with `Retry-After` at once, without queueing for a place. (It still
     /// waits for the inner service's readiness, as every tower call does, unless
     /// [`shed_when_not_ready`](Self::shed_when_not_ready) is set.)
+    ///
+    /// A request holds its place until its response head is sent (or it is cancelled), as
+    /// with tower's `ConcurrencyLimit`: the body streaming after the head (a download, SSE) is
+    /// not counted.
     #[must_use]
     pub fn max_in_flight(self, max: usize) -> Self {
         self.configure(|c| c.in_flight = Some(InFlight::new(max)))
@@ -134,7 +149,7 @@ impl<C> ApiErrorLayer<C> {
     /// The `Retry-After` of `503 overloaded` answers (default: 1 second).
     #[must_use]
     pub fn retry_after(self, retry_after: Duration) -> Self {
-        self.configure(|c| c.retry_after = retry_after)
+        self.configure(|c| c.overloaded = Canned::new(ApiError::overloaded(retry_after)))
     }
 
     /// A run-time maintenance switch; keep a clone to flip it.
@@ -146,18 +161,21 @@ impl<C> ApiErrorLayer<C> {
     /// The route table that decides 405 versus 501 per resource.
     #[must_use]
     pub fn method_policy(self, policy: MethodPolicy) -> Self {
-        self.configure(|c| c.policy = Some(policy))
+        self.configure(|c| {
+            c.rendering.answer_options = policy.answers_options();
+            c.policy = Some(policy);
+        })
     }
 
-    /// Adds `method` to the methods the server recognizes (by default RFC 9110's and `PATCH`).
-    /// Any other method gets `501 not_implemented` on every path.
+    /// Adds `method` to the methods the server recognizes (by default RFC 9110's, `PATCH` and
+    /// `QUERY`). Any other method gets `501 not_implemented` on every path.
     ///
     /// ```
     /// use http::Method;
     /// use tower_api_errors::ApiErrorLayer;
     ///
-    /// let query = Method::from_bytes(b"QUERY").unwrap();
-    /// let layer = ApiErrorLayer::new().recognize_method(query);
+    /// let purge = Method::from_bytes(b"PURGE").unwrap();
+    /// let layer = ApiErrorLayer::new().recognize_method(purge);
     /// # let _ = layer;
     /// ```
     #[must_use]
@@ -202,21 +220,52 @@ impl<C> ApiErrorLayer<C> {
         self.configure(|c| c.rendering.negotiate = negotiate)
     }
 
-    /// The `type` of problem documents: `base` followed by the error code
-    /// (default: `about:blank`).
+    /// The `type` of problem documents: `base` followed by the error code, percent-encoded
+    /// where it needs to be (default: `about:blank`, and then the `title` is the status's
+    /// reason phrase, as RFC 9457 §4.2.1 asks). A `String` from configuration works too.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// let base = std::env::var("ERRORS_URL").unwrap_or("https://errors.example.com/".into());
+    /// let layer = ApiErrorLayer::new().problem_type_base(base);
+    /// # let _ = layer;
+    /// ```
     #[must_use]
-    pub fn problem_type_base(self, base: &'static str) -> Self {
+    pub fn problem_type_base(self, base: impl Into<Cow<'static, str>>) -> Self {
+        static KEPT: Mutex<Vec<&'static String>> = Mutex::new(Vec::new());
+        let base: &'static str = match base.into() {
+            Cow::Borrowed(base) => base,
+            Cow::Owned(base) => keep(base, &KEPT).as_str(),
+        };
         self.configure(|c| c.rendering.problem_type_base = Some(base))
     }
 
-    /// The `WWW-Authenticate` challenge added to a 401 that lacks one (default: `Bearer`).
+    /// The `WWW-Authenticate` challenge added to a 401 that lacks one (default: `Bearer`): a
+    /// `&'static str`, a `String` (from configuration) or a `HeaderValue`.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// let realm = "api";
+    /// let layer = ApiErrorLayer::new().challenge(format!("Bearer realm=\"{realm}\""));
+    /// # let _ = layer;
+    /// ```
     ///
     /// # Panics
     ///
     /// When `challenge` is not a valid header value: a configuration mistake, caught at start.
     #[must_use]
-    pub fn challenge(self, challenge: &'static str) -> Self {
-        let _valid = HeaderValue::from_static(challenge);
+    pub fn challenge<V>(self, challenge: V) -> Self
+    where
+        V: TryInto<HeaderValue>,
+        V::Error: fmt::Debug,
+    {
+        static KEPT: Mutex<Vec<&'static HeaderValue>> = Mutex::new(Vec::new());
+        let challenge = challenge
+            .try_into()
+            .expect("a WWW-Authenticate challenge is a valid header value");
+        let challenge = keep(challenge, &KEPT);
         self.configure(|c| c.rendering.challenge = challenge)
     }
 

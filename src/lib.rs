@@ -89,20 +89,22 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
-#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
+// One public path per type: the modules are private, and everything public is at the root.
 mod body;
 mod catalog;
-pub mod classify;
+mod classify;
 mod error;
 mod future;
 mod layer;
-pub mod maintenance;
-pub mod methods;
-pub mod normalize;
-pub mod overload;
+mod maintenance;
+mod methods;
+mod normalize;
+mod overload;
 mod render;
 mod service;
+mod slow_client;
 
 #[cfg(feature = "axum")]
 mod axum;
@@ -111,14 +113,16 @@ pub use crate::axum::{AxumFuture, AxumService};
 
 pub use crate::body::{ErrorBody, ResponseBody};
 pub use crate::classify::{ClassifyError, DefaultClassifier};
-pub use crate::error::{ApiError, RESERVED_MEMBERS};
+pub use crate::error::{ApiError, MAX_RETRY_AFTER, RESERVED_MEMBERS};
 pub use crate::future::ResponseFuture;
 pub use crate::layer::ApiErrorLayer;
 pub use crate::maintenance::Maintenance;
 pub use crate::methods::{MethodPolicy, MethodPolicyBuilder, PolicyError, Resource};
+pub use crate::normalize::DETAIL_LIMIT;
 pub use crate::overload::InFlight;
 pub use crate::render::{Format, MAX_REQUEST_ID_LEN};
 pub use crate::service::ApiErrorService;
+pub use crate::slow_client::{SlowClient, SlowClientLayer, WatchedBody};
 
 /// The error type inner services' errors are converted into before classification.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

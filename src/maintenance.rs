@@ -1,34 +1,38 @@
-//! Maintenance: a switch that makes the service answer `503 maintenance` with `Retry-After`,
-//! flipped at run time without rebuilding the stack.
-//!
-//! [`Maintenance`] is a cheap, cloneable handle: give one clone to the layer and keep another
-//! (in an admin handler, a signal handler…) to switch it. Bypass paths keep answering normally
-//! while maintenance is on, so health checks and the admin routes that switch it off still work.
-//!
-//! ```
-//! use std::time::Duration;
-//! use tower_api_errors::{ApiErrorLayer, Maintenance};
-//!
-//! let maintenance = Maintenance::new()
-//!     .retry_after(Duration::from_secs(120))
-//!     .bypass("/health")
-//!     .bypass("/admin/*");
-//! let layer = ApiErrorLayer::new().maintenance(maintenance.clone());
-//!
-//! maintenance.enable();
-//! assert!(maintenance.is_enabled());
-//! assert!(maintenance.bypasses("/admin/maintenance"));
-//! assert!(!maintenance.bypasses("/notes"));
-//! maintenance.disable();
-//! # let _ = layer;
-//! ```
+//! Maintenance: a run-time switch for `503 maintenance`. See [`Maintenance`].
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// A run-time switch for `503 maintenance`. Clones share the switch.
+use crate::render::Canned;
+use crate::ApiError;
+
+/// A switch that makes the service answer `503 maintenance` with `Retry-After`, flipped at
+/// run time without rebuilding the stack.
+///
+/// A cheap, cloneable handle: give one clone to the layer and keep another (in an admin
+/// handler, a signal handler…) to switch it; clones share the switch. Bypass paths keep
+/// answering normally while maintenance is on, so health checks and the admin routes that
+/// switch it off still work.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_api_errors::{ApiErrorLayer, Maintenance};
+///
+/// let maintenance = Maintenance::new()
+///     .retry_after(Duration::from_secs(120))
+///     .bypass("/health")
+///     .bypass("/admin/*");
+/// let layer = ApiErrorLayer::new().maintenance(maintenance.clone());
+///
+/// maintenance.enable();
+/// assert!(maintenance.is_enabled());
+/// assert!(maintenance.bypasses("/admin/maintenance"));
+/// assert!(!maintenance.bypasses("/notes"));
+/// maintenance.disable();
+/// # let _ = layer;
+/// ```
 #[derive(Debug, Clone)]
 pub struct Maintenance {
     shared: Arc<Shared>,
@@ -37,8 +41,10 @@ pub struct Maintenance {
 #[derive(Debug)]
 struct Shared {
     enabled: AtomicBool,
-    retry_after: Duration,
     bypass: Vec<Cow<'static, str>>,
+    retry_after: Duration,
+    /// The `503 maintenance`, rendered once.
+    answer: Canned,
 }
 
 impl Default for Maintenance {
@@ -48,14 +54,19 @@ impl Default for Maintenance {
 }
 
 impl Maintenance {
+    /// The `Retry-After` of a switch that was not given one: maintenance is measured in
+    /// minutes (a layer's `overloaded` says 1 s).
+    pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
+
     /// A switch, off, with `Retry-After: 60` and no bypass path.
     #[must_use]
     pub fn new() -> Self {
         Self {
             shared: Arc::new(Shared {
                 enabled: AtomicBool::new(false),
-                retry_after: Duration::from_secs(60),
                 bypass: Vec::new(),
+                retry_after: Self::DEFAULT_RETRY_AFTER,
+                answer: Canned::new(ApiError::maintenance(Self::DEFAULT_RETRY_AFTER)),
             }),
         }
     }
@@ -63,7 +74,9 @@ impl Maintenance {
     /// The `Retry-After` sent while maintenance is on.
     #[must_use]
     pub fn retry_after(mut self, retry_after: Duration) -> Self {
-        self.configure().retry_after = retry_after;
+        let shared = self.configure();
+        shared.retry_after = retry_after;
+        shared.answer = Canned::new(ApiError::maintenance(retry_after));
         self
     }
 
@@ -109,9 +122,23 @@ impl Maintenance {
             })
     }
 
-    /// The `Retry-After` sent while maintenance is on.
-    pub fn retry_after_duration(&self) -> Duration {
+    /// The `Retry-After` sent while maintenance is on (rounded up to whole seconds there).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::Maintenance;
+    ///
+    /// let maintenance = Maintenance::new().retry_after(Duration::from_secs(120));
+    /// assert_eq!(maintenance.configured_retry_after(), Duration::from_secs(120));
+    /// ```
+    #[must_use]
+    pub fn configured_retry_after(&self) -> Duration {
         self.shared.retry_after
+    }
+
+    /// The answer while maintenance is on.
+    pub(crate) fn answer(&self) -> &Canned {
+        &self.shared.answer
     }
 }
 

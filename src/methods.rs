@@ -1,83 +1,51 @@
-//! Method policy: 405 versus 501, per resource, declared once in a route table.
-//!
-//! The API document draws a line between two answers to a method a resource does not take:
-//!
-//! - **405 Method Not Allowed**: the resource does not support the method and won't
-//!   (`POST /reports/1234/result`). `Allow` lists what it supports (RFC 9110 §15.5.6).
-//! - **501 Not Implemented**: the method is *planned* for the resource and will come
-//!   (`POST /payments`). `Allow` lists what works today, and `Cache-Control: no-store` keeps
-//!   caches from remembering an answer that will change (501 is heuristically cacheable).
-//!
-//! A method the server does not recognize at all (`BREW`, or `get` in lower case: methods are
-//! case-sensitive) is 501 on every path (RFC 9110 §9.1), while a recognized method that a
-//! resource neither allows nor plans is 405: the origin server knows it, the resource does not
-//! support it.
-//!
-//! Patterns use axum's syntax (`/reports/{id}/result`, `/files/{*path}`) and axum's own matcher,
-//! [`matchit`]. `HEAD` is allowed wherever `GET` is. `OPTIONS` is answered `204` with `Allow`
-//! unless the resource allows `OPTIONS` itself (then the inner service answers) or the request
-//! is a CORS preflight (it goes to the inner service, where a CORS layer can answer it). A path
-//! no resource matches is left to the inner service, or answered 404 in
-//! [strict](MethodPolicyBuilder::strict) mode.
-//!
-//! ```
-//! use http::Method;
-//! use tower_api_errors::{MethodPolicy, Resource};
-//!
-//! let policy = MethodPolicy::builder()
-//!     .resource("/reports/{id}/result", Resource::allow([Method::GET]))
-//!     .resource("/payments", Resource::allow([Method::GET]).plan([Method::POST]))
-//!     .build()
-//!     .expect("a valid route table");
-//! # let _ = policy;
-//! ```
-//!
-//! Mistakes in the table are reported when it is built:
-//!
-//! ```
-//! use http::Method;
-//! use tower_api_errors::{MethodPolicy, Resource};
-//!
-//! let error = MethodPolicy::builder()
-//!     .resource("/payments", Resource::allow([Method::GET]).plan([Method::GET]))
-//!     .build()
-//!     .unwrap_err();
-//! assert_eq!(
-//!     error.to_string(),
-//!     "/payments: GET is both allowed and planned"
-//! );
-//! ```
+//! Method policy: 405 versus 501, per resource, declared once in a route table. See
+//! [`MethodPolicy`].
 
 use std::fmt;
+use std::sync::OnceLock;
 
 use http::header::{ALLOW, CACHE_CONTROL};
-use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderValue, Method, StatusCode};
 
-use crate::body::ErrorBody;
 use crate::error::allow_header;
+use crate::render::Canned;
 use crate::ApiError;
 
-/// The methods one resource allows today and the ones planned for it.
+/// What the route table says of one resource: the methods it allows today, the ones planned
+/// for it (`501`), and the ones it refuses (`405`). A method it does not name is the inner
+/// service's to answer.
 #[derive(Debug, Clone, Default)]
 pub struct Resource {
     allowed: Vec<Method>,
     planned: Vec<Method>,
+    refused: Vec<Method>,
 }
 
 impl Resource {
-    /// A resource that allows `methods` (and `HEAD` when `GET` is among them).
+    /// A resource that allows `methods` (and `HEAD` when `GET` is among them): they go to the
+    /// inner service, and `Allow` lists them.
     #[must_use]
     pub fn allow(methods: impl IntoIterator<Item = Method>) -> Self {
         Self {
             allowed: methods.into_iter().collect(),
-            planned: Vec::new(),
+            ..Self::default()
         }
     }
 
-    /// Methods that will come: until then they get 501 instead of 405.
+    /// Methods that will come: until then the layer answers them `501 not_implemented`,
+    /// without calling the inner service.
     #[must_use]
     pub fn plan(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
         self.planned.extend(methods);
+        self
+    }
+
+    /// Methods the resource will never take: the layer answers them `405 method_not_allowed`,
+    /// without calling the inner service. (A method named nowhere is left to the inner service,
+    /// whose own 405 the layer renders the same way.)
+    #[must_use]
+    pub fn refuse(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
+        self.refused.extend(methods);
         self
     }
 }
@@ -97,7 +65,7 @@ impl fmt::Display for PolicyError {
 
 impl std::error::Error for PolicyError {}
 
-/// Builds a [`MethodPolicy`]; see the [module documentation](self).
+/// Builds a [`MethodPolicy`]; see its documentation.
 #[derive(Debug, Default)]
 #[must_use]
 pub struct MethodPolicyBuilder {
@@ -107,9 +75,38 @@ pub struct MethodPolicyBuilder {
 }
 
 impl MethodPolicyBuilder {
-    /// Declares the resource at `pattern` (axum syntax: `/notes/{id}`, `/files/{*path}`).
+    /// Declares the resource at `pattern` (axum syntax: `/notes/{id}`, `/files/{*path}`),
+    /// relative to where the layer sits: behind `Router::nest_service("/api", …)` the layer
+    /// sees `/notes`, not `/api/notes`.
     pub fn resource(mut self, pattern: impl Into<String>, resource: Resource) -> Self {
         self.resources.push((pattern.into(), resource));
+        self
+    }
+
+    /// Declares every resource of `table` under `prefix`, so that a prefix is written once.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::{MethodPolicy, Resource};
+    ///
+    /// let v1 = MethodPolicy::builder()
+    ///     .resource("/items", Resource::allow([Method::GET]).plan([Method::POST]))
+    ///     .resource("/items/{id}", Resource::allow([Method::GET, Method::PUT]));
+    /// let policy = MethodPolicy::builder().nest("/api/v1", v1).build().unwrap();
+    /// assert_eq!(
+    ///     policy.patterns().collect::<Vec<_>>(),
+    ///     ["/api/v1/items", "/api/v1/items/{id}"]
+    /// );
+    /// ```
+    pub fn nest(mut self, prefix: &str, table: MethodPolicyBuilder) -> Self {
+        let prefix = prefix.trim_end_matches('/');
+        for (pattern, resource) in table.resources {
+            let pattern = match pattern.as_str() {
+                "" | "/" => prefix.to_owned(),
+                _ => format!("{prefix}{pattern}"),
+            };
+            self.resources.push((pattern, resource));
+        }
         self
     }
 
@@ -120,107 +117,207 @@ impl MethodPolicyBuilder {
         self
     }
 
-    /// Whether the layer answers `OPTIONS` with `204` and `Allow` (default: yes). Turn it off
-    /// when the inner service answers `OPTIONS` itself.
+    /// Whether the layer answers `OPTIONS` (default: yes): an inner `405` to `OPTIONS` becomes
+    /// `204` with `Allow`, `OPTIONS *` gets `204` with every method the table allows, and
+    /// `Allow` lists `OPTIONS`. Turn it off when the inner service answers `OPTIONS` itself.
     pub fn answer_options(mut self, answer: bool) -> Self {
         self.answer_options = answer;
         self
     }
 
-    /// Checks the table and compiles it.
+    /// Checks the table and compiles it: every answer the layer makes from it is rendered here,
+    /// once.
     ///
     /// # Errors
     ///
-    /// A pattern that is invalid or conflicts with another, a method both allowed and planned,
-    /// or a resource that allows no method.
+    /// A pattern that is invalid or conflicts with another, a method named twice (allowed and
+    /// planned, say), or a resource that names no method.
     pub fn build(self) -> Result<MethodPolicy, PolicyError> {
         let mut router = matchit::Router::new();
         let mut resources = Vec::with_capacity(self.resources.len());
+        let mut everywhere: Vec<Method> = Vec::new();
         for (pattern, resource) in self.resources {
             let error = |reason: String| PolicyError {
                 pattern: pattern.clone(),
                 reason,
             };
-            if let Some(both) = resource
-                .allowed
-                .iter()
-                .find(|m| resource.planned.contains(m))
-            {
-                return Err(error(format!("{both} is both allowed and planned")));
+            let lists = [
+                ("allowed", &resource.allowed),
+                ("planned", &resource.planned),
+                ("refused", &resource.refused),
+            ];
+            for (i, (first, methods)) in lists.iter().enumerate() {
+                for (second, others) in &lists[i + 1..] {
+                    if let Some(both) = methods.iter().find(|m| others.contains(m)) {
+                        return Err(error(format!("{both} is both {first} and {second}")));
+                    }
+                }
             }
-            if resource.allowed.is_empty() && resource.planned.is_empty() {
-                return Err(error("no method is allowed or planned".to_owned()));
+            if lists.iter().all(|(_, methods)| methods.is_empty()) {
+                return Err(error("no method is allowed, planned or refused".to_owned()));
             }
             router
                 .insert(pattern.as_str(), resources.len())
                 .map_err(|e| error(e.to_string()))?;
-            resources.push(CompiledResource::new(resource, self.answer_options));
+            everywhere.extend(resource.allowed.iter().cloned());
+            resources.push(CompiledResource::new(
+                pattern,
+                resource,
+                self.answer_options,
+            ));
         }
         Ok(MethodPolicy {
             router,
             resources,
-            strict: self.strict,
+            strict: self.strict.then(|| Canned::new(ApiError::not_found())),
             answer_options: self.answer_options,
+            server_allow: allow_value(everywhere, self.answer_options),
         })
     }
 }
 
-/// A compiled route table of allowed and planned methods. Cheap to look up: one `matchit`
-/// match per request, no allocation.
+/// Method policy: 405 versus 501, per resource, declared once in a route table.
+///
+/// The API document draws a line between two answers to a method a resource does not take:
+///
+/// - **405 Method Not Allowed**: the resource does not support the method and won't
+///   (`POST /reports/1234/result`). `Allow` lists what it supports (RFC 9110 §15.5.6).
+/// - **501 Not Implemented**: the method is *planned* for the resource and will come
+///   (`POST /payments`). `Allow` lists what works today, and `Cache-Control: no-store` keeps
+///   caches from remembering an answer that will change (501 is heuristically cacheable).
+///
+/// The table speaks only for what it names, so that it can never hide a working endpoint:
+///
+/// | the request's method is, for the resource its path matches | who answers |
+/// |---|---|
+/// | allowed (`HEAD` goes with `GET`) | the inner service |
+/// | planned | the layer: `501`, `Allow`, `Cache-Control: no-store` |
+/// | refused | the layer: `405`, `Allow` |
+/// | named nowhere | the inner service; its `405` is rendered like the layer's (and `tracing` warns when it *succeeds*: the table forgot a method the service has) |
+/// | `OPTIONS`, not allowed | the inner service; its `405` becomes `204` with `Allow` |
+///
+/// A path no resource matches is left to the inner service, or answered 404 in
+/// [strict](MethodPolicyBuilder::strict) mode. A method the server does not recognize at all
+/// (`BREW`, or `get` in lower case: methods are case-sensitive) is 501 on every path
+/// (RFC 9110 §9.1), decided before the table is looked at.
+///
+/// Patterns use axum's syntax (`/reports/{id}/result`, `/files/{*path}`) and axum's own
+/// matcher, [`matchit`], relative to where the layer sits.
+///
+/// ```
+/// use http::Method;
+/// use tower_api_errors::{MethodPolicy, Resource};
+///
+/// let policy = MethodPolicy::builder()
+///     .resource("/reports/{id}/result", Resource::allow([Method::GET]).refuse([Method::POST]))
+///     .resource("/payments", Resource::allow([Method::GET]).plan([Method::POST]))
+///     .build()
+///     .expect("a valid route table");
+/// # let _ = policy;
+/// ```
+///
+/// Mistakes in the table are reported when it is built:
+///
+/// ```
+/// use http::Method;
+/// use tower_api_errors::{MethodPolicy, Resource};
+///
+/// let error = MethodPolicy::builder()
+///     .resource("/payments", Resource::allow([Method::GET]).plan([Method::GET]))
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(error.to_string(), "/payments: GET is both allowed and planned");
+/// ```
 #[derive(Debug, Clone)]
 pub struct MethodPolicy {
     router: matchit::Router<usize>,
     resources: Vec<CompiledResource>,
-    strict: bool,
+    /// The `404` of strict mode.
+    strict: Option<Canned>,
     answer_options: bool,
+    /// `Allow` of `OPTIONS *`: every method some resource allows.
+    server_allow: HeaderValue,
 }
 
 #[derive(Debug, Clone)]
 struct CompiledResource {
+    pattern: String,
     allowed: Vec<Method>,
-    planned: Vec<Method>,
-    /// What `Allow` says: the allowed methods, `HEAD` with `GET`, `OPTIONS` when answered.
-    allow: HeaderValue,
+    /// The layer's answer to each planned or refused method.
+    answers: Vec<(Method, Canned)>,
 }
 
 impl CompiledResource {
-    fn new(resource: Resource, answer_options: bool) -> Self {
-        let mut listed = resource.allowed.clone();
-        if listed.contains(&Method::GET) {
-            listed.push(Method::HEAD);
-        }
-        if answer_options {
-            listed.push(Method::OPTIONS);
-        }
+    fn new(pattern: String, resource: Resource, answer_options: bool) -> Self {
+        let allow = allow_value(resource.allowed.iter().cloned(), answer_options);
+        let planned = resource.planned.into_iter().map(|method| {
+            let error = ApiError::not_implemented()
+                .with_detail(format!(
+                    "{method} is planned for this resource but not implemented yet."
+                ))
+                .with_header(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            (method, error)
+        });
+        let refused = resource.refused.into_iter().map(|method| {
+            let error = ApiError::new(StatusCode::METHOD_NOT_ALLOWED)
+                .with_detail(not_supported_detail(method.as_str()));
+            (method, error)
+        });
+        let answers = planned
+            .chain(refused)
+            .map(|(method, error)| (method, Canned::new(error.with_header(ALLOW, allow.clone()))))
+            .collect();
         Self {
-            allow: allow_header(listed),
+            pattern,
             allowed: resource.allowed,
-            planned: resource.planned,
+            answers,
         }
     }
 
     fn allows(&self, method: &Method) -> bool {
-        listed(&self.allowed, method)
+        self.allowed.contains(method)
+            || (*method == Method::HEAD && self.allowed.contains(&Method::GET))
     }
 
-    fn plans(&self, method: &Method) -> bool {
-        listed(&self.planned, method)
+    /// The layer's answer to `method`; `HEAD` gets `GET`'s (the same status and headers, and
+    /// a detail that names `GET`, so the same `Content-Length`, RFC 9110 §8.6).
+    fn answer(&self, method: &Method) -> Option<&Canned> {
+        let method = if *method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        self.answers
+            .iter()
+            .find_map(|(m, canned)| (m == method).then_some(canned))
     }
 }
 
-/// Whether `methods` lists `method`; `HEAD` goes with `GET` (RFC 9110 §9.3.2).
-fn listed(methods: &[Method], method: &Method) -> bool {
-    methods.contains(method) || (*method == Method::HEAD && methods.contains(&Method::GET))
+/// The `Allow` value for `allowed`: `HEAD` with `GET`, `OPTIONS` when the layer answers it.
+fn allow_value(allowed: impl IntoIterator<Item = Method>, answer_options: bool) -> HeaderValue {
+    let mut listed: Vec<Method> = allowed.into_iter().collect();
+    if listed.contains(&Method::GET) {
+        listed.push(Method::HEAD);
+    }
+    if answer_options {
+        listed.push(Method::OPTIONS);
+    }
+    allow_header(listed)
+}
+
+/// The `detail` of a 405: the API document's own words for it.
+pub(crate) fn not_supported_detail(method: &str) -> String {
+    format!("{method} is not supported for this resource.")
 }
 
 /// What the policy decides for a request.
-pub(crate) enum Decision {
-    /// Let the inner service answer.
+pub(crate) enum Decision<'a> {
+    /// Let the inner service answer: the method is allowed, or the path is not in the table.
     Pass,
-    /// Answer `OPTIONS` with this response.
-    Answer(Response<ErrorBody>),
-    /// Refuse the request with this error.
-    Refuse(ApiError),
+    /// Let the inner service answer a method the table does not name for this resource.
+    Unlisted,
+    /// Answer with this.
+    Refuse(&'a Canned),
 }
 
 impl MethodPolicy {
@@ -232,57 +329,39 @@ impl MethodPolicy {
         }
     }
 
-    pub(crate) fn decide<B>(&self, req: &Request<B>) -> Decision {
-        let path = req.uri().path();
+    /// The patterns of the table, in the order they were declared.
+    pub fn patterns(&self) -> impl Iterator<Item = &str> {
+        self.resources.iter().map(|r| r.pattern.as_str())
+    }
+
+    pub(crate) fn decide(&self, method: &Method, path: &str) -> Decision<'_> {
         let Ok(matched) = self.router.at(path) else {
-            return if self.strict {
-                Decision::Refuse(ApiError::not_found())
-            } else {
-                Decision::Pass
+            return match &self.strict {
+                Some(not_found) => Decision::Refuse(not_found),
+                None => Decision::Pass,
             };
         };
         let resource = &self.resources[*matched.value];
-        let method = req.method();
         if resource.allows(method) {
             return Decision::Pass;
         }
-        if *method == Method::OPTIONS && self.answer_options {
-            if is_preflight(req.headers()) {
-                return Decision::Pass;
-            }
-            let mut response = Response::new(ErrorBody::default());
-            *response.status_mut() = StatusCode::NO_CONTENT;
-            response.headers_mut().insert(ALLOW, resource.allow.clone());
-            return Decision::Answer(response);
+        match resource.answer(method) {
+            Some(canned) => Decision::Refuse(canned),
+            None => Decision::Unlisted,
         }
-        // A HEAD answer describes the GET answer: same text, so the same Content-Length
-        // (RFC 9110 §8.6 forbids any other).
-        let named = if *method == Method::HEAD {
-            &Method::GET
-        } else {
-            method
-        };
-        let error = if resource.plans(method) {
-            ApiError::not_implemented()
-                .with_detail(format!(
-                    "{named} is planned for {} but not implemented yet.",
-                    shorten(path)
-                ))
-                .with_header(CACHE_CONTROL, HeaderValue::from_static("no-store"))
-        } else {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED)
-                .with_detail(format!("{named} is not supported for {}.", shorten(path)))
-        };
-        Decision::Refuse(error.with_header(ALLOW, resource.allow.clone()))
+    }
+
+    pub(crate) fn answers_options(&self) -> bool {
+        self.answer_options
+    }
+
+    /// `Allow` of `OPTIONS *`.
+    pub(crate) fn server_allow(&self) -> &HeaderValue {
+        &self.server_allow
     }
 }
 
-fn is_preflight(headers: &HeaderMap) -> bool {
-    headers.contains_key(http::header::ORIGIN)
-        && headers.contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD)
-}
-
-/// The methods the server recognizes: RFC 9110's and `PATCH`, plus the ones added.
+/// The methods the server recognizes: RFC 9110's, `PATCH` and `QUERY`, plus the ones added.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct RecognizedMethods {
     extensions: Vec<Method>,
@@ -308,29 +387,23 @@ impl RecognizedMethods {
     }
 
     pub(crate) fn recognizes(&self, method: &Method) -> bool {
-        STANDARD.contains(method) || self.extensions.contains(method)
+        STANDARD.contains(method)
+            // QUERY: safe and idempotent, registered with IANA (draft-ietf-httpbis-safe-method-w-body).
+            || method.as_str() == "QUERY"
+            || self.extensions.contains(method)
     }
 }
 
-/// `501 not_implemented` for a method the server does not recognize.
-pub(crate) fn unrecognized(method: &Method) -> ApiError {
-    ApiError::not_implemented().with_detail(format!(
-        "{} is not a method this server recognizes.",
-        shorten(method.as_str())
-    ))
-}
-
-/// Echoed request text (paths, methods) is cut to keep error bodies small.
-fn shorten(text: &str) -> &str {
-    const MAX: usize = 256;
-    if text.len() <= MAX {
-        return text;
-    }
-    let mut end = MAX;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+/// The `501 not_implemented` for a method the server does not recognize. Its detail does not
+/// echo the method: one answer, rendered once, whatever a scanner sends.
+pub(crate) fn unrecognized() -> &'static Canned {
+    static UNRECOGNIZED: OnceLock<Canned> = OnceLock::new();
+    UNRECOGNIZED.get_or_init(|| {
+        Canned::new(
+            ApiError::not_implemented()
+                .with_detail("The request's method is not one this server recognizes."),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -339,7 +412,10 @@ mod tests {
 
     fn policy() -> MethodPolicy {
         MethodPolicy::builder()
-            .resource("/reports/{id}/result", Resource::allow([Method::GET]))
+            .resource(
+                "/reports/{id}/result",
+                Resource::allow([Method::GET]).refuse([Method::POST]),
+            )
             .resource(
                 "/payments",
                 Resource::allow([Method::GET]).plan([Method::POST]),
@@ -352,24 +428,21 @@ mod tests {
             .unwrap()
     }
 
-    fn decide(method: &str, path: &str) -> Result<StatusCode, ()> {
-        let req = Request::builder()
-            .method(method)
-            .uri(path)
-            .body(())
-            .unwrap();
-        match policy().decide(&req) {
-            Decision::Pass => Err(()),
-            Decision::Answer(response) => Ok(response.status()),
-            Decision::Refuse(error) => Ok(error.status()),
+    /// `Ok(status)` when the layer answers, `Err(unlisted)` when the inner service does.
+    fn decide(method: &str, path: &str) -> Result<StatusCode, bool> {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        match policy().decide(&method, path) {
+            Decision::Pass => Err(false),
+            Decision::Unlisted => Err(true),
+            Decision::Refuse(canned) => Ok(canned.error().status()),
         }
     }
 
     #[test]
     fn allowed_and_head_pass() {
-        assert_eq!(decide("GET", "/reports/1234/result"), Err(()));
-        assert_eq!(decide("HEAD", "/reports/1234/result"), Err(()));
-        assert_eq!(decide("PUT", "/files/a/b/c.txt"), Err(()));
+        assert_eq!(decide("GET", "/reports/1234/result"), Err(false));
+        assert_eq!(decide("HEAD", "/reports/1234/result"), Err(false));
+        assert_eq!(decide("PUT", "/files/a/b/c.txt"), Err(false));
     }
 
     #[test]
@@ -381,50 +454,48 @@ mod tests {
             )
             .build()
             .unwrap();
-        let req = Request::head("/notes").body(()).unwrap();
-        assert!(matches!(
-            policy.decide(&req),
-            Decision::Refuse(e) if e.status() == StatusCode::NOT_IMPLEMENTED
-        ));
+        let Decision::Refuse(canned) = policy.decide(&Method::HEAD, "/notes") else {
+            panic!("HEAD is planned with GET");
+        };
+        assert_eq!(canned.error().status(), StatusCode::NOT_IMPLEMENTED);
+        assert!(canned.error().detail().starts_with("GET "));
     }
 
     #[test]
-    fn planned_is_501_and_other_is_405() {
+    fn planned_is_501_refused_is_405_and_the_rest_is_the_inner_services() {
         assert_eq!(decide("POST", "/payments"), Ok(StatusCode::NOT_IMPLEMENTED));
         assert_eq!(
             decide("POST", "/reports/1234/result"),
             Ok(StatusCode::METHOD_NOT_ALLOWED)
         );
-        assert_eq!(
-            decide("DELETE", "/files/x"),
-            Ok(StatusCode::METHOD_NOT_ALLOWED)
-        );
-        assert_eq!(decide("OPTIONS", "/payments"), Ok(StatusCode::NO_CONTENT));
+        // Named nowhere: a forgotten line can't hide a handler.
+        assert_eq!(decide("DELETE", "/files/x"), Err(true));
+        assert_eq!(decide("OPTIONS", "/payments"), Err(true));
     }
 
     #[test]
     fn unmatched_paths_pass_unless_strict() {
-        assert_eq!(decide("POST", "/elsewhere"), Err(()));
+        assert_eq!(decide("POST", "/elsewhere"), Err(false));
         let strict = MethodPolicy::builder()
             .resource("/a", Resource::allow([Method::GET]))
             .strict(true)
             .build()
             .unwrap();
-        let req = Request::get("/b").body(()).unwrap();
         assert!(matches!(
-            strict.decide(&req),
-            Decision::Refuse(e) if e.status() == StatusCode::NOT_FOUND
+            strict.decide(&Method::GET, "/b"),
+            Decision::Refuse(c) if c.error().status() == StatusCode::NOT_FOUND
         ));
     }
 
     #[test]
     fn allow_lists_head_and_options() {
-        let req = Request::post("/payments").body(()).unwrap();
-        let Decision::Refuse(error) = policy().decide(&req) else {
-            panic!("expected an error");
+        let policy = policy();
+        let Decision::Refuse(canned) = policy.decide(&Method::POST, "/payments") else {
+            panic!("expected an answer");
         };
-        assert_eq!(error.headers()[ALLOW], "GET, HEAD, OPTIONS");
-        assert_eq!(error.headers()[CACHE_CONTROL], "no-store");
+        assert_eq!(canned.error().headers()[ALLOW], "GET, HEAD, OPTIONS");
+        assert_eq!(canned.error().headers()[CACHE_CONTROL], "no-store");
+        assert_eq!(policy.server_allow(), "GET, PUT, HEAD, OPTIONS");
     }
 
     #[test]
@@ -447,24 +518,57 @@ mod tests {
             .resource("/x", Resource::default())
             .build()
             .unwrap_err();
-        assert_eq!(empty.to_string(), "/x: no method is allowed or planned");
+        assert_eq!(
+            empty.to_string(),
+            "/x: no method is allowed, planned or refused"
+        );
+        let twice = MethodPolicy::builder()
+            .resource(
+                "/x",
+                Resource::default()
+                    .plan([Method::PUT])
+                    .refuse([Method::PUT]),
+            )
+            .build()
+            .unwrap_err();
+        assert_eq!(twice.to_string(), "/x: PUT is both planned and refused");
     }
 
     #[test]
-    fn recognized_methods_are_case_sensitive() {
+    fn nest_writes_the_prefix_once() {
+        let inner = MethodPolicy::builder()
+            .resource("/", Resource::allow([Method::GET]))
+            .resource(
+                "/items/{id}",
+                Resource::allow([Method::GET]).plan([Method::DELETE]),
+            );
+        let policy = MethodPolicy::builder()
+            .nest("/api/v1/", inner)
+            .build()
+            .unwrap();
+        assert_eq!(
+            policy.patterns().collect::<Vec<_>>(),
+            ["/api/v1", "/api/v1/items/{id}"]
+        );
+        assert!(matches!(
+            policy.decide(&Method::DELETE, "/api/v1/items/7"),
+            Decision::Refuse(_)
+        ));
+        assert!(matches!(
+            policy.decide(&Method::DELETE, "/items/7"),
+            Decision::Pass
+        ));
+    }
+
+    #[test]
+    fn recognized_methods_are_case_sensitive_and_include_query() {
         let mut recognized = RecognizedMethods::default();
         assert!(recognized.recognizes(&Method::PATCH));
         assert!(!recognized.recognizes(&Method::from_bytes(b"get").unwrap()));
-        let query = Method::from_bytes(b"QUERY").unwrap();
-        assert!(!recognized.recognizes(&query));
-        recognized.add(query.clone());
-        assert!(recognized.recognizes(&query));
-    }
-
-    #[test]
-    fn long_text_is_shortened_on_a_char_boundary() {
-        let long = "é".repeat(200);
-        assert!(shorten(&long).len() <= 256);
-        assert!(long.starts_with(shorten(&long)));
+        assert!(recognized.recognizes(&Method::from_bytes(b"QUERY").unwrap()));
+        let brew = Method::from_bytes(b"BREW").unwrap();
+        assert!(!recognized.recognizes(&brew));
+        recognized.add(brew.clone());
+        assert!(recognized.recognizes(&brew));
     }
 }

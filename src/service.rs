@@ -5,24 +5,26 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::header::ALLOW;
+use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use tower_service::Service;
 
-use crate::body::ResponseBody;
+use crate::body::{ErrorBody, ResponseBody};
 use crate::classify::ClassifyError;
 use crate::future::{log_panic, ResponseFuture, Running};
 use crate::layer::Config;
 use crate::methods::{self, Decision};
-use crate::render::{fresh_parts, respond, RequestContext};
-use crate::{ApiError, BoxError};
+use crate::render::{fresh_parts, respond_default, respond_fresh, RequestContext};
+use crate::BoxError;
 
 /// The service [`ApiErrorLayer`](crate::ApiErrorLayer) makes. It never fails: every error
 /// becomes a response.
 ///
-/// A request goes through, in order: the 501 for an unrecognized method, the maintenance
-/// switch, the method policy, load shedding, the in-flight limit, and only then the inner
-/// service. Each of these answers at once, without calling the inner service.
+/// A request goes through, in order: load shedding (when the inner service was not ready), the
+/// 501 for an unrecognized method, `OPTIONS *`, the maintenance switch, the method policy, the
+/// in-flight limit, and only then the inner service. Each of these answers at once, without
+/// calling the inner service.
 #[derive(Debug)]
 pub struct ApiErrorService<S, C> {
     inner: S,
@@ -88,7 +90,7 @@ where
 {
     type Response = Response<ResponseBody<ResBody>>;
     type Error = std::convert::Infallible;
-    type Future = ResponseFuture<S::Future, ResBody, C>;
+    type Future = ResponseFuture<S::Future, C>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.readiness = match self.inner.poll_ready(cx) {
@@ -101,36 +103,52 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let config = &self.config;
-        let ctx = RequestContext::capture(&req, &config.rendering);
-        let early = |error: ApiError| {
-            ResponseFuture::ready(respond(error, fresh_parts(), &ctx, &config.rendering))
-        };
+        let config = &*self.config;
+        let mut ctx = RequestContext::capture(&req, &config.rendering);
+        let rendering = &config.rendering;
 
         match std::mem::replace(&mut self.readiness, Readiness::Ready) {
             Readiness::Ready => {}
-            Readiness::NotReady => return early(ApiError::overloaded(config.retry_after)),
-            Readiness::Failed(error) => return early(self.classifier.classify(error)),
+            Readiness::NotReady => {
+                return ResponseFuture::ready(config.overloaded.respond(&ctx, rendering))
+            }
+            Readiness::Failed(error) => {
+                return ResponseFuture::ready(respond_fresh(
+                    self.classifier.classify(error),
+                    &ctx,
+                    rendering,
+                ))
+            }
         }
         if !config.recognized.recognizes(req.method()) {
-            return early(methods::unrecognized(req.method()));
+            return ResponseFuture::ready(methods::unrecognized().respond(&ctx, rendering));
+        }
+        if req.method() == Method::OPTIONS && req.uri() == "*" {
+            // RFC 9110 §9.3.7: the server in general, never a resource to route.
+            return ResponseFuture::ready(options_asterisk(config));
         }
         if let Some(maintenance) = &config.maintenance {
             if maintenance.is_enabled() && !maintenance.bypasses(req.uri().path()) {
-                return early(ApiError::maintenance(maintenance.retry_after_duration()));
+                return ResponseFuture::ready(maintenance.answer().respond(&ctx, rendering));
             }
         }
+        let mut unlisted = false;
         if let Some(policy) = &config.policy {
-            match policy.decide(&req) {
+            match policy.decide(req.method(), req.uri().path()) {
                 Decision::Pass => {}
-                Decision::Answer(response) => return ResponseFuture::ready(response),
-                Decision::Refuse(error) => return early(error),
+                Decision::Unlisted => {
+                    unlisted = true;
+                    ctx.remember_path(&req);
+                }
+                Decision::Refuse(canned) => {
+                    return ResponseFuture::ready(canned.respond(&ctx, rendering))
+                }
             }
         }
         let permit = match &config.in_flight {
             Some(in_flight) => match in_flight.try_acquire() {
                 Some(permit) => Some(permit),
-                None => return early(ApiError::overloaded(config.retry_after)),
+                None => return ResponseFuture::ready(config.overloaded.respond(&ctx, rendering)),
             },
             None => None,
         };
@@ -140,16 +158,33 @@ where
                 future,
                 Running {
                     ctx,
-                    rendering: config.rendering,
+                    rendering: *rendering,
                     timeout: config.timeout,
                     classifier: self.classifier.clone(),
+                    unlisted,
+                    waiting_for_body: false,
                     _permit: permit,
                 },
             ),
             Err(panic) => {
                 log_panic(&*panic);
-                early(ApiError::internal_error())
+                let mut parts = fresh_parts();
+                parts.status = StatusCode::INTERNAL_SERVER_ERROR;
+                ResponseFuture::ready(respond_default(parts, &ctx, rendering))
             }
         }
     }
+}
+
+/// `204` to `OPTIONS *`, with `Allow` listing every method the route table allows somewhere
+/// (without a table the layer does not know them, and says nothing it can't back).
+fn options_asterisk(config: &Config) -> Response<ErrorBody> {
+    let mut response = Response::new(ErrorBody::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    if let Some(policy) = config.policy.as_ref().filter(|p| p.answers_options()) {
+        response
+            .headers_mut()
+            .insert(ALLOW, policy.server_allow().clone());
+    }
+    response
 }

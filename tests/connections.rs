@@ -100,14 +100,20 @@ async fn a_body_over_the_limit_is_413() {
 }
 
 #[tokio::test]
-async fn axum_405_keeps_its_allow_header() {
+async fn an_inner_405_reads_like_the_layers_own() {
     let addr = served().await;
     let reply = send(addr, request("POST", "/only-get")).await;
     assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(reply.headers["allow"], "GET,HEAD");
+    // axum says `GET,HEAD`; the layer lists methods as its own 405s do, OPTIONS included
+    // (it answers OPTIONS from that same 405).
+    assert_eq!(reply.headers["allow"], "GET, HEAD, OPTIONS");
     let body = reply.error_body();
     assert_eq!(body["error"], "method_not_allowed");
-    assert_eq!(body["allowed"], serde_json::json!(["GET", "HEAD"]));
+    assert_eq!(
+        body["allowed"],
+        serde_json::json!(["GET", "HEAD", "OPTIONS"])
+    );
+    assert_eq!(body["detail"], "POST is not supported for this resource.");
 }
 
 #[tokio::test]

@@ -109,7 +109,7 @@ async fn disallowed_methods_are_405_with_allow() {
         );
         assert_eq!(
             body["detail"],
-            format!("{method} is not supported for /reports/1234/result.")
+            format!("{method} is not supported for this resource.")
         );
     }
     assert_eq!(
@@ -134,7 +134,7 @@ async fn planned_methods_are_501_and_uncacheable() {
         let body = assert_error(&reply, 501, "not_implemented");
         assert_eq!(
             body["detail"],
-            format!("{method} is planned for {uri} but not implemented yet.")
+            format!("{method} is planned for this resource but not implemented yet.")
         );
     }
     let reply = send(addr, request("POST", "/payments")).await;
@@ -144,13 +144,19 @@ async fn planned_methods_are_501_and_uncacheable() {
 #[tokio::test]
 async fn unknown_methods_are_501_and_unknown_paths_404() {
     let addr = start().await;
-    for method in ["BREW", "get", "QUERY"] {
+    for method in ["BREW", "get", "FOO"] {
         assert_error(
             &send(addr, request(method, "/")).await,
             501,
             "not_implemented",
         );
     }
+    // QUERY is a method the server knows (RFC 9110 + PATCH + QUERY): where a resource does not
+    // take it, that is a 405 with Allow, and an unknown path is a 404.
+    let query = send(addr, request("QUERY", "/payments")).await;
+    assert_error(&query, 405, "method_not_allowed");
+    assert!(query.headers.contains_key("allow"));
+    assert_error(&send(addr, request("QUERY", "/")).await, 404, "not_found");
     assert_error(
         &send(addr, request("GET", "/nowhere")).await,
         404,

@@ -27,7 +27,10 @@ fn table() -> MethodPolicyBuilder {
             "/files/{*path}",
             Resource::allow([Method::GET, Method::PUT]).plan([Method::DELETE]),
         )
-        .resource("/reports/{id}/result", Resource::allow([Method::GET]))
+        .resource(
+            "/reports/{id}/result",
+            Resource::allow([Method::GET]).refuse([Method::POST]),
+        )
 }
 
 fn req(method: &str, uri: &str) -> Request<Body> {
@@ -50,13 +53,15 @@ async fn wildcard_resources_follow_the_table() {
     assert_eq!(planned.headers["allow"], "GET, PUT, HEAD, OPTIONS");
     assert_eq!(
         planned.error_body()["detail"],
-        "DELETE is planned for /files/a/b/c.txt but not implemented yet."
+        "DELETE is planned for this resource but not implemented yet."
     );
+    // POST is named nowhere in the table: the Router answers, and its 405 is rendered like
+    // the layer's own (its `Allow` order, OPTIONS added).
     let refused = call(app, req("POST", "/files/x")).await;
     assert_eq!(refused.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(
         refused.error_body()["allowed"],
-        serde_json::json!(["GET", "PUT", "HEAD", "OPTIONS"])
+        serde_json::json!(["GET", "HEAD", "PUT", "OPTIONS"])
     );
 }
 
@@ -113,7 +118,7 @@ async fn cors_preflights_reach_the_cors_layer() {
 
 #[tokio::test]
 async fn extension_methods_can_be_recognized_and_allowed() {
-    let query = Method::from_bytes(b"QUERY").unwrap();
+    let query = Method::from_bytes(b"PURGE").unwrap();
     let policy = MethodPolicy::builder()
         .resource(
             "/search",
@@ -124,22 +129,23 @@ async fn extension_methods_can_be_recognized_and_allowed() {
     let unrecognized = ApiErrorLayer::new()
         .method_policy(policy.clone())
         .layer(router());
-    let reply = call(unrecognized, req("QUERY", "/search")).await;
+    let reply = call(unrecognized, req("PURGE", "/search")).await;
+    assert_eq!(reply.status, StatusCode::NOT_IMPLEMENTED);
     assert_eq!(
         reply.error_body()["detail"],
-        "QUERY is not a method this server recognizes."
+        "The request's method is not one this server recognizes."
     );
 
     let recognized = ApiErrorLayer::new()
         .recognize_method(query)
         .method_policy(policy)
         .layer(router());
-    let reply = call(recognized, req("QUERY", "/search")).await;
+    let reply = call(recognized, req("PURGE", "/search")).await;
     assert_eq!(reply.status, StatusCode::NOT_IMPLEMENTED);
     assert_eq!(reply.headers["cache-control"], "no-store");
     assert_eq!(
         reply.error_body()["detail"],
-        "QUERY is planned for /search but not implemented yet."
+        "PURGE is planned for this resource but not implemented yet."
     );
 }
 

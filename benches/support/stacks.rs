@@ -50,8 +50,8 @@ pub fn router() -> Router {
     Router::new().route("/hello", get(|| async { "hello" }))
 }
 
-/// A route table of 20 resources, `/hello` among them. `/reports/{id}/result` is GET-only
-/// (POST is 405) and `/payments` plans POST (501).
+/// A route table of 20 resources, `/hello` among them. `/reports/{id}/result` is GET-only and
+/// refuses POST (405), and `/payments` plans POST (501).
 pub fn policy() -> MethodPolicy {
     let get = || Resource::allow([Method::GET]);
     let crud = || Resource::allow([Method::GET, Method::PUT, Method::PATCH, Method::DELETE]);
@@ -63,7 +63,7 @@ pub fn policy() -> MethodPolicy {
         .resource("/payments/{id}/refunds", get().plan([Method::POST]))
         .resource("/reports", Resource::allow([Method::GET, Method::POST]))
         .resource("/reports/{id}", get())
-        .resource("/reports/{id}/result", get())
+        .resource("/reports/{id}/result", get().refuse([Method::POST]))
         .resource("/notes", Resource::allow([Method::GET, Method::POST]))
         .resource("/notes/{id}", crud())
         .resource("/users", Resource::allow([Method::GET, Method::POST]))
