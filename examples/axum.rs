@@ -1,14 +1,22 @@
-//! `cargo run --example axum`: an axum app behind `ApiErrorLayer`, on 127.0.0.1:3000.
+//! `cargo run --example axum`: an axum app behind `ApiErrorLayer`, with CORS, tracing and
+//! request ids around it, on 127.0.0.1:3000.
 //!
-//! Try `curl -i localhost:3000/notes/1` (a domain error), `curl -i -X POST
-//! localhost:3000/payments` (501, planned) and `curl -i localhost:3000/nowhere` (axum's empty
-//! 404, normalized).
+//! Try `curl -i localhost:3000/api/v1/notes/1` (a domain error), `curl -i -X POST
+//! localhost:3000/api/v1/payments` (501, planned), `curl -i localhost:3000/nowhere` (axum's
+//! empty 404, normalized) and `curl -i -X OPTIONS localhost:3000/api/v1/payments`.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use axum::{extract::Path, http::Method, routing::get, Json, Router, ServiceExt};
+use axum::extract::Path;
+use axum::http::{header, HeaderName, Method};
+use axum::routing::get;
+use axum::{Json, Router};
 use tower::Layer;
 use tower_api_errors::{ApiError, ApiErrorLayer, MethodPolicy, Resource};
+use tower_http::cors::CorsLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
 
 async fn note(Path(id): Path<u64>) -> Result<Json<serde_json::Value>, ApiError> {
     Err(ApiError::not_found().with_detail(format!("There is no note {id}.")))
@@ -16,23 +24,55 @@ async fn note(Path(id): Path<u64>) -> Result<Json<serde_json::Value>, ApiError> 
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let router = Router::new()
+    // TraceLayer logs every request; the layer logs what it must not send (panics, inner errors).
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=debug".into()),
+        )
+        .init();
+
+    let v1 = Router::new()
         .route("/notes/{id}", get(note))
         .route("/payments", get(|| async { Json(serde_json::json!([])) }));
+    let routes = Router::new().nest("/api/v1", v1);
+    // Patterns are relative to where the layer sits; `nest` writes the prefix once.
     let policy = MethodPolicy::builder()
-        .resource(
-            "/payments",
-            Resource::allow([Method::GET]).plan([Method::POST]),
+        .nest(
+            "/api/v1",
+            MethodPolicy::builder().resource(
+                "/payments",
+                Resource::allow([Method::GET]).plan([Method::POST]),
+            ),
         )
         .build()
         .expect("a valid route table");
-    let app = ApiErrorLayer::new()
+
+    let request_id = HeaderName::from_static("x-request-id");
+    let app: Router = ApiErrorLayer::new()
         .timeout(Duration::from_secs(5))
         .max_in_flight(256)
         .method_policy(policy)
-        .layer(router);
+        .layer(routes)
+        // Back to an axum Router: what comes next wraps the layer, so its own answers (405,
+        // 501, 503, 504) get CORS headers and request ids too.
+        .into_router()
+        .layer(
+            // A browser reads `Allow` and `Retry-After` only when they are exposed; the body's
+            // `allowed` and `retry_after` members are always readable.
+            CorsLayer::new()
+                .allow_origin(tower_http::cors::Any)
+                .expose_headers([header::ALLOW, header::RETRY_AFTER]),
+        )
+        .layer(TraceLayer::new_for_http())
+        .layer(PropagateRequestIdLayer::new(request_id.clone()))
+        .layer(SetRequestIdLayer::new(request_id, MakeRequestUuid));
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
     println!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app.into_axum().into_make_service()).await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
 }

@@ -296,8 +296,8 @@ impl CompiledResource {
 /// The `Allow` value for `allowed`: `HEAD` with `GET`, `OPTIONS` when the layer answers it.
 fn allow_value(allowed: impl IntoIterator<Item = Method>, answer_options: bool) -> HeaderValue {
     let mut listed: Vec<Method> = allowed.into_iter().collect();
-    if listed.contains(&Method::GET) {
-        listed.push(Method::HEAD);
+    if let Some(get) = listed.iter().position(|m| *m == Method::GET) {
+        listed.insert(get + 1, Method::HEAD);
     }
     if answer_options {
         listed.push(Method::OPTIONS);
@@ -495,7 +495,7 @@ mod tests {
         };
         assert_eq!(canned.error().headers()[ALLOW], "GET, HEAD, OPTIONS");
         assert_eq!(canned.error().headers()[CACHE_CONTROL], "no-store");
-        assert_eq!(policy.server_allow(), "GET, PUT, HEAD, OPTIONS");
+        assert_eq!(policy.server_allow(), "GET, HEAD, PUT, OPTIONS");
     }
 
     #[test]

@@ -334,3 +334,16 @@ mod properties {
         }
     }
 }
+
+#[tokio::test]
+async fn a_declared_body_over_the_limit_is_413_before_it_is_sent() {
+    let addr = start().await;
+    let head = format!(
+        "POST /notes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        app::MAX_BODY * 100
+    );
+    // Nothing but the head is sent: the answer cannot wait for the body (nor for the deadline).
+    let head = common::raw_http1(addr, &head).await;
+    assert!(head.starts_with("http/1.1 413"), "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+}

@@ -50,7 +50,7 @@ async fn wildcard_resources_follow_the_table() {
     assert_eq!(ok.body, "stored");
     let planned = call(app.clone(), req("DELETE", "/files/a/b/c.txt")).await;
     assert_eq!(planned.status, StatusCode::NOT_IMPLEMENTED);
-    assert_eq!(planned.headers["allow"], "GET, PUT, HEAD, OPTIONS");
+    assert_eq!(planned.headers["allow"], "GET, HEAD, PUT, OPTIONS");
     assert_eq!(
         planned.error_body()["detail"],
         "DELETE is planned for this resource but not implemented yet."

@@ -19,6 +19,7 @@ use tower_api_errors::{
     ApiError, ApiErrorLayer, ApiErrorService, DefaultClassifier, InFlight, Maintenance,
     MethodPolicy, Resource,
 };
+use tower_http::limit::RequestBodyLimitLayer;
 
 /// The demo's settings (the command-line flags).
 #[derive(Debug, Clone)]
@@ -44,6 +45,9 @@ pub struct Demo {
     pub maintenance: Maintenance,
     pub in_flight: InFlight,
 }
+
+/// The largest request body the demo reads.
+pub const MAX_BODY: usize = 16 * 1024;
 
 /// The token that `/private` and `/admin/maintenance` accept.
 pub const TOKEN: &str = "demo-token";
@@ -110,6 +114,9 @@ pub fn router(maintenance: &Maintenance) -> Router {
             "/admin/maintenance",
             put(switch_maintenance).delete(switch_maintenance),
         )
+        // Inside the layer, so that its 413 (at once, from a declared Content-Length) is
+        // rendered like every other error.
+        .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .with_state(state)
 }
 
@@ -123,7 +130,8 @@ pub fn policy() -> MethodPolicy {
             Resource::allow([Method::POST]).plan([Method::GET]),
         )
         .resource("/notes/{id}", get().plan([Method::PUT, Method::DELETE]))
-        .resource("/reports/{id}/result", get())
+        // The API document's example of a 405: POST is not supported for this resource.
+        .resource("/reports/{id}/result", get().refuse([Method::POST]))
         .resource("/payments", get().plan([Method::POST]))
         .resource("/slow", get())
         .resource("/panic", get())

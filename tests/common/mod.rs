@@ -184,3 +184,20 @@ pub fn request(method: &str, uri: &str) -> Request<Full<Bytes>> {
         .body(Full::default())
         .unwrap()
 }
+
+/// Writes `head` (a whole HTTP/1.1 request head, `\r\n`-terminated) on a fresh connection and
+/// returns the response head, lower-cased. For what a client library would not send: an
+/// `OPTIONS *`, a declared body that never comes.
+pub async fn raw_http1(addr: SocketAddr, head: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let mut buf = [0; 4096];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "closed: {:?}", String::from_utf8_lossy(&answer));
+        answer.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&answer).to_lowercase()
+}
