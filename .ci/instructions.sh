@@ -5,6 +5,10 @@
 #
 #   bash .ci/instructions.sh                             # fails when a budget is exceeded
 #   INSTRUCTION_BUDGETS=report bash .ci/instructions.sh  # prints the same table, never fails on it
+#   INSTRUCTION_BUDGETS=report bash .ci/instructions.sh '*own_*'   # only the rows that match
+#
+# Arguments go to gungraun (a filter is a wildcard pattern over the benchmark names, see
+# `cargo bench --bench instructions -- --list`); rows left out show as "not measured".
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,5 +30,5 @@ fi
 summary=target/instructions.jsonl
 mkdir -p target
 # JSON summaries go to stdout, one benchmark a line; progress and errors to stderr.
-cargo bench --bench instructions -- --output-format=json >"$summary"
+cargo bench --bench instructions -- --output-format=json "$@" >"$summary"
 python3 benches/instruction_budgets.py "$summary"

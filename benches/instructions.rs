@@ -6,6 +6,7 @@
 //! ```text
 //! bash .ci/instructions.sh                              # measure, print the table, check budgets
 //! INSTRUCTION_BUDGETS=report bash .ci/instructions.sh   # the same, never failing
+//! INSTRUCTION_BUDGETS=report bash .ci/instructions.sh '*own_*'   # only the matching rows
 //! ```
 //!
 //! Needs valgrind and `gungraun-runner` of the same version as the `gungraun` dev-dependency
