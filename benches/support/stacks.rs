@@ -8,6 +8,11 @@
 //! - `layer`: the Router inside `ApiErrorLayer` with a timeout, an in-flight limit and a method
 //!   policy of 20 resources: the realistic setup.
 //! - `layer_minimal`: the Router inside `ApiErrorLayer::new()`.
+//! - `layer_overloaded`, `layer_maintenance`: the `layer` configuration with `max_in_flight(0)`,
+//!   and with a [`Maintenance`] switch that is on: every request gets the layer's own 503.
+//! - `layer_stalled`: the `layer` configuration around a service that never answers (an upstream
+//!   that hangs), so that the deadline elapses and the layer answers 504. It needs a runtime with
+//!   a clock; on a paused clock (`start_paused`) the 30 s pass at once and deterministically.
 //! - `peer_stack`: what users compose today for the same guarantees (PERF-BASELINE's
 //!   `peer_stack_json`), outermost first: an `axum::middleware::from_fn` turning empty 4xx/5xx
 //!   bodies into JSON, `HandleErrorLayer` (`Elapsed` → 504, `Overloaded` → 503, JSON bodies),
@@ -24,6 +29,7 @@ use std::any::Any;
 use std::convert::Infallible;
 use std::fmt::Debug;
 use std::future::Future;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -38,7 +44,9 @@ use http::header::{CONTENT_LENGTH, RETRY_AFTER};
 use http::{HeaderValue, Method, StatusCode};
 use http_body_util::BodyExt;
 use tower::{Service, ServiceBuilder, ServiceExt};
-use tower_api_errors::{ApiErrorLayer, ApiErrorService, DefaultClassifier, MethodPolicy, Resource};
+use tower_api_errors::{
+    ApiErrorLayer, ApiErrorService, DefaultClassifier, Maintenance, MethodPolicy, Resource,
+};
 
 /// The deadline every stack that has one uses.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -106,6 +114,49 @@ pub fn layer_minimal() -> ApiErrorService<Router, DefaultClassifier> {
     ServiceBuilder::new()
         .layer(ApiErrorLayer::new())
         .service(router())
+}
+
+/// `layer_overloaded`: the `layer` configuration with no place in flight, so every request is
+/// answered `503 overloaded` by the layer (after the method policy let it through).
+pub fn layer_overloaded() -> ApiErrorService<Router, DefaultClassifier> {
+    ServiceBuilder::new()
+        .layer(full_layer().max_in_flight(0))
+        .service(router())
+}
+
+/// `layer_maintenance`: the `layer` configuration with maintenance switched on, so every request
+/// is answered `503 maintenance` by the layer.
+pub fn layer_maintenance() -> ApiErrorService<Router, DefaultClassifier> {
+    let maintenance = Maintenance::new();
+    maintenance.enable();
+    ServiceBuilder::new()
+        .layer(full_layer().maintenance(maintenance))
+        .service(router())
+}
+
+/// A service that never answers: an upstream that hangs. Its future is pending forever and
+/// costs nothing to poll, so what a 504 through it costs is the layer's own work.
+#[derive(Debug, Clone, Copy)]
+pub struct Stalled;
+
+impl Service<Request> for Stalled {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = std::future::Pending<Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _request: Request) -> Self::Future {
+        std::future::pending()
+    }
+}
+
+/// `layer_stalled`: the `layer` configuration (deadline [`TIMEOUT`]) around [`Stalled`], so every
+/// request ends in the layer's `504 gateway_timeout`. Drive it on a paused clock.
+pub fn layer_stalled() -> ApiErrorService<Stalled, DefaultClassifier> {
+    ServiceBuilder::new().layer(full_layer()).service(Stalled)
 }
 
 /// `peer_stack`: the composition of tower, tower-http and axum pieces described above.
@@ -233,7 +284,7 @@ where
     (status, body.len())
 }
 
-/// The requests of the `error_path` group.
+/// The requests the benchmarks send.
 pub mod requests {
     use super::*;
 
@@ -255,5 +306,13 @@ pub mod requests {
     /// `POST /payments`: planned in the policy, so `layer` answers 501.
     pub fn planned() -> Request {
         request(Method::POST, "/payments")
+    }
+
+    /// `BREW /hello`: a method no server recognizes, so every layer answers 501.
+    pub fn unrecognized() -> Request {
+        request(
+            Method::from_bytes(b"BREW").expect("a valid method token"),
+            "/hello",
+        )
     }
 }

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Instructions and allocations per request from `benches/instructions.rs`, checked against the
+budgets of issue 9.
+
+    cargo bench --bench instructions -- --output-format=json > target/instructions.jsonl
+    python3 benches/instruction_budgets.py target/instructions.jsonl
+
+(`.ci/instructions.sh` does both.) The input is gungraun's JSON output, one benchmark a line.
+Every row was measured as `batch_1000` and `batch_11000` from the same warmed-up fixture; one
+request costs (count of 11 000 - count of 1 000) / 10 000, for callgrind's `Ir` (instructions)
+and DHAT's `TotalBlocks` (heap allocations, a `realloc` counted as one, as in
+`tests/allocations.rs`).
+
+Prints one Markdown table and exits 1 when a budget is exceeded, or when a row is missing.
+`INSTRUCTION_BUDGETS=report` prints the same table and exits 0 whatever it says.
+"""
+
+import json
+import os
+import re
+import sys
+
+# The budgets, per request. `over` names the row a budget is measured from; `None` means the
+# budget is on the row's own total. A row without a budget is printed for comparison only.
+#
+#   instructions: at most this many instructions (over `over`, or in total)
+#   allocations:  at most this many heap allocations over `over`
+BUDGETS = {
+    # The happy path (GET /hello -> 200) over the bare Router: cheap, and not one allocation.
+    "ok_layer": {"over": "ok_bare", "instructions": 600, "allocations": 0},
+    "ok_layer_minimal": {"over": "ok_bare", "instructions": 250, "allocations": 0},
+    # The 404 rewrite (GET /missing) over the bare Router's own empty 404.
+    "not_found_layer": {"over": "not_found_bare", "instructions": 2000, "allocations": 3},
+    "not_found_layer_minimal": {"over": "not_found_bare", "instructions": 2000, "allocations": 3},
+    # Answers the layer makes itself: at most 5 000 instructions in total, request construction
+    # included (cheaper than the bare Router's own 404), and at most 2 allocations beyond what
+    # building and dropping the request costs (`request_only`).
+    "own_405_policy": {"over": "request_only", "total": 5000, "allocations": 2},
+    "own_501_planned": {"over": "request_only", "total": 5000, "allocations": 2},
+    "own_501_unrecognized": {"over": "request_only", "total": 5000, "allocations": 2},
+    "own_503_overloaded": {"over": "request_only", "total": 5000, "allocations": 2},
+    "own_503_maintenance": {"over": "request_only", "total": 5000, "allocations": 2},
+    "own_504_deadline": {"over": "request_only", "total": 5000, "allocations": 2},
+}
+
+# Every row the bench must produce, in the order of the table, and the row it is compared with.
+ROWS = {
+    "request_only": None,
+    "ok_bare": None,
+    "ok_layer": "ok_bare",
+    "ok_layer_minimal": "ok_bare",
+    "ok_peer_stack": "ok_bare",
+    "not_found_bare": None,
+    "not_found_layer": "not_found_bare",
+    "not_found_layer_minimal": "not_found_bare",
+    "not_found_peer_stack": "not_found_bare",
+    "own_405_policy": "request_only",
+    "own_501_planned": "request_only",
+    "own_501_unrecognized": "request_only",
+    "own_503_overloaded": "request_only",
+    "own_503_maintenance": "request_only",
+    "own_504_deadline": "request_only",
+}
+
+
+def per_request(lines):
+    """{row: (instructions, allocations)} per request, from gungraun's JSON lines."""
+    counts = {}  # row -> {requests: (Ir, TotalBlocks)}
+    for line in lines:
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        summary = json.loads(line)
+        match = re.fullmatch(r"batch_(\d+)", summary["function_name"])
+        if not match:
+            continue
+        metrics = {}
+        for profile in summary["profiles"]:
+            for name, metric in profile["data"]["total"]["metrics"].items():
+                metrics[(profile["tool"], name)] = metric["values"]["new"]
+        counts.setdefault(summary["id"], {})[int(match.group(1))] = (
+            metrics[("Callgrind", "Ir")],
+            metrics[("DHAT", "TotalBlocks")],
+        )
+    result = {}
+    for row, batches in counts.items():
+        if len(batches) != 2:
+            # A filtered run (`cargo bench --bench instructions -- ok_`) may hold one batch
+            # only: the row is then not measured.
+            continue
+        (small, (ir_small, blocks_small)), (large, (ir_large, blocks_large)) = sorted(
+            batches.items()
+        )
+        requests = large - small
+        result[row] = ((ir_large - ir_small) / requests, (blocks_large - blocks_small) / requests)
+    return result
+
+
+def number(value, sign=False):
+    """An integer when exact, else one decimal; thin groups of three like the README."""
+    text = f"{value:+,.1f}" if sign else f"{value:,.1f}"
+    if text.endswith(".0"):
+        text = text[:-2]
+    return text.replace(",", " ")
+
+
+def budget_text(budget):
+    parts = []
+    if "total" in budget:
+        parts.append(f"<= {number(budget['total'])} total")
+    if "instructions" in budget:
+        parts.append(f"<= {number(budget['instructions'], sign=True)}")
+    parts.append(f"<= {number(budget['allocations'], sign=True)} allocs")
+    return ", ".join(parts)
+
+
+def main():
+    mode = os.environ.get("INSTRUCTION_BUDGETS", "check")
+    if mode not in ("check", "report"):
+        raise SystemExit(f"INSTRUCTION_BUDGETS must be 'check' or 'report', not {mode!r}")
+    source = open(sys.argv[1]) if len(sys.argv) > 1 else sys.stdin
+    with source:
+        rows = per_request(source)
+
+    failures = []
+    print("| row | instructions/req | over baseline | allocs/req | over baseline | budget | ok |")
+    print("|---|---|---|---|---|---|---|")
+    for row, baseline in ROWS.items():
+        if row not in rows:
+            failures.append(f"{row}: not measured")
+            print(f"| {row} | — | — | — | — | {budget_text(BUDGETS[row]) if row in BUDGETS else '—'} | FAIL |")
+            continue
+        instructions, allocations = rows[row]
+        over_ir = over_allocs = None
+        if baseline in rows:
+            over_ir = instructions - rows[baseline][0]
+            over_allocs = allocations - rows[baseline][1]
+        budget = BUDGETS.get(row)
+        verdict = "—"
+        if budget is not None:
+            ok = over_ir is not None
+            if ok and "total" in budget:
+                ok = instructions <= budget["total"]
+            if ok and "instructions" in budget:
+                ok = over_ir <= budget["instructions"]
+            if ok:
+                ok = over_allocs <= budget["allocations"]
+            verdict = "ok" if ok else "FAIL"
+            if not ok:
+                failures.append(f"{row}: {number(instructions)} instructions/req "
+                                f"({number(over_ir, sign=True) if over_ir is not None else '?'} "
+                                f"over {baseline}), {number(allocations)} allocs/req; "
+                                f"budget {budget_text(budget)} over {baseline}")
+        print(
+            f"| {row} | {number(instructions)} "
+            f"| {number(over_ir, sign=True) + ' (' + baseline + ')' if over_ir is not None else '—'} "
+            f"| {number(allocations)} "
+            f"| {number(over_allocs, sign=True) if over_allocs is not None else '—'} "
+            f"| {budget_text(budget) if budget else '—'} | {verdict} |"
+        )
+    unknown = sorted(set(rows) - set(ROWS))
+    if unknown:
+        print(f"\nrows measured but not in the table: {', '.join(unknown)}")
+
+    print()
+    if failures:
+        print(f"{len(failures)} budget(s) exceeded:")
+        for failure in failures:
+            print(f"  {failure}")
+        if mode == "report":
+            print("INSTRUCTION_BUDGETS=report: not failing.")
+            return 0
+        return 1
+    print("every budget holds.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
