@@ -47,11 +47,11 @@ pin_project! {
     }
 }
 
-/// What a request in progress needs to answer a failure. It holds its own copies rather than
-/// the layer's `Arc<Config>`: the happy path pays no reference count for them.
+/// What a request in progress needs to answer a failure. It holds what it needs rather than
+/// the layer's `Arc<Config>`: the happy path pays no reference count for it.
 pub(crate) struct Running<C> {
     pub(crate) ctx: RequestContext,
-    pub(crate) rendering: Rendering,
+    pub(crate) rendering: &'static Rendering,
     pub(crate) timeout: Option<Duration>,
     pub(crate) classifier: C,
     /// The method policy does not name the request's method for its resource: a success means
@@ -130,7 +130,7 @@ where
                 let running = this.running.take().expect("checked above");
                 // Normalization may quote the body or log it, and a body may panic too: it is
                 // guarded inside.
-                match normalize(response, &running.ctx, &running.rendering, cx) {
+                match normalize(response, &running.ctx, running.rendering, cx) {
                     Normalized::Untouched(response) => {
                         return Poll::Ready(Ok(response.map(ResponseBody::inner)))
                     }
@@ -141,7 +141,7 @@ where
                 let running = this.running.take().expect("checked above");
                 let error = error.into();
                 match catch_unwind(AssertUnwindSafe(|| running.classifier.classify(error))) {
-                    Ok(error) => respond_fresh(error, &running.ctx, &running.rendering),
+                    Ok(error) => respond_fresh(error, &running.ctx, running.rendering),
                     Err(panic) => {
                         log_panic(&*panic);
                         status_only(StatusCode::INTERNAL_SERVER_ERROR, &running)
@@ -177,18 +177,18 @@ where
 fn status_only<C>(status: StatusCode, running: &Running<C>) -> Response<ErrorBody> {
     let mut parts = fresh_parts();
     parts.status = status;
-    respond_default(parts, &running.ctx, &running.rendering)
+    respond_default(parts, &running.ctx, running.rendering)
 }
 
 /// Policy drift made loud: the inner service served a method the route table does not name for
 /// the resource, so its 405s and 501s (and `Allow`) are missing it.
 fn warn_unlisted(ctx: &RequestContext, status: StatusCode) {
-    if ctx.method == Some("OPTIONS") {
+    if ctx.method() == Some("OPTIONS") {
         // A CORS layer inside answers preflights: not a forgotten method.
         return;
     }
     tracing::warn!(
-        method = ctx.method.unwrap_or("?"),
+        method = ctx.method().unwrap_or("?"),
         path = ctx.instance_path().unwrap_or("?"),
         status = status.as_u16(),
         "the inner service answered a method the method policy does not name for this \

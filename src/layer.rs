@@ -49,7 +49,7 @@ pub struct ApiErrorLayer<C = DefaultClassifier> {
 /// Everything a layer's services share but the classifier.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    pub(crate) rendering: Rendering,
+    pub(crate) rendering: &'static Rendering,
     pub(crate) timeout: Option<Duration>,
     pub(crate) in_flight: Option<InFlight>,
     pub(crate) shed_when_not_ready: bool,
@@ -73,7 +73,7 @@ impl ApiErrorLayer {
     pub fn new() -> Self {
         Self {
             config: Arc::new(Config {
-                rendering: Rendering::default(),
+                rendering: Rendering::default().kept(),
                 timeout: None,
                 in_flight: None,
                 shed_when_not_ready: false,
@@ -91,6 +91,14 @@ impl<C> ApiErrorLayer<C> {
     fn configure(mut self, f: impl FnOnce(&mut Config)) -> Self {
         f(Arc::make_mut(&mut self.config));
         self
+    }
+
+    fn configure_rendering(self, f: impl FnOnce(&mut Rendering)) -> Self {
+        self.configure(|c| {
+            let mut rendering = *c.rendering;
+            f(&mut rendering);
+            c.rendering = rendering.kept();
+        })
     }
 
     /// A deadline on each request: when the inner service has not produced the response head
@@ -161,10 +169,9 @@ impl<C> ApiErrorLayer<C> {
     /// The route table that decides 405 versus 501 per resource.
     #[must_use]
     pub fn method_policy(self, policy: MethodPolicy) -> Self {
-        self.configure(|c| {
-            c.rendering.answer_options = policy.answers_options();
-            c.policy = Some(policy);
-        })
+        let answer_options = policy.answers_options();
+        self.configure(|c| c.policy = Some(policy))
+            .configure_rendering(|r| r.answer_options = answer_options)
     }
 
     /// Adds `method` to the methods the server recognizes (by default RFC 9110's, `PATCH` and
@@ -210,14 +217,14 @@ impl<C> ApiErrorLayer<C> {
     /// ```
     #[must_use]
     pub fn format(self, format: Format) -> Self {
-        self.configure(|c| c.rendering.format = format)
+        self.configure_rendering(|r| r.format = format)
     }
 
     /// Whether `Accept` may choose between `application/json` and `application/problem+json`
     /// (default: yes).
     #[must_use]
     pub fn negotiate_format(self, negotiate: bool) -> Self {
-        self.configure(|c| c.rendering.negotiate = negotiate)
+        self.configure_rendering(|r| r.negotiate = negotiate)
     }
 
     /// The `type` of problem documents: `base` followed by the error code, percent-encoded
@@ -238,7 +245,7 @@ impl<C> ApiErrorLayer<C> {
             Cow::Borrowed(base) => base,
             Cow::Owned(base) => keep(base, &KEPT).as_str(),
         };
-        self.configure(|c| c.rendering.problem_type_base = Some(base))
+        self.configure_rendering(|r| r.problem_type_base = Some(base))
     }
 
     /// The `WWW-Authenticate` challenge added to a 401 that lacks one (default: `Bearer`): a
@@ -266,7 +273,7 @@ impl<C> ApiErrorLayer<C> {
             .try_into()
             .expect("a WWW-Authenticate challenge is a valid header value");
         let challenge = keep(challenge, &KEPT);
-        self.configure(|c| c.rendering.challenge = challenge)
+        self.configure_rendering(|r| r.challenge = challenge)
     }
 
     /// Replaces the classifier that turns inner service errors into responses. It is cloned

@@ -387,7 +387,9 @@ impl RecognizedMethods {
     }
 
     pub(crate) fn recognizes(&self, method: &Method) -> bool {
-        STANDARD.contains(method)
+        // Most traffic is GET: one comparison.
+        *method == Method::GET
+            || STANDARD.contains(method)
             // QUERY: safe and idempotent, registered with IANA (draft-ietf-httpbis-safe-method-w-body).
             || method.as_str() == "QUERY"
             || self.extensions.contains(method)

@@ -130,14 +130,14 @@ fn method_not_allowed(
     let allow = canonical_allow(parts, rendering.answer_options)?;
     parts.headers.insert(ALLOW, allow);
     let mut parts = std::mem::replace(parts, fresh_parts());
-    if rendering.answer_options && ctx.method == Some("OPTIONS") {
+    if rendering.answer_options && ctx.method() == Some("OPTIONS") {
         // Everything else the inner response said (CORS, request ids…) stays.
         strip_representation(&mut parts);
         parts.status = StatusCode::NO_CONTENT;
         return Some(Response::from_parts(parts, ErrorBody::empty()));
     }
     // A HEAD answer describes the GET answer, so it names GET: same text, same Content-Length.
-    let named = match ctx.method {
+    let named = match ctx.method() {
         Some("HEAD") => "GET",
         Some(method) => method,
         None => "The method",

@@ -42,9 +42,10 @@ impl Format {
     }
 }
 
-/// Rendering settings. `Copy`, so that a response future carries its own and needs no
-/// reference-counted handle to the layer's configuration.
-#[derive(Debug, Clone, Copy)]
+/// Rendering settings. Kept for the life of the program once per distinct value
+/// ([`Rendering::kept`]), so that a response future carries a plain reference to them: no
+/// reference count, and eight bytes to move.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Rendering {
     pub(crate) format: Format,
     pub(crate) negotiate: bool,
@@ -65,6 +66,14 @@ impl Default for Rendering {
             challenge: &BEARER,
             answer_options: true,
         }
+    }
+}
+
+impl Rendering {
+    /// These settings, kept (once per distinct value).
+    pub(crate) fn kept(self) -> &'static Self {
+        static KEPT: Mutex<Vec<&'static Rendering>> = Mutex::new(Vec::new());
+        keep(self, &KEPT)
     }
 }
 
@@ -93,35 +102,57 @@ static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 pub const MAX_REQUEST_ID_LEN: usize = 64;
 
 /// What the layer remembers of a request to render its errors after the request itself has
-/// moved into the inner service. Copying it allocates nothing.
+/// moved into the inner service. Building it allocates nothing.
 #[derive(Debug, Clone)]
 pub(crate) struct RequestContext {
     pub(crate) format: Format,
     pub(crate) head: bool,
-    /// The method's name, for the methods whose name is known statically.
-    pub(crate) method: Option<&'static str>,
-    request_id: RequestId,
+    /// Index in [`METHOD_NAMES`], or `u8::MAX` for another method.
+    method: u8,
+    /// The first `x-request-id` field line that is a safe token.
+    request_id: Option<HeaderValue>,
     instance: Option<PathAndQuery>,
 }
 
+/// The methods whose names an error can quote without keeping the request's `Method`.
+const METHOD_NAMES: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "QUERY",
+];
+
 impl RequestContext {
     pub(crate) fn capture<B>(req: &Request<B>, rendering: &Rendering) -> Self {
-        let format = if rendering.negotiate {
-            negotiate(rendering.format, req.headers())
+        let headers = req.headers();
+        // Nothing to look up in an empty map: skip the lookups, not only their results.
+        let (format, request_id) = if headers.is_empty() {
+            (rendering.format, None)
         } else {
-            rendering.format
+            let format = if rendering.negotiate {
+                negotiate(rendering.format, headers)
+            } else {
+                rendering.format
+            };
+            (format, request_id(headers))
         };
+        let method = req.method();
         Self {
             format,
-            head: req.method() == Method::HEAD,
-            method: static_method_name(req.method()),
-            request_id: RequestId::from_headers(req.headers()),
+            head: method == Method::HEAD,
+            method: METHOD_NAMES
+                .iter()
+                .position(|name| *name == method.as_str())
+                .map_or(u8::MAX, |i| i as u8),
+            request_id,
             // Only the problem format names the request's path; the JSON format must not pay
             // for it.
             instance: (format == Format::Problem)
                 .then(|| original_path(req))
                 .flatten(),
         }
+    }
+
+    /// The request method's name, when it is one of [`METHOD_NAMES`].
+    pub(crate) fn method(&self) -> Option<&'static str> {
+        METHOD_NAMES.get(usize::from(self.method)).copied()
     }
 
     /// Keeps the request's path for a log line about it (it is rendered only as a problem
@@ -142,15 +173,20 @@ impl RequestContext {
         Self {
             format: Format::Json,
             head: false,
-            method: None,
-            request_id: RequestId::NONE,
+            method: u8::MAX,
+            request_id: None,
             instance: None,
         }
     }
 
     /// Whether the body is the same for every request: JSON, nothing echoed.
     fn is_plain(&self) -> bool {
-        self.format == Format::Json && self.request_id.len == 0
+        self.format == Format::Json && self.request_id.is_none()
+    }
+
+    fn request_id(&self) -> Option<&str> {
+        // Only safe ASCII tokens are kept.
+        self.request_id.as_ref().and_then(|id| id.to_str().ok())
     }
 }
 
@@ -164,65 +200,20 @@ fn original_path<B>(req: &Request<B>) -> Option<PathAndQuery> {
     req.uri().path_and_query().cloned()
 }
 
-fn static_method_name(method: &Method) -> Option<&'static str> {
-    Some(match *method {
-        Method::GET => "GET",
-        Method::HEAD => "HEAD",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::DELETE => "DELETE",
-        Method::PATCH => "PATCH",
-        Method::OPTIONS => "OPTIONS",
-        Method::CONNECT => "CONNECT",
-        Method::TRACE => "TRACE",
-        _ if method.as_str() == "QUERY" => "QUERY",
-        _ => return None,
-    })
-}
-
-/// A copy of a safe `x-request-id`, kept inline so that remembering it never allocates.
-#[derive(Clone, Copy)]
-struct RequestId {
-    len: u8,
-    bytes: [u8; MAX_REQUEST_ID_LEN],
-}
-
-impl RequestId {
-    const NONE: Self = Self {
-        len: 0,
-        bytes: [0; MAX_REQUEST_ID_LEN],
-    };
-
-    /// The first `x-request-id` field line that is a safe token: a proxy that appends its own
-    /// id after the client's does not hide it, and an unsafe line does not hide a safe one.
-    fn from_headers(headers: &HeaderMap) -> Self {
-        // Echo only short tokens: no control characters, quotes or markup can come back.
-        let safe = |b: &u8| b.is_ascii_alphanumeric() || b"-_.:+/=".contains(b);
-        let Some(value) = headers
-            .get_all(&X_REQUEST_ID)
-            .iter()
-            .map(HeaderValue::as_bytes)
-            .find(|v| !v.is_empty() && v.len() <= MAX_REQUEST_ID_LEN && v.iter().all(safe))
-        else {
-            return Self::NONE;
-        };
-        let mut id = Self::NONE;
-        id.bytes[..value.len()].copy_from_slice(value);
-        id.len = value.len() as u8;
-        id
-    }
-
-    fn as_str(&self) -> Option<&str> {
-        let bytes = &self.bytes[..usize::from(self.len)];
-        // Only ASCII is ever stored.
-        (!bytes.is_empty()).then(|| std::str::from_utf8(bytes).unwrap_or_default())
-    }
-}
-
-impl std::fmt::Debug for RequestId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.as_str().fmt(f)
-    }
+/// The first `x-request-id` field line that is a safe token: a proxy that appends its own id
+/// after the client's does not hide it, and an unsafe line does not hide a safe one. Only short
+/// tokens are echoed: no control characters, quotes or markup can come back. Keeping it is a
+/// reference count, not a copy.
+fn request_id(headers: &HeaderMap) -> Option<HeaderValue> {
+    let safe = |b: &u8| b.is_ascii_alphanumeric() || b"-_.:+/=".contains(b);
+    headers
+        .get_all(&X_REQUEST_ID)
+        .iter()
+        .find(|v| {
+            let v = v.as_bytes();
+            !v.is_empty() && v.len() <= MAX_REQUEST_ID_LEN && v.iter().all(safe)
+        })
+        .cloned()
 }
 
 /// Picks the format from every `Accept` field line, as RFC 9110 §12.5.1 says: each type's
@@ -412,10 +403,15 @@ impl Canned {
     }
 }
 
-/// The JSON body and `Content-Length` of the status's default error, rendered once per status.
+/// The JSON body of the status's default error and the head that goes with it, rendered once
+/// per status.
 struct DefaultBody {
     json: Bytes,
     length: HeaderValue,
+    /// `Content-Type`, `Content-Length` and `Vary`: a response with no other header clones it.
+    headers: HeaderMap,
+    /// The same without `Vary`, for a layer that does not negotiate.
+    headers_without_vary: HeaderMap,
 }
 
 fn default_body(status: StatusCode) -> &'static DefaultBody {
@@ -428,9 +424,17 @@ fn default_body(status: StatusCode) -> &'static DefaultBody {
             &RequestContext::detached(),
             &Rendering::default(),
         );
+        let length = number_value(json.len() as u64);
+        let mut headers_without_vary = HeaderMap::with_capacity(3);
+        headers_without_vary.insert(CONTENT_TYPE, Format::Json.content_type());
+        headers_without_vary.insert(CONTENT_LENGTH, length.clone());
+        let mut headers = headers_without_vary.clone();
+        headers.insert(VARY, HeaderValue::from_static("accept"));
         DefaultBody {
-            length: number_value(json.len() as u64),
             json,
+            length,
+            headers,
+            headers_without_vary,
         }
     })
 }
@@ -494,8 +498,23 @@ pub(crate) fn respond_default(
     ctx: &RequestContext,
     rendering: &Rendering,
 ) -> Response<ErrorBody> {
-    strip_representation(&mut parts);
     let status = parts.status;
+    if parts.headers.is_empty() && ctx.is_plain() && status != StatusCode::UNAUTHORIZED {
+        // The usual case (axum's empty 404, a deadline, a panic): a head rendered once.
+        let body = default_body(status);
+        parts.headers = if rendering.negotiate {
+            body.headers.clone()
+        } else {
+            body.headers_without_vary.clone()
+        };
+        let body = if ctx.head {
+            ErrorBody::empty()
+        } else {
+            ErrorBody::new(body.json.clone())
+        };
+        return Response::from_parts(parts, body);
+    }
+    strip_representation(&mut parts);
     let plain = ctx.is_plain()
         && !parts.headers.contains_key(RETRY_AFTER)
         && !(matches!(status.as_u16(), 405 | 501) && parts.headers.contains_key(ALLOW));
@@ -697,7 +716,7 @@ fn render(
                 b"false"
             },
         );
-        if let Some(id) = ctx.request_id.as_str() {
+        if let Some(id) = ctx.request_id() {
             out.string("request_id", id);
         }
         for (key, value) in error.members() {
@@ -1081,9 +1100,7 @@ mod tests {
             for value in values {
                 headers.append("x-request-id", HeaderValue::from_bytes(value).unwrap());
             }
-            RequestId::from_headers(&headers)
-                .as_str()
-                .map(str::to_owned)
+            request_id(&headers).map(|v| v.to_str().unwrap().to_owned())
         };
         assert_eq!(id(&[b"4f1c2e9a"]).as_deref(), Some("4f1c2e9a"));
         assert_eq!(id(&[b"a\"b"]), None);

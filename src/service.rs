@@ -104,8 +104,8 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let config = &*self.config;
-        let mut ctx = RequestContext::capture(&req, &config.rendering);
-        let rendering = &config.rendering;
+        let mut ctx = RequestContext::capture(&req, config.rendering);
+        let rendering = config.rendering;
 
         match std::mem::replace(&mut self.readiness, Readiness::Ready) {
             Readiness::Ready => {}
@@ -158,7 +158,7 @@ where
                 future,
                 Running {
                     ctx,
-                    rendering: *rendering,
+                    rendering,
                     timeout: config.timeout,
                     classifier: self.classifier.clone(),
                     unlisted,
