@@ -13,7 +13,9 @@ use crate::catalog;
 /// Members of the body that belong to the contract; [`ApiError::with`] never overwrites them.
 ///
 /// `type`, `title` and `instance` are reserved too, since the `application/problem+json`
-/// rendering uses them.
+/// rendering uses them. `errors` is set only through
+/// [`ApiError::with_field_errors`](crate::ApiError::with_field_errors), so that it always has
+/// the documented shape.
 pub const RESERVED_MEMBERS: &[&str] = &[
     "ok",
     "status",
@@ -23,6 +25,7 @@ pub const RESERVED_MEMBERS: &[&str] = &[
     "allowed",
     "retry_after",
     "request_id",
+    "errors",
     "type",
     "title",
     "instance",
@@ -325,6 +328,11 @@ impl ApiError {
 
     pub(crate) fn headers_mut(&mut self) -> &mut HeaderMap {
         &mut self.inner.headers
+    }
+
+    /// The extra members, reserved ones included: for the typed setters of other modules.
+    pub(crate) fn members_mut(&mut self) -> &mut Vec<(Cow<'static, str>, Value)> {
+        &mut self.inner.members
     }
 }
 

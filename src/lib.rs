@@ -95,6 +95,7 @@ mod body;
 mod catalog;
 pub mod classify;
 mod error;
+mod field_errors;
 mod future;
 mod layer;
 pub mod maintenance;
@@ -108,10 +109,15 @@ mod service;
 mod axum;
 #[cfg(feature = "axum")]
 pub use crate::axum::{AxumFuture, AxumService};
+#[cfg(feature = "axum")]
+mod json;
+#[cfg(feature = "axum")]
+pub use crate::json::Json;
 
 pub use crate::body::{ErrorBody, ResponseBody};
 pub use crate::classify::{ClassifyError, DefaultClassifier};
 pub use crate::error::{ApiError, RESERVED_MEMBERS};
+pub use crate::field_errors::FieldError;
 pub use crate::future::ResponseFuture;
 pub use crate::layer::ApiErrorLayer;
 pub use crate::maintenance::Maintenance;
