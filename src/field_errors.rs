@@ -14,14 +14,6 @@ use serde_json::{Map, Value};
 
 use crate::ApiError;
 
-/// The longest `detail` of one item the crate writes from what it parsed; longer text is cut
-/// (on a character boundary), so that a hostile body cannot grow the error body.
-pub(crate) const MAX_ITEM_DETAIL: usize = 256;
-
-/// The longest `pointer` the crate writes from what it parsed: a longer one is cut back to the
-/// nearest enclosing member that fits, which still contains the problem.
-pub(crate) const MAX_POINTER: usize = 256;
-
 /// One problem at one place of the request's JSON content: an item of the `errors` member.
 ///
 /// ```
@@ -136,18 +128,6 @@ fn is_pointer(pointer: &str) -> bool {
     true
 }
 
-/// `text` cut to at most `max` bytes, on a character boundary, with `…` when cut.
-pub(crate) fn shorten(text: &str, max: usize) -> Cow<'_, str> {
-    if text.len() <= max {
-        return Cow::Borrowed(text);
-    }
-    let mut end = max.saturating_sub('…'.len_utf8());
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    Cow::Owned(format!("{}…", &text[..end]))
-}
-
 impl ApiError {
     /// `422 invalid_params`: the content is well-formed JSON of the right shape, but values in
     /// it break the rules the handler checks (RFC 9110 §15.5.21). `errors` lists each problem.
@@ -237,15 +217,6 @@ mod tests {
         for bad in ["a", "/~", "/~2", "#/a"] {
             assert!(!is_pointer(bad), "{bad}");
         }
-    }
-
-    #[test]
-    fn shorten_cuts_on_a_char_boundary() {
-        let long = "é".repeat(300);
-        let short = shorten(&long, 256);
-        assert!(short.len() <= 256, "{}", short.len());
-        assert!(short.ends_with('…'));
-        assert_eq!(shorten("short", 256), "short");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! [`Json`]: axum's JSON extractor and response, with rejections in the documented error body
 //! and a field list (`errors`) saying where a body went wrong.
 
+use std::borrow::Cow;
 use std::ops::{Deref, DerefMut};
 
 use axum_core::extract::{FromRequest, OptionalFromRequest, Request};
@@ -13,8 +14,16 @@ use serde::Serialize;
 use serde_json::error::Category;
 use serde_path_to_error::Segment;
 
-use crate::field_errors::{push_segment, shorten, FieldError, MAX_ITEM_DETAIL, MAX_POINTER};
+use crate::field_errors::{push_segment, FieldError};
 use crate::ApiError;
+
+/// The longest `detail` of one item the crate writes from what it parsed; longer text is cut
+/// (on a character boundary), so that a hostile body cannot grow the error body.
+pub(crate) const MAX_ITEM_DETAIL: usize = 256;
+
+/// The longest `pointer` the crate writes from what it parsed: a longer one is cut back to the
+/// nearest enclosing member that fits, which still contains the problem.
+pub(crate) const MAX_POINTER: usize = 256;
 
 /// A drop-in for `axum::Json<T>`: extracts `T` from a JSON body and answers with JSON, but its
 /// rejections are [`ApiError`]s that say where the body went wrong.
@@ -237,6 +246,18 @@ fn item(mut pointer: String, detail: &str) -> FieldError {
     FieldError::at_pointer(pointer, detail).expect("built from escaped segments")
 }
 
+/// `text` cut to at most `max` bytes, on a character boundary, with `…` when cut.
+pub(crate) fn shorten(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}…", &text[..end]))
+}
+
 /// Serializes `T` as the response body, with `Content-Type: application/json`, as axum's `Json`
 /// does; a value that fails to serialize is a `500 internal_error` (the reason is logged).
 ///
@@ -393,6 +414,15 @@ mod tests {
         assert_eq!(pointer, "", "cut back to the enclosing document");
         assert!(detail.len() <= MAX_ITEM_DETAIL, "{}", detail.len());
         assert!(error.detail().len() <= 512);
+    }
+
+    #[test]
+    fn shorten_cuts_on_a_char_boundary() {
+        let long = "é".repeat(300);
+        let short = shorten(&long, 256);
+        assert!(short.len() <= 256, "{}", short.len());
+        assert!(short.ends_with('…'));
+        assert_eq!(shorten("short", 256), "short");
     }
 
     #[test]

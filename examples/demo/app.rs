@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tower::Layer;
 use tower_api_errors::{
-    ApiError, ApiErrorLayer, ApiErrorService, DefaultClassifier, InFlight, Maintenance,
+    ApiError, ApiErrorLayer, ApiErrorService, DefaultClassifier, FieldError, InFlight, Maintenance,
     MethodPolicy, Resource,
 };
 
@@ -136,24 +136,42 @@ pub fn policy() -> MethodPolicy {
         .expect("the demo's route table is valid")
 }
 
+/// The body of `POST /notes`. `tower_api_errors::Json` answers a body that does not
+/// deserialize with a 400 whose `errors` points at the member: a missing `customer_id` is
+/// `missing_parameter` with `param`, a string instead of a number `invalid_body`.
 #[derive(Deserialize)]
 struct NewNote {
-    customer_id: Option<i64>,
-    body: Option<String>,
+    /// Any JSON number, so that `352.0` (an integer to JSON Schema) is accepted; the handler
+    /// checks that it is a whole number.
+    customer_id: serde_json::Number,
+    body: String,
+}
+
+/// `customer_id` as an `i64`, if it is a whole number in range. A number written with a
+/// fraction or an exponent is taken below 2^53 only, where an `f64` holds every integer exactly
+/// (serde_json also reads an integer beyond the `u64`/`i64` ranges as an `f64`).
+fn whole(number: &serde_json::Number) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    number.as_i64().or_else(|| {
+        let f = number.as_f64()?;
+        #[allow(clippy::cast_possible_truncation)]
+        (f.fract() == 0.0 && f.abs() < EXACT).then_some(f as i64)
+    })
 }
 
 async fn create_note(
     State(state): State<AppState>,
-    Json(note): Json<NewNote>,
+    tower_api_errors::Json(note): tower_api_errors::Json<NewNote>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let customer_id = note
-        .customer_id
-        .ok_or_else(|| ApiError::missing_parameter("customer_id"))?;
-    let body = note
-        .body
-        .ok_or_else(|| ApiError::missing_parameter("body"))?;
+    // Well-formed and well-typed, but not a value the API takes: 422 with the field list.
+    let customer_id = whole(&note.customer_id).ok_or_else(|| {
+        ApiError::invalid_params([FieldError::new(
+            ["customer_id"],
+            "must be a whole number between -2^63 and 2^63 - 1 (with a fraction or exponent: below 2^53)",
+        )])
+    })?;
     let id = state.next_id.fetch_add(1, Ordering::Relaxed);
-    let stored = json!({"id": id, "customer_id": customer_id, "body": body});
+    let stored = json!({"id": id, "customer_id": customer_id, "body": note.body});
     state.notes.lock().expect("notes lock").insert(id, stored);
     Ok((StatusCode::CREATED, Json(json!({"ok": true, "id": id}))))
 }
