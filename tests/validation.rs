@@ -299,3 +299,50 @@ fn the_schemas_refuse_errors_of_another_shape() {
         assert!(!common::problem_schema_accepts(&with(bad.clone())), "{bad}");
     }
 }
+
+#[path = "../examples/validator.rs"]
+#[allow(dead_code)]
+mod validator_example;
+
+/// The example that turns `validator`'s report into `invalid_params`, over a socket.
+#[tokio::test]
+async fn validator_reports_become_one_item_per_rule() {
+    let addr = serve(ApiErrorLayer::new().layer(validator_example::app())).await;
+    let reply = send(
+        addr,
+        post_json(
+            "/signups",
+            r#"{"name":"","email":"nope","age":12,"pets":[{"name":"Rex"},{"name":""}]}"#,
+        ),
+    )
+    .await;
+    let body = assert_error(&reply, 422, "invalid_params");
+    assert_eq!(
+        body["errors"],
+        json!([
+            {"pointer": "/age", "detail": "must be at least 18"},
+            {"pointer": "/email", "detail": "failed the `email` rule"},
+            {"pointer": "/name", "detail": "failed the `length` rule (max 64, min 1)"},
+            {"pointer": "/pets/1/name", "detail": "failed the `length` rule (min 1)"},
+        ])
+    );
+    let ok = send(
+        addr,
+        post_json(
+            "/signups",
+            r#"{"name":"Ada","email":"ada@example.com","age":36,"pets":[]}"#,
+        ),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::CREATED);
+    let wrong_type = send(
+        addr,
+        post_json(
+            "/signups",
+            r#"{"name":"Ada","email":"a@b.c","age":"36","pets":[]}"#,
+        ),
+    )
+    .await;
+    let body = assert_error(&wrong_type, 400, "invalid_body");
+    assert_eq!(body["errors"][0]["pointer"], "/age");
+}
