@@ -93,6 +93,7 @@
 
 mod body;
 mod catalog;
+mod check_policy;
 pub mod classify;
 mod error;
 mod field_errors;
@@ -112,9 +113,12 @@ pub use crate::axum::{AxumFuture, AxumService};
 #[cfg(feature = "axum")]
 mod json;
 #[cfg(feature = "axum")]
+pub mod routing;
+#[cfg(feature = "axum")]
 pub use crate::json::Json;
 
 pub use crate::body::{ErrorBody, ResponseBody};
+pub use crate::check_policy::{check_policy, PolicyMismatch};
 pub use crate::classify::{ClassifyError, DefaultClassifier};
 pub use crate::error::{ApiError, RESERVED_MEMBERS};
 pub use crate::field_errors::FieldError;

@@ -136,6 +136,7 @@ impl MethodPolicyBuilder {
     pub fn build(self) -> Result<MethodPolicy, PolicyError> {
         let mut router = matchit::Router::new();
         let mut resources = Vec::with_capacity(self.resources.len());
+        let mut patterns = Vec::with_capacity(self.resources.len());
         for (pattern, resource) in self.resources {
             let error = |reason: String| PolicyError {
                 pattern: pattern.clone(),
@@ -155,10 +156,12 @@ impl MethodPolicyBuilder {
                 .insert(pattern.as_str(), resources.len())
                 .map_err(|e| error(e.to_string()))?;
             resources.push(CompiledResource::new(resource, self.answer_options));
+            patterns.push(pattern);
         }
         Ok(MethodPolicy {
             router,
             resources,
+            patterns,
             strict: self.strict,
             answer_options: self.answer_options,
         })
@@ -171,6 +174,8 @@ impl MethodPolicyBuilder {
 pub struct MethodPolicy {
     router: matchit::Router<usize>,
     resources: Vec<CompiledResource>,
+    /// The pattern of each resource, for [`MethodPolicy::resources`].
+    patterns: Vec<String>,
     strict: bool,
     answer_options: bool,
 }
@@ -230,6 +235,12 @@ impl MethodPolicy {
             answer_options: true,
             ..MethodPolicyBuilder::default()
         }
+    }
+
+    /// Each resource's pattern, allowed and planned methods, in the order declared.
+    pub(crate) fn resources(&self) -> impl Iterator<Item = (&str, &[Method], &[Method])> {
+        let table = self.patterns.iter().zip(&self.resources);
+        table.map(|(pattern, r)| (pattern.as_str(), &r.allowed[..], &r.planned[..]))
     }
 
     pub(crate) fn decide<B>(&self, req: &Request<B>) -> Decision {
