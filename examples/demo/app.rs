@@ -1,4 +1,5 @@
-//! The API of the status-code document, as an axum Router wrapped in `ApiErrorLayer`.
+//! The API of the status-code document, as an axum Router wrapped in `ApiErrorLayer`, its routes
+//! and their method policy declared once (`tower_api_errors::routing`).
 //!
 //! Kept apart from `main.rs` so that `tests/demo.rs` serves exactly this app.
 
@@ -10,14 +11,12 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tower::Layer;
+use tower_api_errors::routing::{get, post, put, ApiRouter};
 use tower_api_errors::{
     ApiError, ApiErrorLayer, ApiErrorService, DefaultClassifier, FieldError, InFlight, Maintenance,
-    MethodPolicy, Resource,
 };
 
 /// The demo's settings (the command-line flags).
@@ -63,7 +62,9 @@ pub fn demo(settings: &Settings) -> Demo {
     let layer = layer(settings, &maintenance);
     let in_flight = layer.in_flight().expect("a limit is configured");
     Demo {
-        service: layer.layer(router(&maintenance)),
+        service: routes(&maintenance)
+            .into_service(layer)
+            .expect("the demo's route table is valid"),
         maintenance,
         in_flight,
     }
@@ -77,63 +78,45 @@ pub fn maintenance(settings: &Settings) -> Maintenance {
         .bypass("/admin/*")
 }
 
-/// The layer, configured from the flags.
+/// The layer, configured from the flags; the method policy comes from [`routes`].
 pub fn layer(settings: &Settings, maintenance: &Maintenance) -> ApiErrorLayer {
     ApiErrorLayer::new()
         .timeout(settings.timeout)
         .max_in_flight(settings.max_in_flight)
         .retry_after(settings.retry_after)
         .maintenance(maintenance.clone())
-        .method_policy(policy())
 }
 
-/// The routes of the API document.
-pub fn router(maintenance: &Maintenance) -> Router {
+/// The routes of the API document, declared once: each path's handlers and the methods planned
+/// for it (501 until they come). Every other recognized method is 405. `into_parts` gives the
+/// axum Router and the layer's `MethodPolicy`, which can't disagree.
+pub fn routes(maintenance: &Maintenance) -> ApiRouter {
     let state = AppState {
         notes: Arc::default(),
         next_id: Arc::new(AtomicU64::new(FIRST_NOTE_ID)),
         maintenance: maintenance.clone(),
     };
-    Router::new()
+    let admin = ApiRouter::new().route(
+        "/maintenance",
+        put(switch_maintenance).delete(switch_maintenance),
+    );
+    ApiRouter::new()
         .route("/health", get(|| async { Json(json!({"ok": true})) }))
-        .route("/notes", post(create_note))
-        .route("/notes/{id}", get(read_note))
+        .route("/notes", post(create_note).plan(Method::GET))
+        .route(
+            "/notes/{id}",
+            get(read_note).plan([Method::PUT, Method::DELETE]),
+        )
         .route("/reports/{id}/result", get(report_result))
         .route(
             "/payments",
-            get(|| async { Json(json!({"ok": true, "payments": []})) }),
+            get(|| async { Json(json!({"ok": true, "payments": []})) }).plan(Method::POST),
         )
         .route("/slow", get(slow))
         .route("/panic", get(panics))
         .route("/private", get(private))
-        .route(
-            "/admin/maintenance",
-            put(switch_maintenance).delete(switch_maintenance),
-        )
+        .nest("/admin", admin)
         .with_state(state)
-}
-
-/// Which method each resource takes today, and which are planned (501 until they come).
-pub fn policy() -> MethodPolicy {
-    let get = || Resource::allow([Method::GET]);
-    MethodPolicy::builder()
-        .resource("/health", get())
-        .resource(
-            "/notes",
-            Resource::allow([Method::POST]).plan([Method::GET]),
-        )
-        .resource("/notes/{id}", get().plan([Method::PUT, Method::DELETE]))
-        .resource("/reports/{id}/result", get())
-        .resource("/payments", get().plan([Method::POST]))
-        .resource("/slow", get())
-        .resource("/panic", get())
-        .resource("/private", get())
-        .resource(
-            "/admin/maintenance",
-            Resource::allow([Method::PUT, Method::DELETE]),
-        )
-        .build()
-        .expect("the demo's route table is valid")
 }
 
 /// The body of `POST /notes`. `tower_api_errors::Json` answers a body that does not
