@@ -112,6 +112,8 @@ mod axum;
 pub use crate::axum::{AxumFuture, AxumService};
 #[cfg(feature = "axum")]
 mod json;
+#[cfg(feature = "utoipa")]
+pub mod openapi;
 #[cfg(feature = "axum")]
 pub mod routing;
 #[cfg(feature = "axum")]
