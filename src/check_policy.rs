@@ -109,7 +109,7 @@ where
     // 405 as they are.
     let mut service = ApiErrorLayer::new().layer(service);
     let mut problems = Vec::new();
-    for (pattern, allowed, _planned) in policy.resources() {
+    for (pattern, allowed, _planned, _allow) in policy.resources() {
         let path = sample_path(pattern);
         for method in PROBED {
             let Some(status) = probe(&mut service, &method, &path).await else {

@@ -237,10 +237,12 @@ impl MethodPolicy {
         }
     }
 
-    /// Each resource's pattern, allowed and planned methods, in the order declared.
-    pub(crate) fn resources(&self) -> impl Iterator<Item = (&str, &[Method], &[Method])> {
+    /// Each resource's pattern, allowed and planned methods, and `Allow`, in the order declared.
+    pub(crate) fn resources(
+        &self,
+    ) -> impl Iterator<Item = (&str, &[Method], &[Method], &HeaderValue)> {
         let table = self.patterns.iter().zip(&self.resources);
-        table.map(|(pattern, r)| (pattern.as_str(), &r.allowed[..], &r.planned[..]))
+        table.map(|(pattern, r)| (pattern.as_str(), &r.allowed[..], &r.planned[..], &r.allow))
     }
 
     pub(crate) fn decide<B>(&self, req: &Request<B>) -> Decision {

@@ -128,8 +128,8 @@ impl ToSchema for Problem {}
 pub struct ErrorResponses {
     timeout: bool,
     unavailable: bool,
-    /// Each planned method: the OpenAPI path, the method, and the methods in `Allow`.
-    planned: Vec<(String, Method)>,
+    /// Each planned method: the OpenAPI path, the method, and the `Allow` of its 501.
+    planned: Vec<(String, Method, String)>,
 }
 
 impl ErrorResponses {
@@ -138,9 +138,10 @@ impl ErrorResponses {
         let config = layer.config();
         let mut planned = Vec::new();
         if let Some(policy) = &config.policy {
-            for (pattern, _allowed, methods) in policy.resources() {
+            for (pattern, _allowed, methods, allow) in policy.resources() {
+                let allow = allow.to_str().unwrap_or_default();
                 for method in methods {
-                    planned.push((openapi_path(pattern), method.clone()));
+                    planned.push((openapi_path(pattern), method.clone(), allow.to_owned()));
                 }
             }
         }
@@ -159,7 +160,6 @@ const INTERNAL_ERROR: &str = "ApiErrorInternal";
 const GATEWAY_TIMEOUT: &str = "ApiErrorGatewayTimeout";
 const UNAVAILABLE: &str = "ApiErrorServiceUnavailable";
 const UNAUTHORIZED: &str = "ApiErrorUnauthorized";
-const NOT_IMPLEMENTED: &str = "ApiErrorNotImplemented";
 
 impl Modify for ErrorResponses {
     fn modify(&self, openapi: &mut OpenApi) {
@@ -207,19 +207,6 @@ impl Modify for ErrorResponses {
                 )],
             ),
         ));
-        if !self.planned.is_empty() {
-            responses.push((
-                NOT_IMPLEMENTED,
-                error_response(
-                    501,
-                    "Not Implemented: this method is planned for the resource but not implemented yet.",
-                    &[
-                        ("Allow", "The methods the resource supports today (RFC 9110 §10.2.1).", pattern("^[A-Z]+(, [A-Z]+)*$")),
-                        ("Cache-Control", "The answer will change: caches must not keep it.", pattern("^no-store$")),
-                    ],
-                ),
-            ));
-        }
         for (name, response) in responses {
             components
                 .responses
@@ -227,11 +214,24 @@ impl Modify for ErrorResponses {
                 .or_insert(response.into());
         }
 
-        for (path, method) in &self.planned {
+        for (path, method, allow) in &self.planned {
             let item = openapi.paths.paths.entry(path.clone()).or_default();
             if let Some(slot) = operation_mut(item, method) {
                 let operation = slot.get_or_insert_with(|| planned_operation(path, method));
-                add_response(operation, 501, NOT_IMPLEMENTED);
+                // Inline: `Allow` is the resource's own.
+                let not_implemented = error_response(
+                    501,
+                    &format!("Not Implemented: {method} is planned but not implemented yet; `Allow` says what works today."),
+                    &[
+                        ("Allow", "The methods the resource supports today (RFC 9110 §10.2.1).", pattern(&format!("^{}$", regex_escape(allow)))),
+                        ("Cache-Control", "The answer will change: caches must not keep it.", pattern("^no-store$")),
+                    ],
+                );
+                operation
+                    .responses
+                    .responses
+                    .entry("501".to_owned())
+                    .or_insert(RefOr::T(not_implemented));
             }
         }
 
@@ -264,6 +264,19 @@ fn secured(requirements: &[utoipa::openapi::security::SecurityRequirement]) -> b
 }
 
 /// A response with the error body in both formats and `headers`.
+/// `text` with the regular-expression metacharacters escaped (an `Allow` value has none but
+/// is escaped all the same).
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if r"\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 /// A string schema with `pattern`, for a header.
 fn pattern(pattern: &str) -> Object {
     ObjectBuilder::new()

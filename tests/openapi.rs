@@ -129,12 +129,16 @@ fn each_planned_method_is_an_operation_answering_501() {
     assert_eq!(put["parameters"][0]["in"], "path");
     assert_eq!(put["parameters"][0]["required"], true);
     assert_eq!(put["x-planned"], true);
-    let planned = &doc["components"]["responses"]["ApiErrorNotImplemented"];
+    let planned = &doc["paths"]["/payments"]["post"]["responses"]["501"];
     assert_eq!(
         planned["headers"]["Cache-Control"]["schema"]["pattern"],
         "^no-store$"
     );
-    assert!(planned["headers"]["Allow"].is_object());
+    // The resource's own Allow.
+    assert_eq!(
+        planned["headers"]["Allow"]["schema"]["pattern"],
+        "^GET, HEAD, OPTIONS$"
+    );
     // The allowed GET is not made up: only planned methods are added.
     assert!(doc["paths"]["/files/{path}"].get("get").is_none());
 }
