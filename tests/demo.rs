@@ -356,3 +356,64 @@ mod properties {
         }
     }
 }
+
+#[tokio::test]
+async fn openapi_json_documents_every_route_and_what_the_layer_answers() {
+    let addr = start().await;
+    let reply = send(addr, request("GET", "/openapi.json")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.headers["content-type"], "application/json");
+    let doc = reply.json();
+    // Every route is documented, and nothing else.
+    let mut documented: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    documented.sort_unstable();
+    assert_eq!(
+        documented,
+        [
+            "/admin/maintenance",
+            "/health",
+            "/notes",
+            "/notes/{id}",
+            "/openapi.json",
+            "/panic",
+            "/payments",
+            "/private",
+            "/reports/{id}/result",
+            "/slow",
+        ]
+    );
+    // The planned methods of the declaration, as 501 operations with their resource's Allow.
+    for (path, method, allow) in [
+        ("/notes", "get", "^POST, OPTIONS$"),
+        ("/notes/{id}", "put", "^GET, HEAD, OPTIONS$"),
+        ("/notes/{id}", "delete", "^GET, HEAD, OPTIONS$"),
+        ("/payments", "post", "^GET, HEAD, OPTIONS$"),
+    ] {
+        let not_implemented = &doc["paths"][path][method]["responses"]["501"];
+        assert_eq!(
+            not_implemented["headers"]["Allow"]["schema"]["pattern"], allow,
+            "{method} {path}"
+        );
+    }
+    // The demo's deadline, limit and maintenance: 500, 503 and 504 on every operation; 401 where
+    // a token is needed.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            for status in ["500", "503", "504"] {
+                assert!(responses.contains_key(status), "{method} {path}: {status}");
+            }
+            let secured = operation.get("security").is_some();
+            assert_eq!(responses.contains_key("401"), secured, "{method} {path}");
+        }
+    }
+    assert_eq!(
+        doc["components"]["schemas"]["ApiError"]["properties"]["errors"]["items"]["required"],
+        serde_json::json!(["pointer", "detail"])
+    );
+}
