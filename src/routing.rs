@@ -45,6 +45,18 @@ use tower_service::Service;
 use crate::{ApiErrorLayer, ApiErrorService, MethodPolicy, PolicyError, PolicyMismatch, Resource};
 
 /// A method of the policy, one or many: `Method::POST`, `[Method::PUT, Method::DELETE]`.
+///
+/// ```
+/// use http::Method;
+/// use tower_api_errors::routing::{get, ApiMethodRouter};
+///
+/// async fn handler() {}
+///
+/// let one: ApiMethodRouter = get(handler).plan(Method::POST);
+/// let two: ApiMethodRouter = get(handler).plan([Method::PUT, Method::DELETE]);
+/// assert_eq!(two.planned(), [Method::PUT, Method::DELETE]);
+/// # let _ = one;
+/// ```
 pub trait Methods {
     /// The methods.
     fn into_methods(self) -> Vec<Method>;
@@ -107,6 +119,15 @@ macro_rules! method_fns {
     ($($name:ident => $method:ident),* $(,)?) => {
         $(
             #[doc = concat!("Routes `", stringify!($method), "` requests to `handler`: `axum::routing::", stringify!($name), "`, recorded for the policy.")]
+            ///
+            /// ```
+            #[doc = concat!("use tower_api_errors::routing::{", stringify!($name), ", ApiMethodRouter};")]
+            ///
+            /// async fn handler() {}
+            ///
+            #[doc = concat!("let route: ApiMethodRouter = ", stringify!($name), "(handler);")]
+            #[doc = concat!("assert_eq!(route.allowed(), [http::Method::", stringify!($method), "]);")]
+            /// ```
             pub fn $name<H, T, S>(handler: H) -> ApiMethodRouter<S>
             where
                 H: Handler<T, S>,
@@ -123,6 +144,15 @@ macro_rules! method_fns {
         {
             $(
                 #[doc = concat!("Also routes `", stringify!($method), "` requests, to `handler`.")]
+                ///
+                /// ```
+                #[doc = concat!("use tower_api_errors::routing::{", stringify!($name), ", ApiMethodRouter};")]
+                ///
+                /// async fn handler() {}
+                ///
+                #[doc = concat!("let route: ApiMethodRouter = ApiMethodRouter::new().", stringify!($name), "(handler);")]
+                #[doc = concat!("assert_eq!(route.allowed(), [http::Method::", stringify!($method), "]);")]
+                /// ```
                 pub fn $name<H, T>(self, handler: H) -> Self
                 where
                     H: Handler<T, S>,
@@ -149,6 +179,16 @@ method_fns! {
 
 /// Routes `method` to `handler`; `method` must be one axum can route (RFC 9110's and `PATCH`).
 ///
+/// ```
+/// use http::Method;
+/// use tower_api_errors::routing::{on, ApiMethodRouter};
+///
+/// async fn handler() {}
+///
+/// let route: ApiMethodRouter = on(Method::PATCH, handler);
+/// assert_eq!(route.allowed(), [Method::PATCH]);
+/// ```
+///
 /// # Panics
 ///
 /// For a method axum's `MethodFilter` has no bit for (an extension method like `QUERY`).
@@ -174,6 +214,18 @@ impl<S: Clone> ApiMethodRouter<S> {
 
     /// Methods planned for this resource: `501 not_implemented` until they come, instead of
     /// `405`.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::routing::{ApiMethodRouter, ApiRouter};
+    ///
+    /// // A resource that exists only in the plan: GET is 501, every other method 405.
+    /// let (_router, policy) = ApiRouter::<()>::new()
+    ///     .route("/reports", ApiMethodRouter::new().plan(Method::GET))
+    ///     .into_parts()
+    ///     .unwrap();
+    /// # let _ = policy;
+    /// ```
     pub fn plan(mut self, methods: impl Methods) -> Self {
         self.planned.extend(methods.into_methods());
         self
@@ -212,6 +264,16 @@ where
     }
 
     /// Applies `layer` to the handlers of this resource, as `MethodRouter::layer` does.
+    ///
+    /// ```
+    /// use tower_api_errors::routing::{get, ApiMethodRouter};
+    /// use tower_http::cors::CorsLayer;
+    ///
+    /// async fn handler() {}
+    ///
+    /// let route: ApiMethodRouter = get(handler).layer(CorsLayer::permissive());
+    /// # let _ = route;
+    /// ```
     pub fn layer<L>(mut self, layer: L) -> Self
     where
         L: Layer<Route> + Clone + Send + Sync + 'static,
@@ -371,6 +433,15 @@ where
     }
 
     /// Paths no route matches get `404` from the layer; see [`MethodPolicyBuilder::strict`](crate::MethodPolicyBuilder::strict).
+    ///
+    /// ```
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    ///
+    /// async fn handler() {}
+    ///
+    /// let routes: ApiRouter = ApiRouter::new().route("/a", get(handler)).strict(true);
+    /// # let _ = routes;
+    /// ```
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = strict;
         self
@@ -383,7 +454,20 @@ where
         self
     }
 
-    /// The method policy of the routes declared so far.
+    /// The method policy of the routes declared so far (the Router stays here: for a document
+    /// or a check made before serving).
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// async fn handler() {}
+    ///
+    /// let routes = ApiRouter::<()>::new().route("/payments", get(handler).plan(Method::POST));
+    /// let layer = ApiErrorLayer::new().method_policy(routes.policy().unwrap());
+    /// # let _ = layer;
+    /// ```
     ///
     /// # Errors
     ///
@@ -403,6 +487,22 @@ where
     }
 
     /// The axum `Router` and its method policy.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower::Layer;
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// async fn handler() {}
+    ///
+    /// let (router, policy) = ApiRouter::<()>::new()
+    ///     .route("/payments", get(handler).plan(Method::POST))
+    ///     .into_parts()
+    ///     .unwrap();
+    /// let app = ApiErrorLayer::new().method_policy(policy).layer(router);
+    /// # let _ = app;
+    /// ```
     ///
     /// # Errors
     ///
