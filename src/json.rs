@@ -33,7 +33,7 @@ pub(crate) const MAX_POINTER: usize = 256;
 /// | no `Content-Type`, or not `application/json` / `application/*+json` | 415 | `unsupported_media_type` | — |
 /// | body over the limit (axum's `DefaultBodyLimit`, 2 MB unless changed) | 413 | `payload_too_large` | — |
 /// | not JSON (`{"customer_id":`, trailing text) | 400 | `bad_request` | `""` (the whole document): the detail gives the line and column |
-/// | a required member missing | 400 | `missing_parameter`, with `param` | the missing member: `/customer_id` |
+/// | a required member missing | 400 | `missing_parameter`, with `param` (the member's name) | the missing member: `/customer_id`, `/items/0/quantity` |
 /// | a value of the wrong type, an unknown member (`deny_unknown_fields`), an unknown variant… | 400 | `invalid_body` | the value: `/items/0/quantity` |
 /// | the body could not be read | 400 | `bad_request` | — |
 ///
