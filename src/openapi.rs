@@ -195,18 +195,6 @@ impl Modify for ErrorResponses {
                 ),
             ));
         }
-        responses.push((
-            UNAUTHORIZED,
-            error_response(
-                401,
-                "Unauthorized: not authenticated, or authentication failed.",
-                &[(
-                    "WWW-Authenticate",
-                    "The challenge (RFC 9110 §11.6.1).",
-                    pattern("^.+$"),
-                )],
-            ),
-        ));
         for (name, response) in responses {
             components
                 .responses
@@ -236,6 +224,7 @@ impl Modify for ErrorResponses {
         }
 
         let document_secured = openapi.security.as_deref().is_some_and(secured);
+        let mut any_secured = false;
         for item in openapi.paths.paths.values_mut() {
             for operation in operations_mut(item) {
                 add_response(operation, 500, INTERNAL_ERROR);
@@ -248,8 +237,26 @@ impl Modify for ErrorResponses {
                 let own = operation.security.as_deref();
                 if own.map_or(document_secured, secured) {
                     add_response(operation, 401, UNAUTHORIZED);
+                    any_secured = true;
                 }
             }
+        }
+        if any_secured {
+            let unauthorized = error_response(
+                401,
+                "Unauthorized: not authenticated, or authentication failed.",
+                &[(
+                    "WWW-Authenticate",
+                    "The challenge (RFC 9110 §11.6.1).",
+                    pattern("^.+$"),
+                )],
+            );
+            openapi
+                .components
+                .get_or_insert_with(Components::new)
+                .responses
+                .entry(UNAUTHORIZED.to_owned())
+                .or_insert(unauthorized.into());
         }
     }
 }

@@ -151,6 +151,8 @@ fn a_plain_layer_adds_only_the_500() {
     let responses = doc["components"]["responses"].as_object().unwrap();
     assert!(!responses.contains_key("ApiErrorGatewayTimeout"));
     assert!(!responses.contains_key("ApiErrorServiceUnavailable"));
+    // /notes/{id} is secured: its 401 refers to a component that exists.
+    assert!(responses.contains_key("ApiErrorUnauthorized"));
     assert_eq!(
         doc["components"]["schemas"]["ApiError"],
         serde_json::to_value(<ApiError as utoipa::PartialSchema>::schema()).unwrap()
@@ -249,4 +251,20 @@ async fn a_body_of_another_status_is_not_documented_as_this_one() {
         assert_documented(&doc, "/payments", "get", &planned);
     });
     assert!(result.is_err(), "a 501 body passed for a 503");
+}
+
+#[test]
+fn no_401_where_nothing_asks_for_credentials() {
+    use utoipa::openapi::path::{OperationBuilder, PathsBuilder};
+    use utoipa::openapi::{HttpMethod, OpenApiBuilder, PathItem};
+    let open = OperationBuilder::new().operation_id(Some("open")).build();
+    let mut doc = OpenApiBuilder::new()
+        .paths(PathsBuilder::new().path("/open", PathItem::new(HttpMethod::Get, open)))
+        .build();
+    ErrorResponses::from_layer(&ApiErrorLayer::new()).modify(&mut doc);
+    let doc = serde_json::to_value(&doc).unwrap();
+    assert_eq!(statuses(&doc, "/open", "get"), ["500"]);
+    assert!(doc["components"]["responses"]
+        .get("ApiErrorUnauthorized")
+        .is_none());
 }
