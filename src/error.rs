@@ -16,7 +16,9 @@ use crate::catalog;
 /// Members of the body that belong to the contract; [`ApiError::with`] never overwrites them.
 ///
 /// `type`, `title` and `instance` are reserved too, since the `application/problem+json`
-/// rendering uses them.
+/// rendering uses them. `errors` is set only through
+/// [`ApiError::with_field_errors`](crate::ApiError::with_field_errors), so that it always has
+/// the documented shape.
 pub const RESERVED_MEMBERS: &[&str] = &[
     "ok",
     "status",
@@ -27,6 +29,7 @@ pub const RESERVED_MEMBERS: &[&str] = &[
     "retry_after",
     "retryable",
     "request_id",
+    "errors",
     "type",
     "title",
     "instance",
@@ -451,6 +454,11 @@ impl ApiError {
             inner.code = Cow::Borrowed(catalog::lookup(status).code);
         }
         inner.status = status;
+    }
+
+    /// The extra members, reserved ones included: for the typed setters of other modules.
+    pub(crate) fn members_mut(&mut self) -> &mut Vec<(Cow<'static, str>, Value)> {
+        &mut self.inner.members
     }
 }
 

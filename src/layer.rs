@@ -88,6 +88,12 @@ impl ApiErrorLayer {
 }
 
 impl<C> ApiErrorLayer<C> {
+    /// The configuration, for modules that describe what the layer answers.
+    #[cfg_attr(not(feature = "utoipa"), allow(dead_code))]
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
     fn configure(mut self, f: impl FnOnce(&mut Config)) -> Self {
         f(Arc::make_mut(&mut self.config));
         self

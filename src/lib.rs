@@ -94,8 +94,10 @@
 // One public path per type: the modules are private, and everything public is at the root.
 mod body;
 mod catalog;
+mod check_policy;
 mod classify;
 mod error;
+mod field_errors;
 mod future;
 mod layer;
 mod maintenance;
@@ -110,10 +112,20 @@ mod slow_client;
 mod axum;
 #[cfg(feature = "axum")]
 pub use crate::axum::{AxumFuture, AxumService};
+#[cfg(feature = "axum")]
+mod json;
+#[cfg(feature = "utoipa")]
+pub mod openapi;
+#[cfg(feature = "axum")]
+pub mod routing;
+#[cfg(feature = "axum")]
+pub use crate::json::Json;
 
 pub use crate::body::{ErrorBody, ResponseBody};
+pub use crate::check_policy::{check_policy, PolicyMismatch};
 pub use crate::classify::{ClassifyError, DefaultClassifier};
 pub use crate::error::{ApiError, MAX_RETRY_AFTER, RESERVED_MEMBERS};
+pub use crate::field_errors::FieldError;
 pub use crate::future::ResponseFuture;
 pub use crate::layer::ApiErrorLayer;
 pub use crate::maintenance::Maintenance;

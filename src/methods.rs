@@ -243,6 +243,9 @@ pub struct MethodPolicy {
 struct CompiledResource {
     pattern: String,
     allowed: Vec<Method>,
+    planned: Vec<Method>,
+    /// What `Allow` says for this resource.
+    allow: HeaderValue,
     /// The layer's answer to each planned or refused method.
     answers: Vec<(Method, Canned)>,
 }
@@ -250,6 +253,7 @@ struct CompiledResource {
 impl CompiledResource {
     fn new(pattern: String, resource: Resource, answer_options: bool) -> Self {
         let allow = allow_value(resource.allowed.iter().cloned(), answer_options);
+        let planned_methods = resource.planned.clone();
         let planned = resource.planned.into_iter().map(|method| {
             let error = ApiError::not_implemented()
                 .with_detail(format!(
@@ -270,6 +274,8 @@ impl CompiledResource {
         Self {
             pattern,
             allowed: resource.allowed,
+            planned: planned_methods,
+            allow,
             answers,
         }
     }
@@ -332,6 +338,15 @@ impl MethodPolicy {
     /// The patterns of the table, in the order they were declared.
     pub fn patterns(&self) -> impl Iterator<Item = &str> {
         self.resources.iter().map(|r| r.pattern.as_str())
+    }
+
+    /// Each resource's pattern, allowed and planned methods, and `Allow`, in the order declared.
+    pub(crate) fn resources(
+        &self,
+    ) -> impl Iterator<Item = (&str, &[Method], &[Method], &HeaderValue)> {
+        self.resources
+            .iter()
+            .map(|r| (r.pattern.as_str(), &r.allowed[..], &r.planned[..], &r.allow))
     }
 
     pub(crate) fn decide(&self, method: &Method, path: &str) -> Decision<'_> {

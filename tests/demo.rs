@@ -74,15 +74,18 @@ async fn notes_are_created_from_11027_and_read_back() {
 }
 
 #[tokio::test]
-async fn bad_notes_are_400_415_422() {
+async fn bad_notes_are_400_415_422_with_field_lists() {
     let addr = start().await;
     let missing = send(addr, json_post("/notes", r#"{"body":"no customer"}"#)).await;
+    let body = assert_error(&missing, 400, "missing_parameter");
+    assert_eq!(body["param"], "customer_id");
     assert_eq!(
-        assert_error(&missing, 400, "missing_parameter")["param"],
-        "customer_id"
+        body["errors"],
+        serde_json::json!([{"pointer": "/customer_id", "detail": "missing field `customer_id`"}])
     );
     let malformed = send(addr, json_post("/notes", r#"{"customer_id":"#)).await;
-    assert_error(&malformed, 400, "bad_request");
+    let body = assert_error(&malformed, 400, "bad_request");
+    assert_eq!(body["errors"][0]["pointer"], "");
     let plain = Request::post("/notes")
         .header("content-type", "text/plain")
         .body(Full::from("customer_id=1"))
@@ -93,7 +96,32 @@ async fn bad_notes_are_400_415_422() {
         json_post("/notes", r#"{"customer_id":"x","body":"b"}"#),
     )
     .await;
-    assert_error(&wrong_type, 422, "unprocessable_entity");
+    let body = assert_error(&wrong_type, 400, "invalid_body");
+    assert_eq!(body["errors"][0]["pointer"], "/customer_id");
+    // A number JSON Schema calls an integer is taken; a fraction is the handler's 422.
+    let whole = send(
+        addr,
+        json_post("/notes", r#"{"customer_id":352.0,"body":"b"}"#),
+    )
+    .await;
+    assert_eq!(whole.status, StatusCode::CREATED);
+    let fraction = send(
+        addr,
+        json_post("/notes", r#"{"customer_id":3.5,"body":"b"}"#),
+    )
+    .await;
+    let body = assert_error(&fraction, 422, "invalid_params");
+    assert_eq!(body["errors"][0]["pointer"], "/customer_id");
+    // One below i64::MIN reads as the f64 -2^63, which must not pass for i64::MIN.
+    let below = send(
+        addr,
+        json_post(
+            "/notes",
+            r#"{"customer_id":-9223372036854775809,"body":"b"}"#,
+        ),
+    )
+    .await;
+    assert_error(&below, 422, "invalid_params");
 }
 
 #[tokio::test]
@@ -346,4 +374,65 @@ async fn a_declared_body_over_the_limit_is_413_before_it_is_sent() {
     let head = common::raw_http1(addr, &head).await;
     assert!(head.starts_with("http/1.1 413"), "{head}");
     assert!(head.contains("content-type: application/json"), "{head}");
+}
+
+#[tokio::test]
+async fn openapi_json_documents_every_route_and_what_the_layer_answers() {
+    let addr = start().await;
+    let reply = send(addr, request("GET", "/openapi.json")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.headers["content-type"], "application/json");
+    let doc = reply.json();
+    // Every route is documented, and nothing else.
+    let mut documented: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    documented.sort_unstable();
+    assert_eq!(
+        documented,
+        [
+            "/admin/maintenance",
+            "/health",
+            "/notes",
+            "/notes/{id}",
+            "/openapi.json",
+            "/panic",
+            "/payments",
+            "/private",
+            "/reports/{id}/result",
+            "/slow",
+        ]
+    );
+    // The planned methods of the declaration, as 501 operations with their resource's Allow.
+    for (path, method, allow) in [
+        ("/notes", "get", "^POST, OPTIONS$"),
+        ("/notes/{id}", "put", "^GET, HEAD, OPTIONS$"),
+        ("/notes/{id}", "delete", "^GET, HEAD, OPTIONS$"),
+        ("/payments", "post", "^GET, HEAD, OPTIONS$"),
+    ] {
+        let not_implemented = &doc["paths"][path][method]["responses"]["501"];
+        assert_eq!(
+            not_implemented["headers"]["Allow"]["schema"]["pattern"], allow,
+            "{method} {path}"
+        );
+    }
+    // The demo's deadline, limit and maintenance: 500, 503 and 504 on every operation; 401 where
+    // a token is needed.
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let responses = operation["responses"].as_object().unwrap();
+            for status in ["500", "503", "504"] {
+                assert!(responses.contains_key(status), "{method} {path}: {status}");
+            }
+            let secured = operation.get("security").is_some();
+            assert_eq!(responses.contains_key("401"), secured, "{method} {path}");
+        }
+    }
+    assert_eq!(
+        doc["components"]["schemas"]["ApiError"]["properties"]["errors"]["items"]["required"],
+        serde_json::json!(["pointer", "detail"])
+    );
 }

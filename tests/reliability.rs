@@ -52,16 +52,18 @@ async fn serve_demo(settings: &app::Settings) -> Served {
     let handled = Arc::new(AtomicUsize::new(0));
     let counter = handled.clone();
     let maintenance = app::maintenance(settings);
-    let layer = app::layer(settings, &maintenance);
-    let router =
-        app::router(&maintenance).layer(middleware::from_fn(move |req: Request, next: Next| {
-            let counter = counter.clone();
-            async move {
-                let response: Response = next.run(req).await;
-                counter.fetch_add(1, Ordering::SeqCst);
-                response
-            }
-        }));
+    let (router, policy) = app::routes(&maintenance)
+        .into_parts()
+        .expect("the demo's route table is valid");
+    let layer = app::layer(settings, &maintenance).method_policy(policy);
+    let router = router.layer(middleware::from_fn(move |req: Request, next: Next| {
+        let counter = counter.clone();
+        async move {
+            let response: Response = next.run(req).await;
+            counter.fetch_add(1, Ordering::SeqCst);
+            response
+        }
+    }));
     Served {
         addr: serve(layer.layer(router)).await,
         in_flight: layer.in_flight().expect("the demo sets a limit"),

@@ -1,4 +1,5 @@
-//! The API of the status-code document, as an axum Router wrapped in `ApiErrorLayer`.
+//! The API of the status-code document, as an axum Router wrapped in `ApiErrorLayer`, its routes
+//! and their method policy declared once (`tower_api_errors::routing`).
 //!
 //! Kept apart from `main.rs` so that `tests/demo.rs` serves exactly this app.
 
@@ -10,16 +11,17 @@ use std::time::Duration;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tower::Layer;
+use tower_api_errors::openapi::{ErrorResponses, Problem};
+use tower_api_errors::routing::{get, post, put, ApiRouter};
 use tower_api_errors::{
-    ApiError, ApiErrorLayer, ApiErrorService, DefaultClassifier, InFlight, Maintenance,
-    MethodPolicy, Resource,
+    ApiError, ApiErrorLayer, ApiErrorService, DefaultClassifier, FieldError, InFlight, Maintenance,
 };
 use tower_http::limit::RequestBodyLimitLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 /// The demo's settings (the command-line flags).
 #[derive(Debug, Clone)]
@@ -66,11 +68,160 @@ pub fn demo(settings: &Settings) -> Demo {
     let maintenance = maintenance(settings);
     let layer = layer(settings, &maintenance);
     let in_flight = layer.in_flight().expect("a limit is configured");
+    let routes = routes(&maintenance);
+    // The document says what the layer answers, so it is made from the layer with the policy.
+    let policy = routes.policy().expect("the demo's route table is valid");
+    let document = serde_json::to_vec(&openapi(&layer.clone().method_policy(policy)))
+        .expect("the document serializes");
+    let document = axum::body::Bytes::from(document);
+    let routes = routes.route("/openapi.json", get(move || openapi_json(document.clone())));
     Demo {
-        service: layer.layer(router(&maintenance)),
+        service: routes
+            .into_service(layer)
+            .expect("the demo's route table is valid"),
         maintenance,
         in_flight,
     }
+}
+
+/// The demo's OpenAPI document: the operations from the handlers' `#[utoipa::path]`, and what
+/// the layer answers (500, 501 for planned methods, 503, 504, 401 where a token is needed) from
+/// `ErrorResponses`. Served as `GET /openapi.json`.
+pub fn openapi(layer: &ApiErrorLayer) -> utoipa::openapi::OpenApi {
+    let mut document = DemoApi::openapi();
+    ErrorResponses::from_layer(layer).modify(&mut document);
+    document
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "tower-api-errors demo",
+        version = "0.1.0",
+        description = "The API of the status-code document (`cargo run --example demo`). Every failure leaves the server as one JSON body (schema/error.schema.json). A recognized method a resource does not take is 405 with `Allow`; a method planned for it is 501 with `Allow` and `Cache-Control: no-store`; a method the server does not recognize (`BREW`, `get`) is 501 on every path.",
+        license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
+    ),
+    paths(
+        health, create_note, read_note, report_result, list_payments, slow, panics, private,
+        maintenance_on, maintenance_off, openapi_json,
+    ),
+    modifiers(&BearerScheme, &NoteLink),
+)]
+struct DemoApi;
+
+/// The link from a created note to `GET /notes/{id}`, so that a stateful client (schemathesis)
+/// reads the notes it creates. Written as a response extension because utoipa 5.5 serializes
+/// its `Link` with snake_case keys (`operation_id`), which OpenAPI does not know.
+struct NoteLink;
+
+impl Modify for NoteLink {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let created = openapi
+            .paths
+            .paths
+            .get_mut("/notes")
+            .and_then(|item| item.post.as_mut())
+            .and_then(|post| post.responses.responses.get_mut("201"));
+        if let Some(utoipa::openapi::RefOr::T(created)) = created {
+            let link = json!({"GetNote": {
+                "operationId": "read_note",
+                "parameters": {"id": "$response.body#/id"},
+            }});
+            created.extensions = Some([("links", link)].into_iter().collect());
+        }
+    }
+}
+
+/// The `bearer` security scheme that `/private` and `/admin/maintenance` name.
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let scheme = HttpBuilder::new()
+            .scheme(HttpAuthScheme::Bearer)
+            .description(Some("The demo's token is `demo-token`."))
+            .build();
+        components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// `{"ok": true}`.
+#[derive(Serialize, ToSchema)]
+struct Health {
+    ok: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Created {
+    ok: bool,
+    #[schema(minimum = 11027)]
+    id: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Note {
+    id: u64,
+    customer_id: i64,
+    body: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct NoteRead {
+    ok: bool,
+    note: Note,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ReportResult {
+    ok: bool,
+    report: String,
+    result: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Payments {
+    ok: bool,
+    payments: Vec<Value>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Slept {
+    ok: bool,
+    slept_ms: u64,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Secret {
+    ok: bool,
+    secret: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct MaintenanceState {
+    ok: bool,
+    maintenance: bool,
+}
+
+#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "This document.", body = Value)))]
+async fn openapi_json(document: axum::body::Bytes) -> impl IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        document,
+    )
+}
+
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "Alive; never in maintenance.", body = Health)))]
+async fn health() -> Json<Health> {
+    Json(Health { ok: true })
+}
+
+#[utoipa::path(get, path = "/payments", responses((status = 200, description = "The payments.", body = Payments)))]
+async fn list_payments() -> Json<Payments> {
+    Json(Payments {
+        ok: true,
+        payments: Vec::new(),
+    })
 }
 
 /// The maintenance switch: `/health` and the admin routes keep working while it is on.
@@ -81,91 +232,107 @@ pub fn maintenance(settings: &Settings) -> Maintenance {
         .bypass("/admin/*")
 }
 
-/// The layer, configured from the flags.
+/// The layer, configured from the flags; the method policy comes from [`routes`].
 pub fn layer(settings: &Settings, maintenance: &Maintenance) -> ApiErrorLayer {
     ApiErrorLayer::new()
         .timeout(settings.timeout)
         .max_in_flight(settings.max_in_flight)
         .retry_after(settings.retry_after)
         .maintenance(maintenance.clone())
-        .method_policy(policy())
 }
 
-/// The routes of the API document.
-pub fn router(maintenance: &Maintenance) -> Router {
+/// The routes of the API document, declared once: each path's handlers and the methods planned
+/// for it (501 until they come). Every other recognized method is 405. `into_parts` gives the
+/// axum Router and the layer's `MethodPolicy`, which can't disagree.
+pub fn routes(maintenance: &Maintenance) -> ApiRouter {
     let state = AppState {
         notes: Arc::default(),
         next_id: Arc::new(AtomicU64::new(FIRST_NOTE_ID)),
         maintenance: maintenance.clone(),
     };
-    Router::new()
-        .route("/health", get(|| async { Json(json!({"ok": true})) }))
-        .route("/notes", post(create_note))
-        .route("/notes/{id}", get(read_note))
-        .route("/reports/{id}/result", get(report_result))
+    let admin = ApiRouter::new().route("/maintenance", put(maintenance_on).delete(maintenance_off));
+    ApiRouter::new()
+        .route("/health", get(health))
+        .route("/notes", post(create_note).plan(Method::GET))
         .route(
-            "/payments",
-            get(|| async { Json(json!({"ok": true, "payments": []})) }),
+            "/notes/{id}",
+            get(read_note).plan([Method::PUT, Method::DELETE]),
         )
+        .route("/reports/{id}/result", get(report_result))
+        .route("/payments", get(list_payments).plan(Method::POST))
         .route("/slow", get(slow))
         .route("/panic", get(panics))
         .route("/private", get(private))
-        .route(
-            "/admin/maintenance",
-            put(switch_maintenance).delete(switch_maintenance),
-        )
+        .nest("/admin", admin)
         // Inside the layer, so that its 413 (at once, from a declared Content-Length) is
         // rendered like every other error.
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .with_state(state)
 }
 
-/// Which method each resource takes today, and which are planned (501 until they come).
-pub fn policy() -> MethodPolicy {
-    let get = || Resource::allow([Method::GET]);
-    MethodPolicy::builder()
-        .resource("/health", get())
-        .resource(
-            "/notes",
-            Resource::allow([Method::POST]).plan([Method::GET]),
-        )
-        .resource("/notes/{id}", get().plan([Method::PUT, Method::DELETE]))
-        // The API document's example of a 405: POST is not supported for this resource.
-        .resource("/reports/{id}/result", get().refuse([Method::POST]))
-        .resource("/payments", get().plan([Method::POST]))
-        .resource("/slow", get())
-        .resource("/panic", get())
-        .resource("/private", get())
-        .resource(
-            "/admin/maintenance",
-            Resource::allow([Method::PUT, Method::DELETE]),
-        )
-        .build()
-        .expect("the demo's route table is valid")
-}
-
-#[derive(Deserialize)]
+/// The body of `POST /notes`. `tower_api_errors::Json` answers a body that does not
+/// deserialize with a 400 whose `errors` points at the member: a missing `customer_id` is
+/// `missing_parameter` with `param`, a string instead of a number `invalid_body`.
+#[derive(Deserialize, ToSchema)]
 struct NewNote {
-    customer_id: Option<i64>,
-    body: Option<String>,
+    /// Any JSON number, so that `352.0` (an integer to JSON Schema) is accepted; the handler
+    /// checks that it is a whole number.
+    #[schema(value_type = i64, minimum = -9223372036854775808_i64, maximum = 9223372036854775807_i64)]
+    customer_id: serde_json::Number,
+    body: String,
 }
 
+/// `customer_id` as an `i64`, if it is a whole number in range. A number written with a
+/// fraction or an exponent is taken below 2^53 only, where an `f64` holds every integer exactly
+/// (serde_json also reads an integer beyond the `u64`/`i64` ranges as an `f64`).
+fn whole(number: &serde_json::Number) -> Option<i64> {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+    number.as_i64().or_else(|| {
+        let f = number.as_f64()?;
+        #[allow(clippy::cast_possible_truncation)]
+        (f.fract() == 0.0 && f.abs() < EXACT).then_some(f as i64)
+    })
+}
+
+#[utoipa::path(
+    post,
+    path = "/notes",
+    request_body = NewNote,
+    responses(
+        (status = 201, description = "Created (the document's 201 example).", body = Created),
+        (status = 400, description = "Bad Request: a member missing (`missing_parameter`, `param`), of the wrong type (`invalid_body`), or not JSON; `errors` points at it.", content((ApiError = "application/json"), (Problem = "application/problem+json"))),
+        (status = 413, description = "Payload Too Large.", content((ApiError = "application/json"), (Problem = "application/problem+json"))),
+        (status = 415, description = "Unsupported Media Type: not `application/json`.", content((ApiError = "application/json"), (Problem = "application/problem+json"))),
+        (status = 422, description = "Unprocessable Entity: a `customer_id` that is not a whole number; `errors` lists it.", content((ApiError = "application/json"), (Problem = "application/problem+json"))),
+    )
+)]
 async fn create_note(
     State(state): State<AppState>,
-    Json(note): Json<NewNote>,
+    tower_api_errors::Json(note): tower_api_errors::Json<NewNote>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let customer_id = note
-        .customer_id
-        .ok_or_else(|| ApiError::missing_parameter("customer_id"))?;
-    let body = note
-        .body
-        .ok_or_else(|| ApiError::missing_parameter("body"))?;
+    // Well-formed and well-typed, but not a value the API takes: 422 with the field list.
+    let customer_id = whole(&note.customer_id).ok_or_else(|| {
+        ApiError::invalid_params([FieldError::new(
+            ["customer_id"],
+            "must be a whole number between -2^63 and 2^63 - 1 (with a fraction or exponent: below 2^53)",
+        )])
+    })?;
     let id = state.next_id.fetch_add(1, Ordering::Relaxed);
-    let stored = json!({"id": id, "customer_id": customer_id, "body": body});
+    let stored = json!({"id": id, "customer_id": customer_id, "body": note.body});
     state.notes.lock().expect("notes lock").insert(id, stored);
-    Ok((StatusCode::CREATED, Json(json!({"ok": true, "id": id}))))
+    Ok((StatusCode::CREATED, Json(Created { ok: true, id })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/notes/{id}",
+    params(("id" = u64, Path, minimum = 0, maximum = 9223372036854775807_i64, description = "The note's id.")),
+    responses(
+        (status = 200, description = "The note.", body = NoteRead),
+        (status = 400, description = "Bad Request: an id that is not a number.", content((ApiError = "application/json"), (Problem = "application/problem+json"))),
+        (status = 404, description = "Not Found: no such note.", content((ApiError = "application/json"), (Problem = "application/problem+json"))),
+    )
+)]
 async fn read_note(
     State(state): State<AppState>,
     Path(id): Path<u64>,
@@ -177,21 +344,52 @@ async fn read_note(
     Ok(Json(json!({"ok": true, "note": note})))
 }
 
-async fn report_result(Path(id): Path<String>) -> Json<Value> {
-    Json(json!({"ok": true, "report": id, "result": "complete"}))
+#[utoipa::path(
+    get,
+    path = "/reports/{id}/result",
+    params(("id" = String, Path, description = "The report.")),
+    responses(
+        (status = 200, description = "The result; the resource takes GET only, ever (POST is the document's 405 example).", body = ReportResult),
+        (status = 404, description = "Not Found: an id sent as `/` or `..` lands on another path.", content((ApiError = "application/json"), (Problem = "application/problem+json"))),
+    )
+)]
+async fn report_result(Path(id): Path<String>) -> Json<ReportResult> {
+    Json(ReportResult {
+        ok: true,
+        report: id,
+        result: "complete".to_owned(),
+    })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SlowParams {
+    /// Milliseconds to sleep (default 100). Bounded in the document so that a conformance run
+    /// never waits long; the server takes any u64 and answers 504 at its deadline.
+    #[param(minimum = 0, maximum = 3000)]
     ms: Option<u64>,
 }
 
-async fn slow(Query(params): Query<SlowParams>) -> Json<Value> {
+#[utoipa::path(
+    get,
+    path = "/slow",
+    params(SlowParams),
+    responses(
+        (status = 200, description = "Slept; past the deadline (--timeout-ms) it is 504.", body = Slept),
+        (status = 400, description = "Bad Request: `ms` is not a number.", content((ApiError = "application/json"), (Problem = "application/problem+json"))),
+    )
+)]
+async fn slow(Query(params): Query<SlowParams>) -> Json<Slept> {
     let ms = params.ms.unwrap_or(100);
     tokio::time::sleep(Duration::from_millis(ms)).await;
-    Json(json!({"ok": true, "slept_ms": ms}))
+    Json(Slept {
+        ok: true,
+        slept_ms: ms,
+    })
 }
 
+/// Panics on purpose; the body of its 500 says nothing of the panic.
+#[utoipa::path(get, path = "/panic", responses())]
 async fn panics() -> &'static str {
     panic!("the demo panics on purpose: secret-internal-state")
 }
@@ -210,23 +408,71 @@ fn authorize(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-async fn private(headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(
+    get,
+    path = "/private",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The secret.", body = Secret),
+        (status = 403, description = "Forbidden: the wrong token.", content((ApiError = "application/json"), (Problem = "application/problem+json"))),
+    )
+)]
+async fn private(headers: HeaderMap) -> Result<Json<Secret>, ApiError> {
     authorize(&headers)?;
-    Ok(Json(json!({"ok": true, "secret": "42"})))
+    Ok(Json(Secret {
+        ok: true,
+        secret: "42".to_owned(),
+    }))
 }
 
-/// `PUT /admin/maintenance` switches maintenance on, `DELETE` switches it off.
-async fn switch_maintenance(
-    method: Method,
+/// `PUT /admin/maintenance` switches maintenance on (every path but /health and /admin/*
+/// answers 503).
+#[utoipa::path(
+    put,
+    path = "/admin/maintenance",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Maintenance is on.", body = MaintenanceState),
+        (status = 403, description = "Forbidden: the wrong token.", content((ApiError = "application/json"), (Problem = "application/problem+json"))),
+    )
+)]
+async fn maintenance_on(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
-    authorize(&headers)?;
-    let on = method == Method::PUT;
+) -> Result<Json<MaintenanceState>, ApiError> {
+    switch_maintenance(&state, &headers, true)
+}
+
+/// `DELETE /admin/maintenance` switches maintenance off.
+#[utoipa::path(
+    delete,
+    path = "/admin/maintenance",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Maintenance is off.", body = MaintenanceState),
+        (status = 403, description = "Forbidden: the wrong token.", content((ApiError = "application/json"), (Problem = "application/problem+json"))),
+    )
+)]
+async fn maintenance_off(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<MaintenanceState>, ApiError> {
+    switch_maintenance(&state, &headers, false)
+}
+
+fn switch_maintenance(
+    state: &AppState,
+    headers: &HeaderMap,
+    on: bool,
+) -> Result<Json<MaintenanceState>, ApiError> {
+    authorize(headers)?;
     if on {
         state.maintenance.enable();
     } else {
         state.maintenance.disable();
     }
-    Ok(Json(json!({"ok": true, "maintenance": on})))
+    Ok(Json(MaintenanceState {
+        ok: true,
+        maintenance: on,
+    }))
 }

@@ -83,6 +83,7 @@ fn print_tour(addr: SocketAddr) {
   201  curl -X POST {url}/notes -H 'content-type: application/json' -d '{{\"customer_id\":1001,\"body\":\"This is a test note.\"}}'
   400  curl -X POST {url}/notes -H 'content-type: application/json' -d '{{\"body\":\"no customer\"}}'
   400  curl -X POST {url}/notes -H 'content-type: application/json' -d '{{\"customer_id\":'
+  422  curl -X POST {url}/notes -H 'content-type: application/json' -d '{{\"customer_id\":1.5,\"body\":\"x\"}}'
   401  curl {url}/private
   403  curl {url}/private -H 'authorization: Bearer wrong'
   404  curl {url}/notes/1

@@ -87,6 +87,17 @@ pub fn assert_valid_problem(body: &Value) {
     );
 }
 
+/// Whether `body` is valid against `schema/error.schema.json`, without panicking: for tests
+/// that prove the schema refuses a shape.
+pub fn schema_accepts(body: &Value) -> bool {
+    compile(include_str!("../../schema/error.schema.json")).is_valid(body)
+}
+
+/// Whether `body` is valid against `schema/problem.schema.json`.
+pub fn problem_schema_accepts(body: &Value) -> bool {
+    compile(include_str!("../../schema/problem.schema.json")).is_valid(body)
+}
+
 /// Calls `service` in process and collects the response.
 pub async fn call<S, B, ResBody>(service: S, req: Request<B>) -> Reply
 where

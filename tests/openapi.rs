@@ -1,0 +1,270 @@
+//! OpenAPI from the code (feature `utoipa`): `ErrorResponses` adds to a user's utoipa document
+//! what the layer answers, and the bodies the layer really sends, over a socket, are valid
+//! against the document's own response schemas.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use common::{request, send, serve, Reply};
+use http::Method;
+use serde_json::{json, Value};
+use tower::Layer;
+use tower_api_errors::openapi::ErrorResponses;
+use tower_api_errors::{ApiError, ApiErrorLayer, Maintenance, MethodPolicy, Resource};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+#[utoipa::path(get, path = "/payments", responses((status = 200, description = "The payments.")))]
+#[allow(dead_code)]
+async fn list_payments() -> &'static str {
+    "[]"
+}
+
+#[utoipa::path(
+    get,
+    path = "/notes/{id}",
+    params(("id" = u64, Path, description = "The note.")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The note."),
+        (status = 500, description = "The user's own 500, kept."),
+    )
+)]
+#[allow(dead_code)]
+async fn read_note() -> Result<&'static str, ApiError> {
+    Err(ApiError::not_found())
+}
+
+struct Bearer;
+
+impl Modify for Bearer {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(paths(list_payments, read_note), modifiers(&Bearer))]
+struct ApiDoc;
+
+fn policy() -> MethodPolicy {
+    MethodPolicy::builder()
+        .resource(
+            "/payments",
+            Resource::allow([Method::GET]).plan([Method::POST]),
+        )
+        .resource("/notes/{id}", Resource::allow([Method::GET]))
+        .resource(
+            "/files/{*path}",
+            Resource::allow([Method::GET]).plan([Method::PUT]),
+        )
+        .build()
+        .unwrap()
+}
+
+fn full_layer(maintenance: &Maintenance) -> ApiErrorLayer {
+    ApiErrorLayer::new()
+        .timeout(Duration::from_secs(2))
+        .max_in_flight(64)
+        .maintenance(maintenance.clone())
+        .method_policy(policy())
+}
+
+fn document(layer: &ApiErrorLayer) -> Value {
+    let mut doc = ApiDoc::openapi();
+    ErrorResponses::from_layer(layer).modify(&mut doc);
+    serde_json::to_value(&doc).unwrap()
+}
+
+fn statuses(doc: &Value, path: &str, method: &str) -> Vec<String> {
+    let responses = doc["paths"][path][method]["responses"]
+        .as_object()
+        .unwrap_or_else(|| panic!("no {method} {path} in {doc:#}"));
+    responses.keys().cloned().collect()
+}
+
+#[test]
+fn every_operation_gets_what_the_layer_may_answer() {
+    let doc = document(&full_layer(&Maintenance::new()));
+    assert_eq!(
+        statuses(&doc, "/payments", "get"),
+        ["200", "500", "503", "504"]
+    );
+    // Secured: 401 too; and the user's own 500 is kept.
+    assert_eq!(
+        statuses(&doc, "/notes/{id}", "get"),
+        ["200", "401", "500", "503", "504"]
+    );
+    assert_eq!(
+        doc["paths"]["/notes/{id}"]["get"]["responses"]["500"]["description"],
+        "The user's own 500, kept."
+    );
+    let unavailable = &doc["components"]["responses"]["ApiErrorServiceUnavailable"];
+    assert_eq!(
+        unavailable["headers"]["Retry-After"]["schema"],
+        json!({"type": "string", "pattern": "^[0-9]+$"})
+    );
+    let unauthorized = &doc["components"]["responses"]["ApiErrorUnauthorized"];
+    assert!(unauthorized["headers"]["WWW-Authenticate"].is_object());
+}
+
+#[test]
+fn each_planned_method_is_an_operation_answering_501() {
+    let doc = document(&full_layer(&Maintenance::new()));
+    assert_eq!(
+        statuses(&doc, "/payments", "post"),
+        ["500", "501", "503", "504"]
+    );
+    // A wildcard becomes a path parameter OpenAPI can say.
+    let put = &doc["paths"]["/files/{path}"]["put"];
+    assert_eq!(put["parameters"][0]["name"], "path");
+    assert_eq!(put["parameters"][0]["in"], "path");
+    assert_eq!(put["parameters"][0]["required"], true);
+    assert_eq!(put["x-planned"], true);
+    let planned = &doc["paths"]["/payments"]["post"]["responses"]["501"];
+    assert_eq!(
+        planned["headers"]["Cache-Control"]["schema"]["pattern"],
+        "^no-store$"
+    );
+    // The resource's own Allow.
+    assert_eq!(
+        planned["headers"]["Allow"]["schema"]["pattern"],
+        "^GET, HEAD, OPTIONS$"
+    );
+    // The allowed GET is not made up: only planned methods are added.
+    assert!(doc["paths"]["/files/{path}"].get("get").is_none());
+}
+
+#[test]
+fn a_plain_layer_adds_only_the_500() {
+    let doc = document(&ApiErrorLayer::new());
+    assert_eq!(statuses(&doc, "/payments", "get"), ["200", "500"]);
+    assert!(doc["paths"]["/payments"].get("post").is_none());
+    let responses = doc["components"]["responses"].as_object().unwrap();
+    assert!(!responses.contains_key("ApiErrorGatewayTimeout"));
+    assert!(!responses.contains_key("ApiErrorServiceUnavailable"));
+    // /notes/{id} is secured: its 401 refers to a component that exists.
+    assert!(responses.contains_key("ApiErrorUnauthorized"));
+    assert_eq!(
+        doc["components"]["schemas"]["ApiError"],
+        serde_json::to_value(<ApiError as utoipa::PartialSchema>::schema()).unwrap()
+    );
+}
+
+/// Validates `reply`'s body against the schema the document gives for its status and media
+/// type, resolving the document's `$ref`s.
+fn assert_documented(doc: &Value, path: &str, method: &str, reply: &Reply) {
+    let status = reply.status.as_str();
+    let content_type = reply.headers["content-type"].to_str().unwrap();
+    let response = &doc["paths"][path][method]["responses"][status];
+    let response = match response["$ref"].as_str() {
+        Some(pointer) => doc
+            .pointer(pointer.trim_start_matches('#'))
+            .unwrap()
+            .clone(),
+        None => response.clone(),
+    };
+    let schema = &response["content"][content_type]["schema"];
+    assert!(
+        schema.is_object(),
+        "{status} {content_type} undocumented for {method} {path}"
+    );
+    for (name, header) in response["headers"].as_object().into_iter().flatten() {
+        let value = reply
+            .headers
+            .get(name.as_str())
+            .unwrap_or_else(|| panic!("{status} documents {name}, the reply lacks it"));
+        let pattern = header["schema"]["pattern"].as_str().unwrap();
+        let value = Value::from(value.to_str().unwrap());
+        let validator =
+            jsonschema::validator_for(&json!({"type": "string", "pattern": pattern})).unwrap();
+        assert!(validator.is_valid(&value), "{name}: {value} !~ {pattern}");
+    }
+    // The whole document as the root, so that `#/components/...` resolves.
+    let mut root = doc.clone();
+    root["$ref"] = json!("#/$defs/target");
+    root["$defs"] = json!({"target": schema});
+    let validator = jsonschema::validator_for(&root).unwrap();
+    let body: Value = serde_json::from_slice(&reply.body).unwrap();
+    let errors: Vec<String> = validator
+        .iter_errors(&body)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{body} violates the documented schema: {errors:?}"
+    );
+}
+
+async fn start(layer: ApiErrorLayer) -> SocketAddr {
+    let router = Router::new()
+        .route("/payments", get(|| async { "[]" }))
+        .route("/notes/{id}", get(read_note));
+    serve(layer.layer(router)).await
+}
+
+#[tokio::test]
+async fn the_bodies_the_layer_sends_are_the_documented_ones() {
+    let maintenance = Maintenance::new();
+    let layer = full_layer(&maintenance);
+    let doc = document(&layer);
+    let addr = start(layer).await;
+
+    let planned = send(addr, request("POST", "/payments")).await;
+    assert_eq!(planned.status, 501);
+    assert_documented(&doc, "/payments", "post", &planned);
+
+    let mut problem = request("POST", "/payments");
+    problem
+        .headers_mut()
+        .insert("accept", "application/problem+json".parse().unwrap());
+    let planned = send(addr, problem).await;
+    assert_eq!(planned.headers["content-type"], "application/problem+json");
+    assert_documented(&doc, "/payments", "post", &planned);
+
+    maintenance.enable();
+    let unavailable = send(addr, request("GET", "/payments")).await;
+    assert_eq!(unavailable.status, 503);
+    assert_documented(&doc, "/payments", "get", &unavailable);
+    maintenance.disable();
+}
+
+#[tokio::test]
+async fn a_body_of_another_status_is_not_documented_as_this_one() {
+    // The narrowing to the status is real: a 501 body is not a valid 503.
+    let maintenance = Maintenance::new();
+    let layer = full_layer(&maintenance);
+    let doc = document(&layer);
+    let addr = start(layer).await;
+    let mut planned = send(addr, request("POST", "/payments")).await;
+    planned.status = http::StatusCode::SERVICE_UNAVAILABLE;
+    planned.headers.insert("retry-after", "1".parse().unwrap());
+    let result = std::panic::catch_unwind(|| {
+        assert_documented(&doc, "/payments", "get", &planned);
+    });
+    assert!(result.is_err(), "a 501 body passed for a 503");
+}
+
+#[test]
+fn no_401_where_nothing_asks_for_credentials() {
+    use utoipa::openapi::path::{OperationBuilder, PathsBuilder};
+    use utoipa::openapi::{HttpMethod, OpenApiBuilder, PathItem};
+    let open = OperationBuilder::new().operation_id(Some("open")).build();
+    let mut doc = OpenApiBuilder::new()
+        .paths(PathsBuilder::new().path("/open", PathItem::new(HttpMethod::Get, open)))
+        .build();
+    ErrorResponses::from_layer(&ApiErrorLayer::new()).modify(&mut doc);
+    let doc = serde_json::to_value(&doc).unwrap();
+    assert_eq!(statuses(&doc, "/open", "get"), ["500"]);
+    assert!(doc["components"]["responses"]
+        .get("ApiErrorUnauthorized")
+        .is_none());
+}

@@ -1,0 +1,212 @@
+//! Routes declared once (`tower_api_errors::routing`): the Router and the method policy come
+//! from one declaration, over a real socket; and `check_router` for those kept apart.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use axum::extract::{Path, State};
+use common::{request, send, serve, Reply};
+use http::{Method, StatusCode};
+use serde_json::json;
+use tower_api_errors::routing::{
+    check_router, delete, get, on, post, put, ApiMethodRouter, ApiRouter,
+};
+use tower_api_errors::{ApiErrorLayer, MethodPolicy, Resource};
+
+#[derive(Clone)]
+struct AppState {
+    greeting: &'static str,
+}
+
+async fn hello(State(state): State<AppState>) -> &'static str {
+    state.greeting
+}
+
+async fn item(Path(id): Path<u32>) -> String {
+    format!("item {id}")
+}
+
+async fn nothing() {}
+
+async fn panics() -> &'static str {
+    panic!("on purpose")
+}
+
+/// Every way of declaring: a chained method, a planned one, `on`, nest, merge, state.
+fn routes() -> ApiRouter {
+    let admin = ApiRouter::new()
+        .route("/", get(nothing))
+        .route("/switch", put(nothing).delete(nothing));
+    let items = ApiRouter::new()
+        .route("/items", get(hello).plan(Method::POST))
+        .route("/items/{id}", get(item).plan([Method::PUT, Method::DELETE]));
+    ApiRouter::new()
+        .route("/hello", get(hello))
+        .route("/hello", post(nothing))
+        .route("/patchable", on(Method::PATCH, nothing))
+        .route("/future", ApiMethodRouter::new().plan(Method::GET))
+        .merge(items)
+        .nest("/admin", admin)
+        .with_state(AppState { greeting: "hello" })
+}
+
+async fn start() -> SocketAddr {
+    let service = routes()
+        .into_service(ApiErrorLayer::new())
+        .expect("a valid route table");
+    serve(service).await
+}
+
+fn assert_error(reply: &Reply, status: u16, code: &str) -> serde_json::Value {
+    assert_eq!(reply.status.as_u16(), status, "{reply:?}");
+    let body = reply.error_body();
+    assert_eq!(body["error"], code, "{body}");
+    body
+}
+
+#[tokio::test]
+async fn routed_methods_reach_their_handlers() {
+    let addr = start().await;
+    for (method, path, status) in [
+        ("GET", "/hello", 200),
+        ("HEAD", "/hello", 200),
+        ("POST", "/hello", 200),
+        ("PATCH", "/patchable", 200),
+        ("GET", "/items", 200),
+        ("GET", "/items/7", 200),
+        ("GET", "/admin", 200),
+        ("PUT", "/admin/switch", 200),
+        ("DELETE", "/admin/switch", 200),
+    ] {
+        assert_eq!(
+            send(addr, request(method, path)).await.status,
+            status,
+            "{method} {path}"
+        );
+    }
+    assert_eq!(
+        &send(addr, request("GET", "/items/7")).await.body[..],
+        b"item 7"
+    );
+}
+
+#[tokio::test]
+async fn planned_methods_are_501_with_what_works_today() {
+    let addr = start().await;
+    for (method, path, allow) in [
+        ("POST", "/items", "GET, HEAD, OPTIONS"),
+        ("PUT", "/items/7", "GET, HEAD, OPTIONS"),
+        ("DELETE", "/items/7", "GET, HEAD, OPTIONS"),
+        ("GET", "/future", "OPTIONS"),
+    ] {
+        let reply = send(addr, request(method, path)).await;
+        assert_eq!(reply.headers["allow"], allow, "{method} {path}");
+        assert_eq!(
+            reply.headers["cache-control"], "no-store",
+            "{method} {path}"
+        );
+        assert_error(&reply, 501, "not_implemented");
+    }
+}
+
+#[tokio::test]
+async fn other_methods_are_405_with_allow_from_the_same_declaration() {
+    let addr = start().await;
+    for (method, path, allow) in [
+        ("DELETE", "/hello", "GET, HEAD, POST, OPTIONS"),
+        ("GET", "/patchable", "PATCH, OPTIONS"),
+        ("POST", "/admin/switch", "PUT, DELETE, OPTIONS"),
+        ("PATCH", "/items/7", "GET, HEAD, OPTIONS"),
+    ] {
+        let reply = send(addr, request(method, path)).await;
+        assert_eq!(reply.headers["allow"], allow, "{method} {path}");
+        let body = assert_error(&reply, 405, "method_not_allowed");
+        let listed: Vec<_> = allow.split(", ").collect();
+        assert_eq!(body["allowed"], json!(listed));
+    }
+    let options = send(addr, request("OPTIONS", "/admin/switch")).await;
+    assert_eq!(options.status, StatusCode::NO_CONTENT);
+    assert_eq!(options.headers["allow"], "PUT, DELETE, OPTIONS");
+}
+
+#[tokio::test]
+async fn strict_routes_answer_404_for_undeclared_paths() {
+    let strict = ApiRouter::new()
+        .route("/a", get(nothing))
+        .strict(true)
+        .fallback(|| async { "the fallback" })
+        .into_service(ApiErrorLayer::new())
+        .unwrap();
+    let addr = serve(strict).await;
+    assert_error(&send(addr, request("GET", "/b")).await, 404, "not_found");
+    let lenient = ApiRouter::new()
+        .route("/a", get(nothing))
+        .fallback(|| async { "the fallback" })
+        .into_service(ApiErrorLayer::new())
+        .unwrap();
+    let addr = serve(lenient).await;
+    assert_eq!(
+        &send(addr, request("GET", "/b")).await.body[..],
+        b"the fallback"
+    );
+}
+
+#[tokio::test]
+async fn the_parts_of_one_declaration_agree() {
+    let (router, policy) = routes().into_parts().unwrap();
+    check_router(router, &policy).await.expect("they agree");
+}
+
+#[tokio::test]
+async fn check_router_finds_each_kind_of_drift() {
+    let (router, _) = routes().into_parts().unwrap();
+    let drifted = MethodPolicy::builder()
+        // The Router also routes POST here.
+        .resource("/hello", Resource::allow([Method::GET]))
+        // The Router does not route DELETE here.
+        .resource(
+            "/patchable",
+            Resource::allow([Method::PATCH, Method::DELETE]),
+        )
+        // The Router has no such path.
+        .resource("/gone/{id}", Resource::allow([Method::GET]))
+        // Planned here and routed by the Router: the handler is unreachable.
+        .resource(
+            "/items",
+            Resource::allow([]).plan([Method::GET, Method::POST]),
+        )
+        .build()
+        .unwrap();
+    let mismatch = check_router(router, &drifted).await.unwrap_err();
+    assert_eq!(
+        mismatch.problems(),
+        [
+            "/hello: the service routes POST, which the policy refuses",
+            "/patchable: the service does not route DELETE (405)",
+            "/gone/{id}: the service has no route (404 for GET /gone/1)",
+            "/items: the service routes GET, which the policy refuses",
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_handler_still_counts_as_routed() {
+    let router = axum::Router::new().route("/panic", axum::routing::get(panics));
+    let policy = MethodPolicy::builder()
+        .resource("/panic", Resource::allow([Method::GET]))
+        .build()
+        .unwrap();
+    check_router(router, &policy)
+        .await
+        .expect("a 500 is an answer");
+}
+
+#[test]
+fn a_route_both_routed_and_planned_is_refused_when_built() {
+    let error = ApiRouter::<()>::new()
+        .route("/x", delete(nothing).plan(Method::DELETE))
+        .into_parts()
+        .unwrap_err();
+    assert_eq!(error.to_string(), "/x: DELETE is both allowed and planned");
+}
