@@ -166,9 +166,17 @@ impl MethodPolicyBuilder {
                 self.answer_options,
             ));
         }
+        // A method every resource allows is passed without a lookup: whatever the path, the
+        // answer would be the inner service's.
+        let passed_everywhere = STANDARD
+            .iter()
+            .filter(|m| !self.strict && resources.iter().all(|r| r.allows(m)))
+            .cloned()
+            .collect();
         Ok(MethodPolicy {
             router,
             resources,
+            passed_everywhere,
             strict: self.strict.then(|| Canned::new(ApiError::not_found())),
             answer_options: self.answer_options,
             server_allow: allow_value(everywhere, self.answer_options),
@@ -232,6 +240,8 @@ impl MethodPolicyBuilder {
 pub struct MethodPolicy {
     router: matchit::Router<usize>,
     resources: Vec<CompiledResource>,
+    /// Methods every resource allows (not in strict mode): no lookup needed.
+    passed_everywhere: Vec<Method>,
     /// The `404` of strict mode.
     strict: Option<Canned>,
     answer_options: bool,
@@ -350,6 +360,9 @@ impl MethodPolicy {
     }
 
     pub(crate) fn decide(&self, method: &Method, path: &str) -> Decision<'_> {
+        if self.passed_everywhere.contains(method) {
+            return Decision::Pass;
+        }
         let Ok(matched) = self.router.at(path) else {
             return match &self.strict {
                 Some(not_found) => Decision::Refuse(not_found),
@@ -549,6 +562,29 @@ mod tests {
             .build()
             .unwrap_err();
         assert_eq!(twice.to_string(), "/x: PUT is both planned and refused");
+    }
+
+    #[test]
+    fn a_method_every_resource_allows_needs_no_lookup() {
+        let policy = MethodPolicy::builder()
+            .resource("/a", Resource::allow([Method::GET, Method::PUT]))
+            .resource(
+                "/b/{id}",
+                Resource::allow([Method::GET]).plan([Method::PUT]),
+            )
+            .build()
+            .unwrap();
+        assert_eq!(policy.passed_everywhere, [Method::GET, Method::HEAD]);
+        assert!(matches!(
+            policy.decide(&Method::PUT, "/b/1"),
+            Decision::Refuse(_)
+        ));
+        let strict = MethodPolicy::builder()
+            .resource("/a", Resource::allow([Method::GET]))
+            .strict(true)
+            .build()
+            .unwrap();
+        assert!(strict.passed_everywhere.is_empty());
     }
 
     #[test]

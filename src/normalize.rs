@@ -55,6 +55,10 @@ pub(crate) fn normalize<B: Body<Data = Bytes>>(
     if let Some(error) = parts.extensions.remove::<ApiError>() {
         return Normalized::Rendered(respond_carried(error, parts, ctx, rendering));
     }
+    if parts.headers.is_empty() && parts.status != StatusCode::METHOD_NOT_ALLOWED {
+        // No type, no encoding: nothing to read (axum's empty 404, a bare status).
+        return Normalized::Rendered(respond_default(parts, ctx, rendering));
+    }
     if parts.headers.get(CONTENT_TYPE).is_some_and(is_json) {
         return Normalized::Untouched(Response::from_parts(parts, body));
     }

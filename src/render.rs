@@ -114,6 +114,27 @@ pub(crate) struct RequestContext {
     instance: Option<PathAndQuery>,
 }
 
+/// The index of `method` in [`METHOD_NAMES`]: comparisons of standard methods, no string
+/// comparison but for an extension method.
+fn method_index(method: &Method) -> u8 {
+    const STANDARD: [Method; 9] = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ];
+    match STANDARD.iter().position(|m| m == method) {
+        Some(i) => i as u8,
+        None if method.as_str() == "QUERY" => 9,
+        None => u8::MAX,
+    }
+}
+
 /// The methods whose names an error can quote without keeping the request's `Method`.
 const METHOD_NAMES: [&str; 10] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "QUERY",
@@ -137,10 +158,7 @@ impl RequestContext {
         Self {
             format,
             head: method == Method::HEAD,
-            method: METHOD_NAMES
-                .iter()
-                .position(|name| *name == method.as_str())
-                .map_or(u8::MAX, |i| i as u8),
+            method: method_index(method),
             request_id,
             // Only the problem format names the request's path; the JSON format must not pay
             // for it.
