@@ -23,6 +23,7 @@ pub const RESERVED_MEMBERS: &[&str] = &[
     "allowed",
     "retry_after",
     "request_id",
+    "retryable",
     "type",
     "title",
     "instance",
@@ -65,6 +66,7 @@ struct Inner {
     detail: Option<Cow<'static, str>>,
     members: Vec<(Cow<'static, str>, Value)>,
     headers: HeaderMap,
+    retryable: Option<bool>,
 }
 
 impl ApiError {
@@ -95,6 +97,7 @@ impl ApiError {
                 detail: None,
                 members: Vec::new(),
                 headers: HeaderMap::new(),
+                retryable: None,
             }),
         }
     }
@@ -282,6 +285,30 @@ impl ApiError {
         self.with_header(RETRY_AFTER, HeaderValue::from(seconds))
     }
 
+    /// Says whether the same request can succeed later, instead of the status's default
+    /// (see [`is_retryable`](Self::is_retryable)).
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// assert!(!ApiError::internal_error().is_retryable());
+    /// assert!(ApiError::internal_error().retryable(true).is_retryable());
+    /// ```
+    #[must_use]
+    pub fn retryable(mut self, retryable: bool) -> Self {
+        self.inner.retryable = Some(retryable);
+        self
+    }
+
+    /// Whether the same request can succeed later: as set with
+    /// [`retryable`](Self::retryable), else true for 408, 429, 503 and 504 and false for
+    /// every other status.
+    pub fn is_retryable(&self) -> bool {
+        self.inner
+            .retryable
+            .unwrap_or(matches!(self.inner.status.as_u16(), 408 | 429 | 503 | 504))
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.inner.status
@@ -405,6 +432,21 @@ mod tests {
         let error = ApiError::overloaded(Duration::from_millis(1500));
         assert_eq!(error.headers()[RETRY_AFTER], "2");
         assert_eq!(error.code(), "overloaded");
+    }
+
+    #[test]
+    fn retryable_follows_the_status_unless_set() {
+        for (status, retryable) in [(408, true), (429, true), (503, true), (504, true)]
+            .into_iter()
+            .chain([400, 404, 405, 409, 500, 501, 502].map(|s| (s, false)))
+        {
+            let error = ApiError::new(StatusCode::from_u16(status).unwrap());
+            assert_eq!(error.is_retryable(), retryable, "{status}");
+            assert_eq!(
+                error.clone().retryable(!retryable).is_retryable(),
+                !retryable
+            );
+        }
     }
 
     #[test]
