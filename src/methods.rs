@@ -49,12 +49,14 @@
 //! ```
 
 use std::fmt;
+use std::time::Duration;
 
 use http::header::{ALLOW, CACHE_CONTROL};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
 
 use crate::body::ErrorBody;
 use crate::error::allow_header;
+use crate::overload::{Criticality, RouteHints};
 use crate::ApiError;
 
 /// The methods one resource allows today and the ones planned for it.
@@ -62,6 +64,7 @@ use crate::ApiError;
 pub struct Resource {
     allowed: Vec<Method>,
     planned: Vec<Method>,
+    hints: RouteHints,
 }
 
 impl Resource {
@@ -71,6 +74,7 @@ impl Resource {
         Self {
             allowed: methods.into_iter().collect(),
             planned: Vec::new(),
+            hints: RouteHints::default(),
         }
     }
 
@@ -78,6 +82,28 @@ impl Resource {
     #[must_use]
     pub fn plan(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
         self.planned.extend(methods);
+        self
+    }
+
+    /// This resource's deadline, instead of the layer's [`timeout`](crate::ApiErrorLayer::timeout)
+    /// (see [deadlines](crate::deadline)).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.hints.timeout = Some(timeout);
+        self
+    }
+
+    /// Never refused by the in-flight limit: health checks, admin ([`Criticality::Critical`]).
+    #[must_use]
+    pub fn critical(mut self) -> Self {
+        self.hints.criticality = Some(Criticality::Critical);
+        self
+    }
+
+    /// Refused first when the in-flight limit tightens ([`Criticality::Sheddable`]).
+    #[must_use]
+    pub fn sheddable(mut self) -> Self {
+        self.hints.criticality = Some(Criticality::Sheddable);
         self
     }
 }
@@ -181,6 +207,7 @@ struct CompiledResource {
     planned: Vec<Method>,
     /// What `Allow` says: the allowed methods, `HEAD` with `GET`, `OPTIONS` when answered.
     allow: HeaderValue,
+    hints: RouteHints,
 }
 
 impl CompiledResource {
@@ -196,6 +223,7 @@ impl CompiledResource {
             allow: allow_header(listed),
             allowed: resource.allowed,
             planned: resource.planned,
+            hints: resource.hints,
         }
     }
 
@@ -215,8 +243,8 @@ fn listed(methods: &[Method], method: &Method) -> bool {
 
 /// What the policy decides for a request.
 pub(crate) enum Decision {
-    /// Let the inner service answer.
-    Pass,
+    /// Let the inner service answer; the resource's timeout and criticality.
+    Pass(RouteHints),
     /// Answer `OPTIONS` with this response.
     Answer(Response<ErrorBody>),
     /// Refuse the request with this error.
@@ -238,17 +266,17 @@ impl MethodPolicy {
             return if self.strict {
                 Decision::Refuse(ApiError::not_found())
             } else {
-                Decision::Pass
+                Decision::Pass(RouteHints::default())
             };
         };
         let resource = &self.resources[*matched.value];
         let method = req.method();
         if resource.allows(method) {
-            return Decision::Pass;
+            return Decision::Pass(resource.hints);
         }
         if *method == Method::OPTIONS && self.answer_options {
             if is_preflight(req.headers()) {
-                return Decision::Pass;
+                return Decision::Pass(resource.hints);
             }
             let mut response = Response::new(ErrorBody::default());
             *response.status_mut() = StatusCode::NO_CONTENT;
@@ -359,7 +387,7 @@ mod tests {
             .body(())
             .unwrap();
         match policy().decide(&req) {
-            Decision::Pass => Err(()),
+            Decision::Pass(_) => Err(()),
             Decision::Answer(response) => Ok(response.status()),
             Decision::Refuse(error) => Ok(error.status()),
         }

@@ -14,6 +14,7 @@ use crate::classify::ClassifyError;
 use crate::future::{log_panic, ResponseFuture, Running};
 use crate::layer::Config;
 use crate::methods::{self, Decision};
+use crate::overload::RouteHints;
 use crate::render::{fresh_parts, respond, RequestContext};
 use crate::{ApiError, BoxError};
 
@@ -112,6 +113,9 @@ where
             Readiness::NotReady => return early(ApiError::overloaded(config.retry_after)),
             Readiness::Failed(error) => return early(self.classifier.classify(error)),
         }
+        if let Some(drain) = config.drain.as_ref().filter(|d| d.is_draining()) {
+            return early(drain.refusal(req.version()));
+        }
         if !config.recognized.recognizes(req.method()) {
             return early(methods::unrecognized(req.method()));
         }
@@ -120,17 +124,24 @@ where
                 return early(ApiError::maintenance(maintenance.retry_after_duration()));
             }
         }
+        let mut hints = RouteHints::default();
         if let Some(policy) = &config.policy {
             match policy.decide(&req) {
-                Decision::Pass => {}
+                Decision::Pass(route) => hints = route,
                 Decision::Answer(response) => return ResponseFuture::ready(response),
                 Decision::Refuse(error) => return early(error),
             }
         }
+        let configured = hints.timeout.or(config.timeout);
+        let timeout =
+            match crate::deadline::timeout(&req, config.deadline_header.as_ref(), configured) {
+                Ok(timeout) => timeout,
+                Err(error) => return early(error),
+            };
         let permit = match &config.in_flight {
-            Some(in_flight) => match in_flight.try_acquire() {
-                Some(permit) => Some(permit),
-                None => return early(ApiError::overloaded(config.retry_after)),
+            Some(in_flight) => match in_flight.admit(&req, hints, timeout, config.retry_after) {
+                Ok(permit) => Some(permit),
+                Err(error) => return early(error),
             },
             None => None,
         };
@@ -141,7 +152,7 @@ where
                 Running {
                     ctx,
                     rendering: config.rendering,
-                    timeout: config.timeout,
+                    timeout,
                     classifier: self.classifier.clone(),
                     _permit: permit,
                 },
