@@ -14,26 +14,53 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use tokio::sync::Semaphore;
 use tower::Layer;
 use tower_api_errors::{
-    ApiError, ApiErrorLayer, ApiErrorService, DefaultClassifier, InFlight, Maintenance,
-    MethodPolicy, Resource,
+    AdaptiveConcurrency, ApiError, ApiErrorLayer, ApiErrorService, DefaultClassifier, Drain,
+    InFlight, Maintenance, MethodPolicy, Resource,
 };
 
 /// The demo's settings (the command-line flags).
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub timeout: Duration,
-    pub max_in_flight: usize,
+    pub max_in_flight: MaxInFlight,
     pub retry_after: Duration,
+    /// Connections of the simulated database behind `/reports/{id}/result`.
+    pub db_pool: usize,
+    /// How long one query holds a connection.
+    pub db_time: Duration,
+}
+
+/// `--max-in-flight N|auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxInFlight {
+    Fixed(usize),
+    /// The adaptive limit.
+    Auto,
+}
+
+impl std::str::FromStr for MaxInFlight {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "auto" {
+            Ok(Self::Auto)
+        } else {
+            s.parse().map(Self::Fixed)
+        }
+    }
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             timeout: Duration::from_millis(2000),
-            max_in_flight: 64,
+            max_in_flight: MaxInFlight::Fixed(64),
             retry_after: Duration::from_secs(1),
+            db_pool: 8,
+            db_time: Duration::from_millis(5),
         }
     }
 }
@@ -43,7 +70,11 @@ pub struct Demo {
     pub service: ApiErrorService<Router, DefaultClassifier>,
     pub maintenance: Maintenance,
     pub in_flight: InFlight,
+    pub drain: Drain,
 }
+
+/// The inbound deadline header the demo honours.
+pub const DEADLINE_HEADER: &str = "x-request-timeout-ms";
 
 /// The token that `/private` and `/admin/maintenance` accept.
 pub const TOKEN: &str = "demo-token";
@@ -56,16 +87,42 @@ struct AppState {
     notes: Arc<Mutex<HashMap<u64, Value>>>,
     next_id: Arc<AtomicU64>,
     maintenance: Maintenance,
+    db: Database,
+}
+
+/// A simulated database: `pool` connections; a query holds one for `query_time`, and waits
+/// its turn when none is free. Its capacity is `pool / query_time` queries per second, and
+/// requests beyond it queue here, as they do behind a real connection pool.
+#[derive(Clone)]
+pub struct Database {
+    pool: Arc<Semaphore>,
+    query_time: Duration,
+}
+
+impl Database {
+    pub fn new(settings: &Settings) -> Self {
+        Self {
+            pool: Arc::new(Semaphore::new(settings.db_pool)),
+            query_time: settings.db_time,
+        }
+    }
+
+    async fn query(&self) {
+        let _connection = self.pool.acquire().await.expect("the pool is never closed");
+        tokio::time::sleep(self.query_time).await;
+    }
 }
 
 pub fn demo(settings: &Settings) -> Demo {
     let maintenance = maintenance(settings);
-    let layer = layer(settings, &maintenance);
+    let drain = Drain::new().retry_after(settings.retry_after);
+    let layer = layer(settings, &maintenance).drain(drain.clone());
     let in_flight = layer.in_flight().expect("a limit is configured");
     Demo {
-        service: layer.layer(router(&maintenance)),
+        service: layer.layer(router(&maintenance, Database::new(settings))),
         maintenance,
         in_flight,
+        drain,
     }
 }
 
@@ -79,20 +136,26 @@ pub fn maintenance(settings: &Settings) -> Maintenance {
 
 /// The layer, configured from the flags.
 pub fn layer(settings: &Settings, maintenance: &Maintenance) -> ApiErrorLayer {
-    ApiErrorLayer::new()
+    let layer = ApiErrorLayer::new();
+    let layer = match settings.max_in_flight {
+        MaxInFlight::Fixed(max) => layer.max_in_flight(max),
+        MaxInFlight::Auto => layer.adaptive_concurrency(AdaptiveConcurrency::default()),
+    };
+    layer
         .timeout(settings.timeout)
-        .max_in_flight(settings.max_in_flight)
+        .deadline_header(DEADLINE_HEADER)
         .retry_after(settings.retry_after)
         .maintenance(maintenance.clone())
         .method_policy(policy())
 }
 
-/// The routes of the API document.
-pub fn router(maintenance: &Maintenance) -> Router {
+/// The routes of the API document; `/reports/{id}/result` reads from `db`.
+pub fn router(maintenance: &Maintenance, db: Database) -> Router {
     let state = AppState {
         notes: Arc::default(),
         next_id: Arc::new(AtomicU64::new(FIRST_NOTE_ID)),
         maintenance: maintenance.clone(),
+        db,
     };
     Router::new()
         .route("/health", get(|| async { Json(json!({"ok": true})) }))
@@ -113,24 +176,29 @@ pub fn router(maintenance: &Maintenance) -> Router {
         .with_state(state)
 }
 
-/// Which method each resource takes today, and which are planned (501 until they come).
+/// Which method each resource takes today, and which are planned (501 until they come);
+/// `/health` and the admin routes are never refused by the in-flight limit, and reports get
+/// 10 s instead of the layer's timeout.
 pub fn policy() -> MethodPolicy {
     let get = || Resource::allow([Method::GET]);
     MethodPolicy::builder()
-        .resource("/health", get())
+        .resource("/health", get().critical())
         .resource(
             "/notes",
             Resource::allow([Method::POST]).plan([Method::GET]),
         )
         .resource("/notes/{id}", get().plan([Method::PUT, Method::DELETE]))
-        .resource("/reports/{id}/result", get())
+        .resource(
+            "/reports/{id}/result",
+            get().timeout(Duration::from_secs(10)),
+        )
         .resource("/payments", get().plan([Method::POST]))
         .resource("/slow", get())
         .resource("/panic", get())
         .resource("/private", get())
         .resource(
             "/admin/maintenance",
-            Resource::allow([Method::PUT, Method::DELETE]),
+            Resource::allow([Method::PUT, Method::DELETE]).critical(),
         )
         .build()
         .expect("the demo's route table is valid")
@@ -169,7 +237,9 @@ async fn read_note(
     Ok(Json(json!({"ok": true, "note": note})))
 }
 
-async fn report_result(Path(id): Path<String>) -> Json<Value> {
+/// Reads the report from the database: one query.
+async fn report_result(State(state): State<AppState>, Path(id): Path<String>) -> Json<Value> {
+    state.db.query().await;
     Json(json!({"ok": true, "report": id, "result": "complete"}))
 }
 
