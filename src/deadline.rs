@@ -81,6 +81,7 @@ const MAX_DIGITS: usize = 15;
 
 /// The request's deadline: `configured` (the resource's or the layer's timeout), shortened by
 /// the `header` when the request carries it.
+#[inline]
 pub(crate) fn timeout<B>(
     req: &Request<B>,
     header: Option<&HeaderName>,

@@ -103,6 +103,7 @@ impl Drain {
 
     /// Whether [`trigger`](Self::trigger) was called.
     #[must_use]
+    #[inline]
     pub fn is_draining(&self) -> bool {
         self.shared.draining.load(Ordering::Acquire)
     }

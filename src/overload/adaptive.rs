@@ -236,26 +236,29 @@ impl Controller {
         }
     }
 
-    /// Called on admission with the count in flight including this request: the start time
-    /// when this request is a sample.
-    pub(crate) fn start_sample(&self, in_flight: usize) -> Option<Instant> {
+    /// Called on admission with the count in flight including this request: when this request
+    /// is a sample, its start stamp (1 + nanoseconds since the epoch), else 0. (A stamp rather
+    /// than an `Option<Instant>` keeps the permit, and so the response future, small.)
+    #[inline]
+    pub(crate) fn start_sample(&self, in_flight: usize) -> u64 {
         let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
         if ticket & self.sample_mask.load(Ordering::Relaxed) != 0 {
-            return None;
+            return 0;
         }
         self.peak.fetch_max(in_flight, Ordering::Relaxed);
-        Some(Instant::now())
+        self.since_epoch(Instant::now()) + 1
     }
 
-    /// A sampled request completed; maybe closes the window.
-    pub(crate) fn record(&self, start: Instant, end: Instant, limit: &AtomicUsize) {
+    /// A sampled request (its `start_sample` stamp) completed at `end`; maybe closes the
+    /// window.
+    pub(crate) fn record(&self, stamp: u64, end: Instant, limit: &AtomicUsize) {
         let probe = self.probe_start.load(Ordering::Acquire);
-        if probe != 0 && self.since_epoch(start) + 1 < probe {
+        if probe != 0 && stamp < probe {
             // Admitted before the probe lowered the limit: it may have queued.
             return;
         }
-        let micros = end.saturating_duration_since(start).as_micros().max(1);
-        let micros = u64::try_from(micros).unwrap_or(u64::MAX);
+        let nanos = self.since_epoch(end).saturating_sub(stamp - 1);
+        let micros = (nanos / 1_000).max(1);
         self.sum_micros.fetch_add(micros, Ordering::Relaxed);
         self.samples.fetch_add(1, Ordering::Relaxed);
         if self.since_epoch(end) >= self.window_due.load(Ordering::Relaxed) {

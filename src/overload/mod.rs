@@ -72,7 +72,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::Request;
-use tokio::time::Instant;
 
 pub use self::adaptive::AdaptiveConcurrency;
 use self::adaptive::Controller;
@@ -194,6 +193,7 @@ impl InFlight {
     /// Admits `req`, or refuses it with the error to answer: `503 overloaded` over the limit,
     /// `504 gateway_timeout` when its deadline (`timeout`) is shorter than the service's
     /// measured minimum latency (see [`crate::deadline`]).
+    #[inline(always)]
     pub(crate) fn admit<B>(
         &self,
         req: &Request<B>,
@@ -216,16 +216,24 @@ impl InFlight {
                 return Err(crate::deadline::too_short());
             }
         }
-        self.try_acquire(criticality).ok_or_else(|| {
-            let retry_after = match &self.shared.adaptive {
-                Some(controller) => controller.retry_after(retry_after),
-                None => retry_after,
-            };
-            ApiError::overloaded(retry_after)
-        })
+        self.try_acquire(criticality)
+            .ok_or_else(|| self.overloaded(retry_after))
+    }
+
+    /// `503 overloaded`; adaptive, with a `Retry-After` from the controller's state, at least
+    /// `retry_after`.
+    #[cold]
+    #[inline(never)]
+    fn overloaded(&self, retry_after: Duration) -> ApiError {
+        let retry_after = match &self.shared.adaptive {
+            Some(controller) => controller.retry_after(retry_after),
+            None => retry_after,
+        };
+        ApiError::overloaded(retry_after)
     }
 
     /// A permit, or `None` when the limit (for `criticality`) is reached.
+    #[inline]
     pub(crate) fn try_acquire(&self, criticality: Criticality) -> Option<Permit> {
         let shared = &*self.shared;
         let previous = if criticality == Criticality::Critical || shared.max == usize::MAX {
@@ -246,15 +254,15 @@ impl InFlight {
                 })
                 .ok()?
         };
-        let start = match (&shared.adaptive, criticality) {
+        let sample = match (&shared.adaptive, criticality) {
             (Some(controller), Criticality::Normal | Criticality::Sheddable) => {
                 controller.start_sample(previous + 1)
             }
-            _ => None,
+            _ => 0,
         };
         Some(Permit {
             shared: Arc::clone(&self.shared),
-            start,
+            sample,
         })
     }
 }
@@ -265,21 +273,31 @@ impl InFlight {
 #[derive(Debug)]
 pub(crate) struct Permit {
     shared: Arc<Shared>,
-    start: Option<Instant>,
+    /// The adaptive controller's start stamp when this request is a sample, else 0.
+    sample: u64,
 }
 
 impl Permit {
     /// The request was cancelled: free the place, measure nothing.
     pub(crate) fn cancel(&mut self) {
-        self.start = None;
+        self.sample = 0;
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record(&self) {
+        if let Some(controller) = &self.shared.adaptive {
+            controller.record(self.sample, tokio::time::Instant::now(), &self.shared.limit);
+        }
     }
 }
 
 impl Drop for Permit {
+    #[inline]
     fn drop(&mut self) {
         self.shared.count.fetch_sub(1, Ordering::AcqRel);
-        if let (Some(start), Some(controller)) = (self.start, &self.shared.adaptive) {
-            controller.record(start, Instant::now(), &self.shared.limit);
+        if self.sample != 0 {
+            self.record();
         }
     }
 }
