@@ -1,41 +1,4 @@
-//! Drain on shutdown: once triggered, new requests get `503 shutting_down` with
-//! `Connection: close` (HTTP/1.x) and `Retry-After`, while those in flight finish.
-//!
-//! [`Drain`] is a cheap, cloneable handle: give one clone to the layer and keep another in the
-//! shutdown path. The usual sequence on SIGTERM is: [`trigger`](Drain::trigger), wait until
-//! [`in_flight`](Drain::in_flight) is zero (or a grace period ends: [`drained`](Drain::drained)
-//! does both with a timeout around it), then let the server's graceful shutdown close the
-//! connections. Meanwhile every new request is answered at once (health checks too, so that
-//! a load balancer stops sending), and `Connection: close` makes HTTP/1.1 clients take their
-//! next request elsewhere instead of reusing a connection to a server that is going away.
-//! (HTTP/2 forbids that header; there the server's `GOAWAY` does the same.)
-//!
-//! ```
-//! use std::time::Duration;
-//! use axum::{routing::get, Router};
-//! use http::Request;
-//! use tower::{Layer, ServiceExt};
-//! use tower_api_errors::{ApiErrorLayer, Drain};
-//!
-//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
-//! # async fn main() {
-//! let drain = Drain::new().retry_after(Duration::from_secs(5));
-//! let app = ApiErrorLayer::new()
-//!     .drain(drain.clone())
-//!     .layer(Router::new().route("/", get(|| async { "hello" })));
-//!
-//! let get = || Request::get("/").body(axum::body::Body::empty()).unwrap();
-//! assert_eq!(app.clone().oneshot(get()).await.unwrap().status(), 200);
-//!
-//! drain.trigger();
-//! let response = app.oneshot(get()).await.unwrap();
-//! assert_eq!(response.status(), 503);
-//! assert_eq!(response.headers()["connection"], "close");
-//! assert_eq!(response.headers()["retry-after"], "5");
-//! assert_eq!(drain.in_flight(), 0);
-//! drain.drained().await; // at once: nothing is in flight
-//! # }
-//! ```
+//! [`Drain`]: refuse new requests on shutdown while the ones in flight finish.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -47,8 +10,46 @@ use http::{HeaderValue, Version};
 use crate::overload::InFlight;
 use crate::ApiError;
 
-/// A shutdown switch for one or more layers; clones share it. See the
-/// [module documentation](self).
+/// Drain on shutdown: once triggered, new requests get `503 shutting_down` with
+/// `Connection: close` (HTTP/1.x) and `Retry-After`, while those in flight finish.
+///
+/// Give one clone to the layer and keep another in the
+/// shutdown path. The usual sequence on SIGTERM is: [`trigger`](Drain::trigger), wait until
+/// [`in_flight`](Drain::in_flight) is zero (or a grace period ends: [`drained`](Drain::drained)
+/// does both with a timeout around it), then let the server's graceful shutdown close the
+/// connections. Meanwhile every new request is answered at once (health checks too, so that
+/// a load balancer stops sending), and `Connection: close` makes HTTP/1.1 clients take their
+/// next request elsewhere instead of reusing a connection to a server that is going away.
+/// (HTTP/2 forbids that header; there the server's `GOAWAY` does the same.)
+///
+/// ```
+/// use std::time::Duration;
+/// use axum::{routing::get, Router};
+/// use http::Request;
+/// use tower::{Layer, ServiceExt};
+/// use tower_api_errors::{ApiErrorLayer, Drain};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let drain = Drain::new().retry_after(Duration::from_secs(5));
+/// let app = ApiErrorLayer::new()
+///     .drain(drain.clone())
+///     .layer(Router::new().route("/", get(|| async { "hello" })));
+///
+/// let get = || Request::get("/").body(axum::body::Body::empty()).unwrap();
+/// assert_eq!(app.clone().oneshot(get()).await.unwrap().status(), 200);
+///
+/// drain.trigger();
+/// let response = app.oneshot(get()).await.unwrap();
+/// assert_eq!(response.status(), 503);
+/// assert_eq!(response.headers()["connection"], "close");
+/// assert_eq!(response.headers()["retry-after"], "5");
+/// assert_eq!(drain.in_flight(), 0);
+/// drain.drained().await; // at once: nothing is in flight
+/// # }
+/// ```
+///
+/// A cheap handle: clones share the switch.
 #[derive(Debug, Clone)]
 pub struct Drain {
     shared: Arc<Shared>,
