@@ -163,6 +163,9 @@ enum Outcome {
 
 #[derive(Default)]
 struct Tally {
+    /// How late the client sent each request after its schedule: the client's own share of
+    /// every latency below.
+    lag: Vec<Duration>,
     ok: Vec<Duration>,
     refused: Vec<Duration>,
     other_status: usize,
@@ -331,9 +334,12 @@ fn open_loop(server: &Server, phases: &[Phase]) -> Run {
                     let measured = phase.measured;
                     let scheduled = next;
                     tokio::spawn(async move {
+                        let lag = scheduled.elapsed();
                         let outcome = get(&client, &uri, scheduled).await;
                         if measured {
-                            tallies.lock().unwrap().0.add(outcome);
+                            let mut tallies = tallies.lock().unwrap();
+                            tallies.0.lag.push(lag);
+                            tallies.0.add(outcome);
                         }
                         outstanding.fetch_sub(1, Ordering::Relaxed);
                     });
@@ -504,8 +510,8 @@ fn full_run(config: &Config) {
         ms(unloaded),
         config.secs
     );
-    println!("| offered | strategy | goodput (200/s, % of capacity) | p50 of 200s | p99 of 200s | p99 of 503s | other | health refused |");
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("| offered | strategy | goodput (200/s, % of capacity) | p50 of 200s | p99 of 200s | p50 / p99 of 503s | other | health refused | client lag p99 |");
+    println!("|---|---|---|---|---|---|---|---|---|");
     let strategies = [
         Strategy::NoLimit,
         Strategy::Fixed(64),
@@ -532,15 +538,17 @@ fn full_run(config: &Config) {
             };
             let health = &run.health;
             println!(
-                "| {load}× ({:.0}/s) | {} | {goodput:.0} ({:.0} %) | {} | {} | {} | {other} | {} of {} |",
+                "| {load}× ({:.0}/s) | {} | {goodput:.0} ({:.0} %) | {} | {} | {} / {} | {other} | {} of {} | {} |",
                 capacity * load,
                 strategy.name(config.pool),
                 100.0 * goodput / capacity,
                 ms(percentile(&mut r.ok, 0.5)),
                 ms(percentile(&mut r.ok, 0.99)),
+                ms(percentile(&mut r.refused, 0.5)),
                 ms(percentile(&mut r.refused, 0.99)),
                 health.total() - health.ok.len(),
-                health.total()
+                health.total(),
+                ms(percentile(&mut r.lag, 0.99)),
             );
         }
     }
