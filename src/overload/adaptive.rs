@@ -29,8 +29,11 @@ use tokio::time::Instant;
 ///    limit settles near 1.25 × the concurrency the service can really serve, so half of it
 ///    is below that and queues nothing.
 /// 2. **Samples.** Completed requests are timed from admission to response head, 1 in *N*:
-///    *N* is a power of two chosen each window so that a window has about 32 samples, so busy
-///    servers read the clock rarely and quiet ones often. Cancelled requests are not samples.
+///    *N* is a power of two up to 16, chosen each window so that a window has about 32
+///    samples, so busy servers read the clock rarely and quiet ones on every request.
+///    Cancelled requests are not samples. A window with fewer than 16 samples stays open; when
+///    traffic falls so much that it stays open 10 windows long, it closes without moving the
+///    limit and sampling goes back to every request.
 /// 3. **Gradient.** At the end of each [`window`](Self::window) (and at least 16 samples),
 ///    with `avg` the window's mean latency:
 ///    `gradient = clamp((1 + tolerance) × min_latency / avg, 0.5, 2)` and
@@ -146,6 +149,9 @@ impl AdaptiveConcurrency {
 
 /// Samples per window below which a window stays open.
 const MIN_SAMPLES: u64 = 16;
+/// At most 1 in 16 requests is left unsampled between samples, whatever the rate: when
+/// traffic falls, samples (and so windows) keep coming.
+const MAX_SAMPLE_MASK: u64 = 15;
 /// Consecutive windows with the gradient at its floor that trigger a probe.
 const AT_FLOOR_PROBE: u32 = 5;
 /// Longest `Retry-After` (a day).
@@ -291,7 +297,11 @@ impl Controller {
     }
 
     fn close_window(&self, state: &mut State, now: Instant, limit: &AtomicUsize) {
-        if self.samples.load(Ordering::Relaxed) < MIN_SAMPLES {
+        let enough = self.samples.load(Ordering::Relaxed) >= MIN_SAMPLES;
+        // Traffic fell and samples with it: after 10 windows, close the window anyway to
+        // sample more often again, but move the limit only on enough samples.
+        let overdue = now.saturating_duration_since(state.window_start) >= self.config.window * 10;
+        if !enough && !overdue {
             return;
         }
         let samples = self.samples.swap(0, Ordering::Relaxed);
@@ -326,8 +336,16 @@ impl Controller {
         let mask = if every <= 1 {
             0
         } else {
-            (1_u64 << (63 - every.leading_zeros())) - 1
+            ((1_u64 << (63 - every.leading_zeros())) - 1).min(MAX_SAMPLE_MASK)
         };
+        if !enough {
+            self.sample_mask.store(0, Ordering::Relaxed);
+            self.window_due.store(
+                self.since_epoch(now) + nanos(self.config.window),
+                Ordering::Relaxed,
+            );
+            return;
+        }
 
         let (min, max) = self.config.bounds();
         let (min_f, max_f) = (min as f64, max as f64);
@@ -538,6 +556,26 @@ mod tests {
                 .as_secs()
                 <= 86_400
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn sampling_comes_back_when_traffic_falls() {
+        let gauge = adaptive(AdaptiveConcurrency::default().max_limit(400));
+        let controller = gauge.shared.adaptive.as_ref().unwrap();
+        // Busy: hundreds of requests per window, 1 in 16 sampled.
+        rounds(&gauge, 3000, Duration::from_millis(1), None).await;
+        assert_eq!(gauge.limit(), 400);
+        assert_eq!(controller.sample_mask.load(Ordering::Relaxed), 15);
+        let busy_limit = gauge.limit();
+        // Quiet: one request every 50 ms. Windows close anyway, without moving the limit.
+        for _ in 0..60 {
+            let permit = gauge.try_acquire(Criticality::Normal).unwrap();
+            tokio::time::advance(Duration::from_millis(1)).await;
+            drop(permit);
+            tokio::time::advance(Duration::from_millis(49)).await;
+        }
+        assert_eq!(controller.sample_mask.load(Ordering::Relaxed), 0);
+        assert_eq!(gauge.limit(), busy_limit);
     }
 
     #[test]
