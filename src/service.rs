@@ -21,9 +21,10 @@ use crate::{ApiError, BoxError};
 /// The service [`ApiErrorLayer`](crate::ApiErrorLayer) makes. It never fails: every error
 /// becomes a response.
 ///
-/// A request goes through, in order: the 501 for an unrecognized method, the maintenance
-/// switch, the method policy, load shedding, the in-flight limit, and only then the inner
-/// service. Each of these answers at once, without calling the inner service.
+/// A request goes through, in order: load shedding, the drain, the 501 for an unrecognized
+/// method, the maintenance switch, the method policy, the deadline header, the in-flight limit
+/// (with its priorities and deadline-aware admission), and only then the inner service. Each
+/// of these answers at once, without calling the inner service.
 #[derive(Debug)]
 pub struct ApiErrorService<S, C> {
     inner: S,
