@@ -61,6 +61,9 @@ async fn main() -> std::io::Result<()> {
         in_flight,
         drain,
     } = app::demo(&settings);
+    // Listen for the signals before saying where we listen: a SIGTERM that comes right after
+    // must drain, not kill the process.
+    let shutdown = shutdown_signal();
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}");
@@ -69,7 +72,7 @@ async fn main() -> std::io::Result<()> {
     // 405s go through it too.
     axum::serve(listener, service.into_axum().into_make_service())
         .with_graceful_shutdown(async move {
-            shutdown_signal().await;
+            shutdown.await;
             // Refuse new requests, let the ones in flight finish (each is bounded by its
             // deadline, at most the reports' 10 s), then let the server close the connections.
             drain.trigger();
@@ -117,24 +120,30 @@ fn print_tour(addr: SocketAddr) {
     );
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on Ctrl-C or SIGTERM. The SIGTERM handler is installed when this is called, not
+/// when the future is first polled: a SIGTERM right after start drains instead of killing.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async move {
+            match terminate {
+                Some(mut signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        println!("shutting down");
     }
-    println!("shutting down");
 }
