@@ -248,7 +248,12 @@ for path, allow in (("/payments", "GET, HEAD, OPTIONS"), ("/notes", "POST, OPTIO
 slow = threading.Thread(target=request, args=(overload, "GET", "/slow?ms=1500"))
 slow.start()
 time.sleep(0.5)
-probe("503_overloaded", "GET", "/health", 503, base=overload, expect={"retry-after": "2"})
+probe("503_overloaded", "GET", "/payments", 503, base=overload, expect={"retry-after": "2"})
+# /health is critical: the limit never refuses it.
+status, _, _ = request(overload, "GET", "/health")
+print(f"{'ok  ' if status == 200 else 'FAIL'} health_overloaded        GET /health -> {status}")
+if status != 200:
+    failures.append(f"GET /health while overloaded: {status}")
 slow.join()
 
 # 503 maintenance: switched on and off through the admin routes.

@@ -564,6 +564,21 @@ mod tests {
     }
 
     #[test]
+    fn retryable_follows_the_status_unless_set() {
+        for (status, retryable) in [(408, true), (429, true), (503, true), (504, true)]
+            .into_iter()
+            .chain([400, 404, 405, 409, 500, 501, 502].map(|s| (s, false)))
+        {
+            let error = ApiError::new(StatusCode::from_u16(status).unwrap());
+            assert_eq!(error.is_retryable(), retryable, "{status}");
+            assert_eq!(
+                error.clone().retryable(!retryable).is_retryable(),
+                !retryable
+            );
+        }
+    }
+
+    #[test]
     fn allow_header_drops_duplicates() {
         let value = allow_header([Method::GET, Method::HEAD, Method::GET]);
         assert_eq!(value, "GET, HEAD");

@@ -37,6 +37,16 @@ pin_project! {
         // `None` for an answer decided before the inner call.
         running: Option<Running<C>>,
     }
+
+    impl<F, C> PinnedDrop for ResponseFuture<F, C> {
+        fn drop(this: Pin<&mut Self>) {
+            // Dropped before completing: a cancellation frees the place but is no latency
+            // sample.
+            if let Some(permit) = this.project().running.as_mut().and_then(|r| r._permit.as_mut()) {
+                permit.cancel();
+            }
+        }
+    }
 }
 
 pin_project! {

@@ -5,13 +5,15 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use http::header::HeaderName;
 use http::{HeaderValue, Method};
 use tower_layer::Layer;
 
 use crate::classify::{ClassifyError, DefaultClassifier};
+use crate::drain::Drain;
 use crate::maintenance::Maintenance;
 use crate::methods::{MethodPolicy, RecognizedMethods};
-use crate::overload::InFlight;
+use crate::overload::{AdaptiveConcurrency, InFlight};
 use crate::render::{keep, Canned, Format, Rendering};
 use crate::service::ApiErrorService;
 use crate::ApiError;
@@ -53,11 +55,15 @@ pub(crate) struct Config {
     pub(crate) timeout: Option<Duration>,
     pub(crate) in_flight: Option<InFlight>,
     pub(crate) shed_when_not_ready: bool,
-    /// The `503 overloaded` of the in-flight limit and of shedding, rendered once.
+    /// The `Retry-After` of `503 overloaded` (the least an adaptive limit sends).
+    pub(crate) retry_after: Duration,
+    /// The `503 overloaded` of a fixed in-flight limit and of shedding, rendered once.
     pub(crate) overloaded: Canned,
     pub(crate) maintenance: Option<Maintenance>,
     pub(crate) recognized: RecognizedMethods,
     pub(crate) policy: Option<MethodPolicy>,
+    pub(crate) deadline_header: Option<HeaderName>,
+    pub(crate) drain: Option<Drain>,
 }
 
 impl Default for ApiErrorLayer {
@@ -77,10 +83,13 @@ impl ApiErrorLayer {
                 timeout: None,
                 in_flight: None,
                 shed_when_not_ready: false,
+                retry_after: Duration::from_secs(1),
                 overloaded: Canned::new(ApiError::overloaded(Duration::from_secs(1))),
                 maintenance: None,
                 recognized: RecognizedMethods::default(),
                 policy: None,
+                deadline_header: None,
+                drain: None,
             }),
             classifier: DefaultClassifier,
         }
@@ -153,6 +162,39 @@ impl<C> ApiErrorLayer<C> {
         self.configure(|c| c.in_flight = Some(InFlight::new(max)))
     }
 
+    /// An in-flight limit found from measured latency instead of guessed: see
+    /// [`AdaptiveConcurrency`] for how it moves. Over it, `503 overloaded` at once, with a
+    /// `Retry-After` computed from the excess load (at least [`retry_after`](Self::retry_after)).
+    /// Critical requests are never refused, sheddable ones first ([`Criticality`](crate::Criticality)).
+    #[must_use]
+    pub fn adaptive_concurrency(self, adaptive: AdaptiveConcurrency) -> Self {
+        self.configure(|c| c.in_flight = Some(InFlight::adaptive(adaptive)))
+    }
+
+    /// Reads a deadline from the request header `name` (whole milliseconds, e.g.
+    /// `x-request-timeout-ms`): it shortens the request's timeout, never lengthens it, and a
+    /// malformed value is `400`. See [the deadline rules](crate::deadline).
+    ///
+    /// # Panics
+    ///
+    /// When `name` is not a valid lowercase header name: a configuration mistake, caught at
+    /// start.
+    #[must_use]
+    pub fn deadline_header(self, name: &'static str) -> Self {
+        let name = HeaderName::from_static(name);
+        self.configure(|c| c.deadline_header = Some(name))
+    }
+
+    /// A shutdown switch: once [triggered](Drain::trigger), new requests get
+    /// `503 shutting_down` (see [`Drain`]). The layer counts its requests in flight for it.
+    #[must_use]
+    pub fn drain(self, drain: Drain) -> Self {
+        self.configure(|c| {
+            c.drain = Some(drain);
+            c.in_flight.get_or_insert_with(InFlight::unlimited);
+        })
+    }
+
     /// Answers `503 overloaded` at once when the inner service is not ready, instead of
     /// waiting for it (tower's `LoadShed`, with the documented body).
     #[must_use]
@@ -163,7 +205,10 @@ impl<C> ApiErrorLayer<C> {
     /// The `Retry-After` of `503 overloaded` answers (default: 1 second).
     #[must_use]
     pub fn retry_after(self, retry_after: Duration) -> Self {
-        self.configure(|c| c.overloaded = Canned::new(ApiError::overloaded(retry_after)))
+        self.configure(|c| {
+            c.retry_after = retry_after;
+            c.overloaded = Canned::new(ApiError::overloaded(retry_after));
+        })
     }
 
     /// A run-time maintenance switch; keep a clone to flip it.
@@ -293,7 +338,8 @@ impl<C> ApiErrorLayer<C> {
         }
     }
 
-    /// The in-flight gauge, when [`max_in_flight`](Self::max_in_flight) is set.
+    /// The in-flight gauge, when [`max_in_flight`](Self::max_in_flight),
+    /// [`adaptive_concurrency`](Self::adaptive_concurrency) or [`drain`](Self::drain) is set.
     #[must_use]
     pub fn in_flight(&self) -> Option<InFlight> {
         self.config.in_flight.clone()
@@ -304,6 +350,9 @@ impl<S, C: Clone> Layer<S> for ApiErrorLayer<C> {
     type Service = ApiErrorService<S, C>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        if let (Some(drain), Some(in_flight)) = (&self.config.drain, &self.config.in_flight) {
+            drain.attach(in_flight);
+        }
         ApiErrorService::new(inner, Arc::clone(&self.config), self.classifier.clone())
     }
 }

@@ -28,6 +28,7 @@
 //! | method the server does not recognize (`BREW`, `get`) | 501 | `not_implemented` |
 //! | [deadline](ApiErrorLayer::timeout) elapsed, or an inner timeout error | 504 | `gateway_timeout` |
 //! | [too many requests in flight](ApiErrorLayer::max_in_flight), or inner `Overloaded` | 503 | `overloaded` |
+//! | [`Drain`] triggered (shutting down) | 503 | `shutting_down` |
 //! | [`Maintenance`] switched on | 503 | `maintenance` |
 //! | handler panicked | 500 | `internal_error` |
 //! | any other inner error | 500 | `internal_error` |
@@ -96,6 +97,8 @@ mod body;
 mod catalog;
 mod check_policy;
 mod classify;
+mod deadline;
+mod drain;
 mod error;
 mod field_errors;
 mod future;
@@ -124,6 +127,7 @@ pub use crate::json::Json;
 pub use crate::body::{ErrorBody, ResponseBody};
 pub use crate::check_policy::{check_policy, PolicyMismatch};
 pub use crate::classify::{ClassifyError, DefaultClassifier};
+pub use crate::drain::Drain;
 pub use crate::error::{ApiError, MAX_RETRY_AFTER, RESERVED_MEMBERS};
 pub use crate::field_errors::FieldError;
 pub use crate::future::ResponseFuture;
@@ -131,7 +135,7 @@ pub use crate::layer::ApiErrorLayer;
 pub use crate::maintenance::Maintenance;
 pub use crate::methods::{MethodPolicy, MethodPolicyBuilder, PolicyError, Resource};
 pub use crate::normalize::DETAIL_LIMIT;
-pub use crate::overload::InFlight;
+pub use crate::overload::{AdaptiveConcurrency, Criticality, InFlight, SHEDDABLE_SHARE_PERCENT};
 pub use crate::render::{Format, MAX_REQUEST_ID_LEN};
 pub use crate::service::ApiErrorService;
 pub use crate::slow_client::{SlowClient, SlowClientLayer, WatchedBody};

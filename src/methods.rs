@@ -3,11 +3,13 @@
 
 use std::fmt;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use http::header::{ALLOW, CACHE_CONTROL};
 use http::{HeaderValue, Method, StatusCode};
 
 use crate::error::allow_header;
+use crate::overload::{Criticality, RouteHints};
 use crate::render::Canned;
 use crate::ApiError;
 
@@ -19,6 +21,7 @@ pub struct Resource {
     allowed: Vec<Method>,
     planned: Vec<Method>,
     refused: Vec<Method>,
+    hints: RouteHints,
 }
 
 impl Resource {
@@ -46,6 +49,34 @@ impl Resource {
     #[must_use]
     pub fn refuse(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
         self.refused.extend(methods);
+        self
+    }
+
+    /// This resource's deadline, instead of the layer's [`timeout`](crate::ApiErrorLayer::timeout)
+    /// (see [deadlines](crate::deadline)).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.hints.timeout = Some(timeout);
+        self
+    }
+
+    /// Never refused by the in-flight limit: health checks, admin ([`Criticality::Critical`]).
+    #[must_use]
+    pub fn critical(mut self) -> Self {
+        self.hints.criticality = Some(Criticality::Critical);
+        self
+    }
+
+    /// The timeout and criticality of `hints`.
+    pub(crate) fn with_hints(mut self, hints: RouteHints) -> Self {
+        self.hints = hints;
+        self
+    }
+
+    /// Refused first when the in-flight limit tightens ([`Criticality::Sheddable`]).
+    #[must_use]
+    pub fn sheddable(mut self) -> Self {
+        self.hints.criticality = Some(Criticality::Sheddable);
         self
     }
 }
@@ -166,11 +197,13 @@ impl MethodPolicyBuilder {
                 self.answer_options,
             ));
         }
-        // A method every resource allows is passed without a lookup: whatever the path, the
-        // answer would be the inner service's.
+        // A method every resource allows is passed without a lookup when no resource has a
+        // timeout or criticality of its own: whatever the path, the answer would be the inner
+        // service's, with the layer's settings.
+        let plain = !self.strict && resources.iter().all(|r| r.hints == RouteHints::default());
         let passed_everywhere = STANDARD
             .iter()
-            .filter(|m| !self.strict && resources.iter().all(|r| r.allows(m)))
+            .filter(|m| plain && resources.iter().all(|r| r.allows(m)))
             .cloned()
             .collect();
         Ok(MethodPolicy {
@@ -258,6 +291,7 @@ struct CompiledResource {
     allow: HeaderValue,
     /// The layer's answer to each planned or refused method.
     answers: Vec<(Method, Canned)>,
+    hints: RouteHints,
 }
 
 impl CompiledResource {
@@ -287,6 +321,7 @@ impl CompiledResource {
             planned: planned_methods,
             allow,
             answers,
+            hints: resource.hints,
         }
     }
 
@@ -329,9 +364,10 @@ pub(crate) fn not_supported_detail(method: &str) -> String {
 /// What the policy decides for a request.
 pub(crate) enum Decision<'a> {
     /// Let the inner service answer: the method is allowed, or the path is not in the table.
-    Pass,
+    /// With the resource's timeout and criticality.
+    Pass(RouteHints),
     /// Let the inner service answer a method the table does not name for this resource.
-    Unlisted,
+    Unlisted(RouteHints),
     /// Answer with this.
     Refuse(&'a Canned),
 }
@@ -361,21 +397,21 @@ impl MethodPolicy {
 
     pub(crate) fn decide(&self, method: &Method, path: &str) -> Decision<'_> {
         if self.passed_everywhere.contains(method) {
-            return Decision::Pass;
+            return Decision::Pass(RouteHints::default());
         }
         let Ok(matched) = self.router.at(path) else {
             return match &self.strict {
                 Some(not_found) => Decision::Refuse(not_found),
-                None => Decision::Pass,
+                None => Decision::Pass(RouteHints::default()),
             };
         };
         let resource = &self.resources[*matched.value];
         if resource.allows(method) {
-            return Decision::Pass;
+            return Decision::Pass(resource.hints);
         }
         match resource.answer(method) {
             Some(canned) => Decision::Refuse(canned),
-            None => Decision::Unlisted,
+            None => Decision::Unlisted(resource.hints),
         }
     }
 
@@ -462,8 +498,8 @@ mod tests {
     fn decide(method: &str, path: &str) -> Result<StatusCode, bool> {
         let method = Method::from_bytes(method.as_bytes()).unwrap();
         match policy().decide(&method, path) {
-            Decision::Pass => Err(false),
-            Decision::Unlisted => Err(true),
+            Decision::Pass(_) => Err(false),
+            Decision::Unlisted(_) => Err(true),
             Decision::Refuse(canned) => Ok(canned.error().status()),
         }
     }
@@ -609,7 +645,7 @@ mod tests {
         ));
         assert!(matches!(
             policy.decide(&Method::DELETE, "/items/7"),
-            Decision::Pass
+            Decision::Pass(_)
         ));
     }
 

@@ -42,6 +42,7 @@ use http::Method;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::overload::RouteHints;
 use crate::{ApiErrorLayer, ApiErrorService, MethodPolicy, PolicyError, PolicyMismatch, Resource};
 
 /// A method of the policy, one or many: `Method::POST`, `[Method::PUT, Method::DELETE]`.
@@ -98,6 +99,15 @@ pub struct ApiMethodRouter<S = ()> {
     inner: MethodRouter<S>,
     allowed: Vec<Method>,
     planned: Vec<Method>,
+    hints: RouteHints,
+}
+
+/// What one path of an [`ApiRouter`] declares.
+#[derive(Debug, Clone, Default)]
+struct Declared {
+    allowed: Vec<Method>,
+    planned: Vec<Method>,
+    hints: RouteHints,
 }
 
 impl<S> fmt::Debug for ApiMethodRouter<S> {
@@ -209,6 +219,7 @@ impl<S: Clone> ApiMethodRouter<S> {
             inner: MethodRouter::new(),
             allowed: Vec::new(),
             planned: Vec::new(),
+            hints: RouteHints::default(),
         }
     }
 
@@ -228,6 +239,34 @@ impl<S: Clone> ApiMethodRouter<S> {
     /// ```
     pub fn plan(mut self, methods: impl Methods) -> Self {
         self.planned.extend(methods.into_methods());
+        self
+    }
+
+    /// This resource's deadline, instead of the layer's; see [`Resource::timeout`].
+    pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.hints.timeout = Some(timeout);
+        self
+    }
+
+    /// Never refused by the in-flight limit (health checks, admin); see
+    /// [`Resource::critical`].
+    ///
+    /// ```
+    /// use tower_api_errors::routing::{get, ApiMethodRouter};
+    ///
+    /// async fn health() {}
+    ///
+    /// let route: ApiMethodRouter = get(health).critical();
+    /// # let _ = route;
+    /// ```
+    pub fn critical(mut self) -> Self {
+        self.hints.criticality = Some(crate::Criticality::Critical);
+        self
+    }
+
+    /// Refused first when the in-flight limit tightens; see [`Resource::sheddable`].
+    pub fn sheddable(mut self) -> Self {
+        self.hints.criticality = Some(crate::Criticality::Sheddable);
         self
     }
 
@@ -314,7 +353,7 @@ where
 pub struct ApiRouter<S = ()> {
     router: Router<S>,
     /// One entry per path, in the order first declared.
-    resources: Vec<(String, Vec<Method>, Vec<Method>)>,
+    resources: Vec<(String, Declared)>,
     strict: bool,
     answer_options: bool,
 }
@@ -360,17 +399,24 @@ where
     /// Where `axum::Router::route` panics: an invalid path, a method routed twice.
     pub fn route(mut self, path: &str, methods: ApiMethodRouter<S>) -> Self {
         self.router = self.router.route(path, methods.inner);
-        self.record(path.to_owned(), methods.allowed, methods.planned);
+        let declared = Declared {
+            allowed: methods.allowed,
+            planned: methods.planned,
+            hints: methods.hints,
+        };
+        self.record(path.to_owned(), declared);
         self
     }
 
-    fn record(&mut self, path: String, allowed: Vec<Method>, planned: Vec<Method>) {
-        match self.resources.iter_mut().find(|(p, _, _)| *p == path) {
-            Some((_, a, p)) => {
-                a.extend(allowed);
-                p.extend(planned);
+    fn record(&mut self, path: String, declared: Declared) {
+        match self.resources.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, known)) => {
+                known.allowed.extend(declared.allowed);
+                known.planned.extend(declared.planned);
+                known.hints.timeout = declared.hints.timeout.or(known.hints.timeout);
+                known.hints.criticality = declared.hints.criticality.or(known.hints.criticality);
             }
-            None => self.resources.push((path, allowed, planned)),
+            None => self.resources.push((path, declared)),
         }
     }
 
@@ -382,8 +428,8 @@ where
     /// Where `axum::Router::nest` panics (a prefix of `/` or with a wildcard).
     pub fn nest(mut self, prefix: &str, router: ApiRouter<S>) -> Self {
         self.router = self.router.nest(prefix, router.router);
-        for (path, allowed, planned) in router.resources {
-            self.record(nested_path(prefix, &path), allowed, planned);
+        for (path, declared) in router.resources {
+            self.record(nested_path(prefix, &path), declared);
         }
         self
     }
@@ -391,8 +437,8 @@ where
     /// Merges the routes and policy of `other`, as `axum::Router::merge`.
     pub fn merge(mut self, other: ApiRouter<S>) -> Self {
         self.router = self.router.merge(other.router);
-        for (path, allowed, planned) in other.resources {
-            self.record(path, allowed, planned);
+        for (path, declared) in other.resources {
+            self.record(path, declared);
         }
         self
     }
@@ -477,7 +523,15 @@ where
         let mut builder = MethodPolicy::builder()
             .strict(self.strict)
             .answer_options(self.answer_options);
-        for (path, allowed, planned) in &self.resources {
+        for (
+            path,
+            Declared {
+                allowed,
+                planned,
+                hints,
+            },
+        ) in &self.resources
+        {
             // The declaration is complete, so the layer answers every other method's 405
             // itself: no Router call, and the same words as for a refused method anywhere.
             let refused = REFUSABLE
@@ -488,7 +542,8 @@ where
                 path.clone(),
                 Resource::allow(allowed.iter().cloned())
                     .plan(planned.iter().cloned())
-                    .refuse(refused),
+                    .refuse(refused)
+                    .with_hints(*hints),
             );
         }
         builder.build()
@@ -605,14 +660,12 @@ mod tests {
         let router: ApiRouter = ApiRouter::new()
             .route("/notes", get(handler))
             .route("/notes", post(handler).plan(Method::DELETE));
-        assert_eq!(
-            router.resources,
-            [(
-                "/notes".to_owned(),
-                vec![Method::GET, Method::POST],
-                vec![Method::DELETE]
-            )]
-        );
+        let [(path, declared)] = &router.resources[..] else {
+            panic!("one resource: {:?}", router.resources);
+        };
+        assert_eq!(path, "/notes");
+        assert_eq!(declared.allowed, [Method::GET, Method::POST]);
+        assert_eq!(declared.planned, [Method::DELETE]);
     }
 
     #[test]

@@ -15,16 +15,18 @@ use crate::classify::ClassifyError;
 use crate::future::{log_panic, ResponseFuture, Running};
 use crate::layer::Config;
 use crate::methods::{self, Decision};
-use crate::render::{fresh_parts, respond_default, respond_fresh, RequestContext};
-use crate::BoxError;
+use crate::overload::{RouteHints, Shed};
+use crate::render::{fresh_parts, respond_default, respond_fresh, Rendering, RequestContext};
+use crate::{ApiError, BoxError};
 
 /// The service [`ApiErrorLayer`](crate::ApiErrorLayer) makes. It never fails: every error
 /// becomes a response.
 ///
 /// A request goes through, in order: load shedding (when the inner service was not ready), the
-/// 501 for an unrecognized method, `OPTIONS *`, the maintenance switch, the method policy, the
-/// in-flight limit, and only then the inner service. Each of these answers at once, without
-/// calling the inner service.
+/// drain, the 501 for an unrecognized method, `OPTIONS *`, the maintenance switch, the method
+/// policy, the deadline header, the in-flight limit (with its priorities and deadline-aware
+/// admission), and only then the inner service. Each of these answers at once, without calling
+/// the inner service.
 #[derive(Debug)]
 pub struct ApiErrorService<S, C> {
     inner: S,
@@ -120,6 +122,9 @@ where
                 ))
             }
         }
+        if let Some(drain) = config.drain.as_ref().filter(|d| d.is_draining()) {
+            return early(drain.refusal(req.version()), &ctx, rendering);
+        }
         if !config.recognized.recognizes(req.method()) {
             return ResponseFuture::ready(methods::unrecognized().respond(&ctx, rendering));
         }
@@ -132,11 +137,13 @@ where
                 return ResponseFuture::ready(maintenance.answer().respond(&ctx, rendering));
             }
         }
+        let mut hints = RouteHints::default();
         let mut unlisted = false;
         if let Some(policy) = &config.policy {
             match policy.decide(req.method(), req.uri().path()) {
-                Decision::Pass => {}
-                Decision::Unlisted => {
+                Decision::Pass(route) => hints = route,
+                Decision::Unlisted(route) => {
+                    hints = route;
                     unlisted = true;
                     ctx.remember_path(&req);
                 }
@@ -145,10 +152,19 @@ where
                 }
             }
         }
+        let configured = hints.timeout.or(config.timeout);
+        let timeout =
+            match crate::deadline::timeout(&req, config.deadline_header.as_ref(), configured) {
+                Ok(timeout) => timeout,
+                Err(error) => return early(error, &ctx, rendering),
+            };
         let permit = match &config.in_flight {
-            Some(in_flight) => match in_flight.try_acquire() {
-                Some(permit) => Some(permit),
-                None => return ResponseFuture::ready(config.overloaded.respond(&ctx, rendering)),
+            Some(in_flight) => match in_flight.admit(&req, hints, timeout, config.retry_after) {
+                Ok(permit) => Some(permit),
+                Err(Shed::Overloaded) => {
+                    return ResponseFuture::ready(config.overloaded.respond(&ctx, rendering))
+                }
+                Err(Shed::Error(error)) => return early(error, &ctx, rendering),
             },
             None => None,
         };
@@ -159,7 +175,7 @@ where
                 Running {
                     ctx,
                     rendering,
-                    timeout: config.timeout,
+                    timeout,
                     classifier: self.classifier.clone(),
                     unlisted,
                     waiting_for_body: false,
@@ -174,6 +190,15 @@ where
             }
         }
     }
+}
+
+/// An answer decided before the inner call, rendered for this request.
+fn early<F, C>(
+    error: ApiError,
+    ctx: &RequestContext,
+    rendering: &Rendering,
+) -> ResponseFuture<F, C> {
+    ResponseFuture::ready(respond_fresh(error, ctx, rendering))
 }
 
 /// `204` to `OPTIONS *`, with `Allow` listing every method the route table allows somewhere

@@ -210,3 +210,30 @@ fn allocation_table() {
         );
     }
 }
+
+#[test]
+fn adaptive_limit_drain_and_deadlines_add_no_allocation() {
+    use tower::ServiceBuilder;
+    use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, Drain};
+
+    let ok = StatusCode::OK;
+    let bare = count(stacks::bare(), requests::hello, ok);
+    let layer = ApiErrorLayer::new()
+        .timeout(stacks::TIMEOUT)
+        .adaptive_concurrency(AdaptiveConcurrency::default())
+        .deadline_header("x-request-timeout-ms")
+        .drain(Drain::new())
+        .method_policy(stacks::policy());
+    let adaptive = count(
+        ServiceBuilder::new().layer(layer).service(stacks::router()),
+        requests::hello,
+        ok,
+    );
+    assert_eq!(
+        adaptive.allocations,
+        bare.allocations,
+        "adaptive allocates {:.2}/req, `bare` {:.2}/req",
+        adaptive.per_request().0,
+        bare.per_request().0
+    );
+}

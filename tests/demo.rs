@@ -285,9 +285,10 @@ async fn maintenance_is_switched_by_the_admin_routes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_over_max_in_flight_are_503() {
     let settings = app::Settings {
-        max_in_flight: 2,
+        max_in_flight: app::MaxInFlight::Fixed(2),
         timeout: Duration::from_secs(60),
         retry_after: Duration::from_secs(4),
+        ..app::Settings::default()
     };
     let (addr, demo) = served(settings).await;
     let slow: Vec<_> = (0..2)
@@ -296,12 +297,54 @@ async fn requests_over_max_in_flight_are_503() {
     while demo.in_flight.current() < 2 {
         tokio::task::yield_now().await;
     }
-    let reply = send(addr, request("GET", "/health")).await;
+    // /health is critical: never refused by the limit.
+    let health = send(addr, request("GET", "/health")).await;
+    assert_eq!(health.status, StatusCode::OK);
+    let reply = send(addr, request("GET", "/payments")).await;
     assert_eq!(reply.headers["retry-after"], "4");
     assert_eq!(assert_error(&reply, 503, "overloaded")["retry_after"], 4);
     for task in slow {
         task.abort();
     }
+}
+
+#[tokio::test]
+async fn reports_read_the_database_and_honour_the_deadline_header() {
+    let addr = start().await;
+    let reply = send(addr, request("GET", "/reports/7/result")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json()["result"], "complete");
+    let deadline = |value: &str| {
+        Request::get("/reports/7/result")
+            .header(app::DEADLINE_HEADER, value)
+            .body(Full::<Bytes>::default())
+            .unwrap()
+    };
+    assert_error(&send(addr, deadline("0")).await, 504, "gateway_timeout");
+    assert_error(&send(addr, deadline("soon")).await, 400, "bad_request");
+    assert_eq!(send(addr, deadline("2000")).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_adaptive_demo_serves_and_a_drain_answers_shutting_down() {
+    let settings = app::Settings {
+        max_in_flight: app::MaxInFlight::Auto,
+        ..app::Settings::default()
+    };
+    let (addr, demo) = served(settings).await;
+    assert!(demo.in_flight.is_adaptive());
+    assert_eq!(
+        send(addr, request("GET", "/reports/1/result")).await.status,
+        StatusCode::OK
+    );
+    demo.drain.trigger();
+    for path in ["/health", "/reports/1/result", "/payments"] {
+        let reply = send(addr, request("GET", path)).await;
+        assert_error(&reply, 503, "shutting_down");
+        assert_eq!(reply.headers["connection"], "close");
+        assert_eq!(reply.headers["retry-after"], "1");
+    }
+    assert_eq!(demo.drain.in_flight(), 0);
 }
 
 mod properties {

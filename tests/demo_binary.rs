@@ -72,3 +72,66 @@ async fn the_demo_listens_where_it_says_answers_and_stops_on_sigterm() {
         "{rest:?}"
     );
 }
+
+/// Sends `GET path` until the answer's `error` is `code`; bounded by a number of tries, not by
+/// a duration.
+async fn until_error(addr: SocketAddr, path: &str, code: &str) -> common::Reply {
+    for _ in 0..10_000 {
+        let reply = send(addr, request("GET", path)).await;
+        if reply.status.as_u16() >= 400 && reply.error_body()["error"] == code {
+            return reply;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!("GET {path} never answered {code}");
+}
+
+#[tokio::test]
+async fn sigterm_drains_before_the_demo_stops() {
+    // One place: while the slow request holds it, others are refused, which tells the test
+    // that the slow request is in flight.
+    let mut demo = Command::new(demo_binary())
+        .args(["--addr", "127.0.0.1:0", "--timeout-ms", "10000"])
+        .args(["--max-in-flight", "1"])
+        .env("RUST_LOG", "off")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(demo.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    let addr: SocketAddr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+        .parse()
+        .unwrap();
+
+    let in_flight = tokio::spawn(send(addr, request("GET", "/slow?ms=2000")));
+    until_error(addr, "/payments", "overloaded").await;
+    let killed = Command::new("kill")
+        .args(["-TERM", &demo.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // New requests are refused, /health too (a load balancer must stop sending).
+    let refused = until_error(addr, "/health", "shutting_down").await;
+    assert_eq!(refused.status, 503);
+    assert_eq!(refused.headers["connection"], "close");
+    // The request in flight finishes normally, then the demo exits.
+    assert_eq!(in_flight.await.unwrap().status, 200);
+    let exited = tokio::task::spawn_blocking(move || demo.wait());
+    let status = tokio::time::timeout(Duration::from_secs(30), exited)
+        .await
+        .expect("the demo stops after draining")
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "graceful shutdown exits 0, not {status}");
+    let rest: Vec<String> = stdout.lines().map(Result::unwrap).collect();
+    assert!(
+        rest.iter()
+            .any(|line| line == "draining: 1 requests in flight"),
+        "{rest:?}"
+    );
+}

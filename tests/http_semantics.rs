@@ -113,7 +113,7 @@ async fn options_lists_allow_on_every_resource() {
 #[tokio::test]
 async fn maintenance_and_overload_503s_carry_retry_after() {
     let settings = app::Settings {
-        max_in_flight: 0,
+        max_in_flight: app::MaxInFlight::Fixed(0),
         ..app::Settings::default()
     };
     let demo = app::demo(&settings);

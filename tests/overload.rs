@@ -195,3 +195,163 @@ async fn tower_load_shed_inside_the_layer_is_503() {
     let app = ApiErrorLayer::new().layer(inner);
     assert_overloaded(&call(app, get_req("/")).await, 1);
 }
+
+/// The route table of the priority tests: `/health` critical, `/reports` sheddable, the rest
+/// normal.
+fn priority_policy() -> tower_api_errors::MethodPolicy {
+    use http::Method;
+    use tower_api_errors::{MethodPolicy, Resource};
+    MethodPolicy::builder()
+        .resource("/health", Resource::allow([Method::GET]).critical())
+        .resource("/reports", Resource::allow([Method::GET]).sheddable())
+        .resource("/hello", Resource::allow([Method::GET]))
+        .resource("/wait", Resource::allow([Method::GET]))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn critical_requests_are_never_shed_and_sheddable_ones_go_first() {
+    let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let router = waiting_router(started.clone(), release.clone())
+        .route("/health", get(|| async { "ok" }))
+        .route("/reports", get(|| async { "report" }));
+    let layer = ApiErrorLayer::new()
+        .max_in_flight(4)
+        .method_policy(priority_policy());
+    let gauge = layer.in_flight().unwrap();
+    let app = layer.layer(router);
+
+    let mut waiting = Vec::new();
+    for in_flight in 1..=4 {
+        waiting.push(tokio::spawn(app.clone().oneshot(get_req("/wait"))));
+        started.notified().await;
+        assert_eq!(gauge.current(), in_flight);
+        let sheddable = call(app.clone(), get_req("/reports")).await.status;
+        let normal = call(app.clone(), get_req("/hello")).await.status;
+        let critical = call(app.clone(), get_req("/health")).await.status;
+        // Sheddable fills 3 of 4 places, normal all 4, critical goes over.
+        assert_eq!(sheddable == StatusCode::OK, in_flight < 3, "{in_flight}");
+        assert_eq!(normal == StatusCode::OK, in_flight < 4, "{in_flight}");
+        assert_eq!(critical, StatusCode::OK);
+    }
+    // A request extension overrides the route table, both ways.
+    let mut marked = get_req("/hello");
+    marked
+        .extensions_mut()
+        .insert(tower_api_errors::Criticality::Critical);
+    assert_eq!(call(app.clone(), marked).await.status, StatusCode::OK);
+    let mut marked = get_req("/health");
+    marked
+        .extensions_mut()
+        .insert(tower_api_errors::Criticality::Normal);
+    assert_overloaded(&call(app.clone(), marked).await, 1);
+
+    for _ in 0..4 {
+        release.notify_one();
+    }
+    for task in waiting {
+        assert_eq!(collect(task.await.unwrap().unwrap()).await.body, "released");
+    }
+    assert_eq!(gauge.current(), 0);
+}
+
+/// A Router whose `/reports/{id}/result` queues for one of `pool` connections and holds it
+/// 10 ms, counting the queries it runs; `/health` answers at once.
+fn database_router(pool: usize, queries: Arc<std::sync::atomic::AtomicUsize>) -> Router {
+    let pool = Arc::new(tokio::sync::Semaphore::new(pool));
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .route(
+            "/reports/{id}/result",
+            get(move || {
+                let (pool, queries) = (pool.clone(), queries.clone());
+                async move {
+                    let _connection = pool.acquire().await.unwrap();
+                    queries.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    "complete"
+                }
+            }),
+        )
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_adaptive_limit_finds_the_pool_and_refuses_short_deadlines() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tower_api_errors::{AdaptiveConcurrency, MethodPolicy, Resource};
+
+    let queries = Arc::new(AtomicUsize::new(0));
+    let policy = MethodPolicy::builder()
+        .resource("/health", Resource::allow([http::Method::GET]).critical())
+        .resource("/reports/{id}/result", Resource::allow([http::Method::GET]))
+        .build()
+        .unwrap();
+    let layer = ApiErrorLayer::new()
+        .timeout(Duration::from_secs(2))
+        .deadline_header("x-request-timeout-ms")
+        .adaptive_concurrency(AdaptiveConcurrency::default())
+        .method_policy(policy);
+    let gauge = layer.in_flight().unwrap();
+    let app = layer.layer(database_router(4, queries.clone()));
+
+    // 32 clients in a closed loop for 3 s of the paused clock; a refused one waits 5 ms.
+    let (ok, refused) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let clients: Vec<_> = (0..32)
+        .map(|_| {
+            let (app, ok, refused) = (app.clone(), ok.clone(), refused.clone());
+            tokio::spawn(async move {
+                let end = tokio::time::Instant::now() + Duration::from_secs(3);
+                while tokio::time::Instant::now() < end {
+                    let reply = call(app.clone(), get_req("/reports/1/result")).await;
+                    if reply.status == StatusCode::OK {
+                        ok.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+                        if refused.fetch_add(1, Ordering::Relaxed) == 0 {
+                            assert_eq!(reply.error_body()["error"], "overloaded");
+                        }
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                }
+            })
+        })
+        .collect();
+    for client in clients {
+        client.await.unwrap();
+    }
+    // 4 connections × 10 ms: 400 per second is the capacity, 1 200 in 3 s.
+    let served = ok.load(Ordering::Relaxed);
+    assert!(served >= 1_080, "{served} served");
+    assert!(refused.load(Ordering::Relaxed) > 0);
+    assert!((4..=8).contains(&gauge.limit()), "limit {}", gauge.limit());
+    assert_eq!(gauge.min_latency(), Some(Duration::from_millis(10)));
+    assert_eq!(gauge.current(), 0);
+
+    // A deadline shorter than the measured 10 ms is refused at once: 504, no query run.
+    let before = queries.load(Ordering::Relaxed);
+    let short = || {
+        Request::get("/reports/1/result")
+            .header("x-request-timeout-ms", "5")
+            .body(Body::empty())
+            .unwrap()
+    };
+    let reply = call(app.clone(), short()).await;
+    assert_eq!(reply.status, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(reply.error_body()["error"], "gateway_timeout");
+    assert_eq!(queries.load(Ordering::Relaxed), before);
+    // A critical request with the same deadline is not judged by the others' latency.
+    let health = Request::get("/health")
+        .header("x-request-timeout-ms", "5")
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(call(app.clone(), health).await.status, StatusCode::OK);
+    // A malformed deadline is the client's mistake.
+    let garbage = Request::get("/reports/1/result")
+        .header("x-request-timeout-ms", "5ms")
+        .body(Body::empty())
+        .unwrap();
+    let reply = call(app, garbage).await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
+    reply.error_body();
+}

@@ -52,7 +52,7 @@ async fn serve_demo(settings: &app::Settings) -> Served {
     let handled = Arc::new(AtomicUsize::new(0));
     let counter = handled.clone();
     let maintenance = app::maintenance(settings);
-    let (router, policy) = app::routes(&maintenance)
+    let (router, policy) = app::routes(&maintenance, app::Database::new(settings))
         .into_parts()
         .expect("the demo's route table is valid");
     let layer = app::layer(settings, &maintenance).method_policy(policy);
@@ -75,9 +75,10 @@ async fn serve_demo(settings: &app::Settings) -> Served {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overload_soak_loses_nothing_and_ends_at_zero() {
     let settings = app::Settings {
-        max_in_flight: 8,
+        max_in_flight: app::MaxInFlight::Fixed(8),
         timeout: Duration::from_secs(30),
         retry_after: Duration::from_secs(1),
+        ..app::Settings::default()
     };
     let served = serve_demo(&settings).await;
     let addr = served.addr;
@@ -123,9 +124,10 @@ async fn overload_soak_loses_nothing_and_ends_at_zero() {
 async fn ten_thousand_cancelled_requests_leave_the_limiter_at_zero() {
     let batch = 50;
     let settings = app::Settings {
-        max_in_flight: batch,
+        max_in_flight: app::MaxInFlight::Fixed(batch),
         timeout: Duration::from_secs(600),
         retry_after: Duration::from_secs(1),
+        ..app::Settings::default()
     };
     let Served {
         addr,
@@ -210,7 +212,7 @@ async fn a_timeout_storm_gives_504s_and_drops_every_handler() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panic_storm_gives_500s_and_the_server_keeps_serving() {
     let settings = app::Settings {
-        max_in_flight: 10_000,
+        max_in_flight: app::MaxInFlight::Fixed(10_000),
         ..app::Settings::default()
     };
     let Served {
@@ -240,7 +242,7 @@ async fn a_panic_storm_gives_500s_and_the_server_keeps_serving() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn flipping_maintenance_under_load_gives_only_200_or_503() {
     let settings = app::Settings {
-        max_in_flight: 10_000,
+        max_in_flight: app::MaxInFlight::Fixed(10_000),
         ..app::Settings::default()
     };
     let Served {

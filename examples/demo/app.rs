@@ -14,10 +14,12 @@ use axum::response::IntoResponse;
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use tokio::sync::Semaphore;
 use tower_api_errors::openapi::{ErrorResponses, Problem};
 use tower_api_errors::routing::{get, post, put, ApiRouter};
 use tower_api_errors::{
-    ApiError, ApiErrorLayer, ApiErrorService, DefaultClassifier, FieldError, InFlight, Maintenance,
+    AdaptiveConcurrency, ApiError, ApiErrorLayer, ApiErrorService, DefaultClassifier, Drain,
+    FieldError, InFlight, Maintenance,
 };
 use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -27,16 +29,42 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub timeout: Duration,
-    pub max_in_flight: usize,
+    pub max_in_flight: MaxInFlight,
     pub retry_after: Duration,
+    /// Connections of the simulated database behind `/reports/{id}/result`.
+    pub db_pool: usize,
+    /// How long one query holds a connection.
+    pub db_time: Duration,
+}
+
+/// `--max-in-flight N|auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaxInFlight {
+    Fixed(usize),
+    /// The adaptive limit.
+    Auto,
+}
+
+impl std::str::FromStr for MaxInFlight {
+    type Err = std::num::ParseIntError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s == "auto" {
+            Ok(Self::Auto)
+        } else {
+            s.parse().map(Self::Fixed)
+        }
+    }
 }
 
 impl Default for Settings {
     fn default() -> Self {
         Self {
             timeout: Duration::from_millis(2000),
-            max_in_flight: 64,
+            max_in_flight: MaxInFlight::Fixed(64),
             retry_after: Duration::from_secs(1),
+            db_pool: 8,
+            db_time: Duration::from_millis(5),
         }
     }
 }
@@ -46,10 +74,14 @@ pub struct Demo {
     pub service: ApiErrorService<Router, DefaultClassifier>,
     pub maintenance: Maintenance,
     pub in_flight: InFlight,
+    pub drain: Drain,
 }
 
 /// The largest request body the demo reads.
 pub const MAX_BODY: usize = 16 * 1024;
+
+/// The inbound deadline header the demo honours.
+pub const DEADLINE_HEADER: &str = "x-request-timeout-ms";
 
 /// The token that `/private` and `/admin/maintenance` accept.
 pub const TOKEN: &str = "demo-token";
@@ -62,13 +94,40 @@ struct AppState {
     notes: Arc<Mutex<HashMap<u64, Value>>>,
     next_id: Arc<AtomicU64>,
     maintenance: Maintenance,
+    db: Database,
+}
+
+/// A simulated database: `pool` connections; a query holds one for `query_time`, and waits
+/// its turn when none is free. Its capacity is `pool / query_time` queries per second, and
+/// requests beyond it queue here, as they do behind a real connection pool.
+#[derive(Clone)]
+pub struct Database {
+    pool: Arc<Semaphore>,
+    query_time: Duration,
+}
+
+impl Database {
+    pub fn new(settings: &Settings) -> Self {
+        Self {
+            pool: Arc::new(Semaphore::new(settings.db_pool)),
+            query_time: settings.db_time,
+        }
+    }
+
+    async fn query(&self) {
+        let _connection = self.pool.acquire().await.expect("the pool is never closed");
+        if !self.query_time.is_zero() {
+            tokio::time::sleep(self.query_time).await;
+        }
+    }
 }
 
 pub fn demo(settings: &Settings) -> Demo {
     let maintenance = maintenance(settings);
-    let layer = layer(settings, &maintenance);
+    let drain = Drain::new().retry_after(settings.retry_after);
+    let layer = layer(settings, &maintenance).drain(drain.clone());
     let in_flight = layer.in_flight().expect("a limit is configured");
-    let routes = routes(&maintenance);
+    let routes = routes(&maintenance, Database::new(settings));
     // The document says what the layer answers, so it is made from the layer with the policy.
     let policy = routes.policy().expect("the demo's route table is valid");
     let document = serde_json::to_vec(&openapi(&layer.clone().method_policy(policy)))
@@ -81,6 +140,7 @@ pub fn demo(settings: &Settings) -> Demo {
             .expect("the demo's route table is valid"),
         maintenance,
         in_flight,
+        drain,
     }
 }
 
@@ -234,31 +294,45 @@ pub fn maintenance(settings: &Settings) -> Maintenance {
 
 /// The layer, configured from the flags; the method policy comes from [`routes`].
 pub fn layer(settings: &Settings, maintenance: &Maintenance) -> ApiErrorLayer {
-    ApiErrorLayer::new()
+    let layer = ApiErrorLayer::new();
+    let layer = match settings.max_in_flight {
+        MaxInFlight::Fixed(max) => layer.max_in_flight(max),
+        MaxInFlight::Auto => layer.adaptive_concurrency(AdaptiveConcurrency::default()),
+    };
+    layer
         .timeout(settings.timeout)
-        .max_in_flight(settings.max_in_flight)
+        .deadline_header(DEADLINE_HEADER)
         .retry_after(settings.retry_after)
         .maintenance(maintenance.clone())
 }
 
 /// The routes of the API document, declared once: each path's handlers and the methods planned
 /// for it (501 until they come). Every other recognized method is 405. `into_parts` gives the
-/// axum Router and the layer's `MethodPolicy`, which can't disagree.
-pub fn routes(maintenance: &Maintenance) -> ApiRouter {
+/// axum Router and the layer's `MethodPolicy`, which can't disagree. `/health` and the admin
+/// routes are never refused by the in-flight limit, and reports (read from `db`) get 10 s
+/// instead of the layer's timeout.
+pub fn routes(maintenance: &Maintenance, db: Database) -> ApiRouter {
     let state = AppState {
         notes: Arc::default(),
         next_id: Arc::new(AtomicU64::new(FIRST_NOTE_ID)),
         maintenance: maintenance.clone(),
+        db,
     };
-    let admin = ApiRouter::new().route("/maintenance", put(maintenance_on).delete(maintenance_off));
+    let admin = ApiRouter::new().route(
+        "/maintenance",
+        put(maintenance_on).delete(maintenance_off).critical(),
+    );
     ApiRouter::new()
-        .route("/health", get(health))
+        .route("/health", get(health).critical())
         .route("/notes", post(create_note).plan(Method::GET))
         .route(
             "/notes/{id}",
             get(read_note).plan([Method::PUT, Method::DELETE]),
         )
-        .route("/reports/{id}/result", get(report_result))
+        .route(
+            "/reports/{id}/result",
+            get(report_result).timeout(Duration::from_secs(10)),
+        )
         .route("/payments", get(list_payments).plan(Method::POST))
         .route("/slow", get(slow))
         .route("/panic", get(panics))
@@ -353,7 +427,11 @@ async fn read_note(
         (status = 404, description = "Not Found: an id sent as `/` or `..` lands on another path.", content((ApiError = "application/json"), (Problem = "application/problem+json"))),
     )
 )]
-async fn report_result(Path(id): Path<String>) -> Json<ReportResult> {
+async fn report_result(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Json<ReportResult> {
+    state.db.query().await;
     Json(ReportResult {
         ok: true,
         report: id,

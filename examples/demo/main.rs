@@ -2,7 +2,10 @@
 //! table reachable by a curl command.
 //!
 //! Flags: `--addr 127.0.0.1:3000` (port 0 picks a free one), `--timeout-ms 2000`,
-//! `--max-in-flight 64`, `--retry-after 1` (seconds). Stops gracefully on Ctrl-C or SIGTERM.
+//! `--max-in-flight 64` (or `auto`: the adaptive limit), `--retry-after 1` (seconds),
+//! `--db-pool 8` and `--db-ms 5` (the simulated database behind `/reports/{id}/result`).
+//! Stops gracefully on Ctrl-C or SIGTERM: first it drains (new requests get
+//! `503 shutting_down`, the ones in flight finish), then the connections close.
 
 mod app;
 
@@ -13,7 +16,7 @@ use axum::ServiceExt;
 
 fn usage() -> ! {
     eprintln!(
-        "usage: demo [--addr 127.0.0.1:3000] [--timeout-ms 2000] [--max-in-flight 64] [--retry-after 1]"
+        "usage: demo [--addr 127.0.0.1:3000] [--timeout-ms 2000] [--max-in-flight 64|auto] [--retry-after 1] [--db-pool 8] [--db-ms 5]"
     );
     std::process::exit(2)
 }
@@ -30,6 +33,10 @@ fn parse_args() -> (SocketAddr, app::Settings) {
                 settings.timeout = Duration::from_millis(value.parse().unwrap_or_else(|_| usage()))
             }
             "--max-in-flight" => settings.max_in_flight = value.parse().unwrap_or_else(|_| usage()),
+            "--db-pool" => settings.db_pool = value.parse().unwrap_or_else(|_| usage()),
+            "--db-ms" => {
+                settings.db_time = Duration::from_millis(value.parse().unwrap_or_else(|_| usage()))
+            }
             "--retry-after" => {
                 settings.retry_after =
                     Duration::from_secs(value.parse().unwrap_or_else(|_| usage()))
@@ -52,7 +59,11 @@ async fn main() -> std::io::Result<()> {
         service,
         maintenance,
         in_flight,
+        drain,
     } = app::demo(&settings);
+    // Listen for the signals before saying where we listen: a SIGTERM that comes right after
+    // must drain, not kill the process.
+    let shutdown = shutdown_signal();
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}");
@@ -60,7 +71,17 @@ async fn main() -> std::io::Result<()> {
     // The layer wraps the whole Router (not `Router::layer`), so the Router's own 404s and
     // 405s go through it too.
     axum::serve(listener, service.into_axum().into_make_service())
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Refuse new requests, let the ones in flight finish (each is bounded by its
+            // deadline, at most the reports' 10 s), then let the server close the connections.
+            drain.trigger();
+            println!("draining: {} requests in flight", drain.in_flight());
+            let grace = settings.timeout.max(Duration::from_secs(10));
+            if tokio::time::timeout(grace, drain.drained()).await.is_err() {
+                println!("drain: grace period over");
+            }
+        })
         .await?;
     println!(
         "stopped: {} requests in flight, maintenance {}",
@@ -80,6 +101,8 @@ fn print_tour(addr: SocketAddr) {
     println!(
         "\nTry (add -i to see the headers):
   200  curl {url}/health
+  200  curl {url}/reports/1234/result     (one query to the simulated database)
+  504  curl {url}/reports/1234/result -H 'x-request-timeout-ms: 0'
   201  curl -X POST {url}/notes -H 'content-type: application/json' -d '{{\"customer_id\":1001,\"body\":\"This is a test note.\"}}'
   400  curl -X POST {url}/notes -H 'content-type: application/json' -d '{{\"body\":\"no customer\"}}'
   400  curl -X POST {url}/notes -H 'content-type: application/json' -d '{{\"customer_id\":'
@@ -98,24 +121,30 @@ fn print_tour(addr: SocketAddr) {
     );
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on Ctrl-C or SIGTERM. The SIGTERM handler is installed when this is called, not
+/// when the future is first polled: a SIGTERM right after start drains instead of killing.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    let terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    async move {
+        let ctrl_c = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        #[cfg(unix)]
+        let terminate = async move {
+            match terminate {
+                Some(mut signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            () = ctrl_c => {},
+            () = terminate => {},
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = terminate => {},
+        println!("shutting down");
     }
-    println!("shutting down");
 }

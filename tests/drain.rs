@@ -1,0 +1,116 @@
+//! 503 `shutting_down`: once a `Drain` is triggered, new requests are refused with
+//! `Connection: close` (HTTP/1.1) while the ones in flight finish; over real sockets.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use common::{collect, request, send, send_h2, serve};
+use http::StatusCode;
+use http_body_util::Full;
+use hyper_util::rt::TokioIo;
+use tokio::sync::Notify;
+use tower::Layer;
+use tower_api_errors::{ApiErrorLayer, Drain};
+
+fn router(started: Arc<Notify>, release: Arc<Notify>) -> Router {
+    Router::new()
+        .route("/hello", get(|| async { "hello" }))
+        .route(
+            "/wait",
+            get(move || {
+                let (started, release) = (started.clone(), release.clone());
+                async move {
+                    started.notify_one();
+                    release.notified().await;
+                    "released"
+                }
+            }),
+        )
+}
+
+#[tokio::test]
+async fn a_triggered_drain_refuses_new_requests_and_closes_http1_connections() {
+    let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let drain = Drain::new().retry_after(Duration::from_secs(3));
+    let app = ApiErrorLayer::new()
+        .max_in_flight(64)
+        .drain(drain.clone())
+        .layer(router(started.clone(), release.clone()));
+    let addr = serve(app).await;
+
+    // A keep-alive HTTP/1.1 connection, used once before the drain.
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    let hello = || {
+        http::Request::get("/hello")
+            .header("host", addr.to_string())
+            .body(Full::<Bytes>::default())
+            .unwrap()
+    };
+    let reply = collect(sender.send_request(hello()).await.unwrap()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(!reply.headers.contains_key("connection"));
+
+    // One request in flight when the drain starts.
+    let in_flight = tokio::spawn(send(addr, request("GET", "/wait")));
+    started.notified().await;
+    assert_eq!(drain.in_flight(), 1);
+    drain.trigger();
+
+    // The kept-alive connection's next request: 503, Connection: close, and the server closes.
+    let reply = collect(sender.send_request(hello()).await.unwrap()).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(reply.headers["connection"], "close");
+    assert_eq!(reply.headers["retry-after"], "3");
+    let body = reply.error_body();
+    assert_eq!(body["error"], "shutting_down");
+    assert_eq!(body["retry_after"], 3);
+    tokio::time::timeout(Duration::from_secs(10), connection)
+        .await
+        .expect("the server closes the connection")
+        .unwrap()
+        .unwrap();
+
+    // A new HTTP/2 connection is refused too, without the connection-specific header.
+    let reply = send_h2(addr, request("GET", "/hello")).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(!reply.headers.contains_key("connection"));
+
+    // The request that was in flight finishes normally, and the drain sees it go.
+    assert_eq!(drain.in_flight(), 1);
+    release.notify_one();
+    let reply = in_flight.await.unwrap();
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, "released");
+    tokio::time::timeout(Duration::from_secs(10), drain.drained())
+        .await
+        .expect("nothing left in flight");
+    assert_eq!(drain.in_flight(), 0);
+}
+
+#[tokio::test]
+async fn a_drain_counts_without_a_limit() {
+    let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let drain = Drain::new();
+    let layer = ApiErrorLayer::new().drain(drain.clone());
+    let gauge = layer.in_flight().expect("the drain counts");
+    assert_eq!(gauge.limit(), usize::MAX);
+    let addr = serve(layer.layer(router(started.clone(), release.clone()))).await;
+    let waiting = tokio::spawn(send(addr, request("GET", "/wait")));
+    started.notified().await;
+    assert_eq!(drain.in_flight(), 1);
+    release.notify_one();
+    assert_eq!(waiting.await.unwrap().status, StatusCode::OK);
+    assert_eq!(
+        send(addr, request("GET", "/hello")).await.status,
+        StatusCode::OK
+    );
+}
