@@ -38,15 +38,6 @@ pin_project! {
         running: Option<Running<C>>,
     }
 
-    impl<F, C> PinnedDrop for ResponseFuture<F, C> {
-        fn drop(this: Pin<&mut Self>) {
-            // Dropped before completing: a cancellation frees the place but is no latency
-            // sample.
-            if let Some(permit) = this.project().running.as_mut().and_then(|r| r._permit.as_mut()) {
-                permit.cancel();
-            }
-        }
-    }
 }
 
 pin_project! {
@@ -72,6 +63,15 @@ pub(crate) struct Running<C> {
     pub(crate) waiting_for_body: bool,
     // Held until the response head is out, or the future is dropped.
     pub(crate) _permit: Option<Permit>,
+}
+
+impl<C> Running<C> {
+    /// The request is answered (not cancelled): its latency counts for an adaptive limit.
+    fn complete(&mut self) {
+        if let Some(permit) = &mut self._permit {
+            permit.complete();
+        }
+    }
 }
 
 impl<F, C> ResponseFuture<F, C> {
@@ -133,11 +133,13 @@ where
                 if running.unlisted {
                     warn_unlisted(&running.ctx, response.status());
                 }
+                running.complete();
                 *this.running = None;
                 return Poll::Ready(Ok(response.map(ResponseBody::inner)));
             }
             Ok(Poll::Ready(Ok(response))) => {
-                let running = this.running.take().expect("checked above");
+                let mut running = this.running.take().expect("checked above");
+                running.complete();
                 // Normalization may quote the body or log it, and a body may panic too: it is
                 // guarded inside.
                 match normalize(response, &running.ctx, running.rendering, cx) {
@@ -148,7 +150,8 @@ where
                 }
             }
             Ok(Poll::Ready(Err(error))) => {
-                let running = this.running.take().expect("checked above");
+                let mut running = this.running.take().expect("checked above");
+                running.complete();
                 let error = error.into();
                 match catch_unwind(AssertUnwindSafe(|| running.classifier.classify(error))) {
                     Ok(error) => respond_fresh(error, &running.ctx, running.rendering),
@@ -161,7 +164,8 @@ where
             Ok(Poll::Pending) => {
                 let timeout = running.timeout;
                 ready!(poll_deadline(this.deadline.as_mut(), timeout, cx));
-                let running = this.running.take().expect("checked above");
+                let mut running = this.running.take().expect("checked above");
+                running.complete();
                 // The client was the slow one when the handler was still waiting for its body.
                 let status = if running.waiting_for_body {
                     StatusCode::REQUEST_TIMEOUT
@@ -172,7 +176,8 @@ where
             }
             Err(panic) => {
                 log_panic(&*panic);
-                let running = this.running.take().expect("checked above");
+                let mut running = this.running.take().expect("checked above");
+                running.complete();
                 status_only(StatusCode::INTERNAL_SERVER_ERROR, &running)
             }
         };

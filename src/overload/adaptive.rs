@@ -416,7 +416,7 @@ fn unit_interval(bits: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::overload::{Criticality, InFlight};
+    use crate::overload::{Criticality, InFlight, Permit};
 
     /// A service behind `pool` connections that each take `service` per request, driven in
     /// rounds: each round admits as many requests as the limit takes (plus one that is
@@ -440,6 +440,7 @@ mod tests {
             // A fluid queue: over the pool, latency grows with the queue.
             let load = pool.map_or(1.0, |pool| (permits.len() as f64 / pool as f64).max(1.0));
             tokio::time::advance(service.mul_f64(load)).await;
+            permits.iter_mut().for_each(Permit::complete);
             drop(permits);
             limits.push(gauge.limit());
         }
@@ -533,13 +534,14 @@ mod tests {
         let controller = gauge.shared.adaptive.as_ref().unwrap();
         // Ten refusals per admission, per round.
         for _ in 0..200 {
-            let permits: Vec<_> = std::iter::from_fn(|| gauge.try_acquire(Criticality::Normal))
+            let mut permits: Vec<_> = std::iter::from_fn(|| gauge.try_acquire(Criticality::Normal))
                 .take(100)
                 .collect();
             for _ in 0..permits.len() * 10 {
                 let _ = controller.retry_after(Duration::ZERO);
             }
             tokio::time::advance(Duration::from_millis(10)).await;
+            permits.iter_mut().for_each(Permit::complete);
             drop(permits);
         }
         let seen: Vec<u64> = (0..1000)
@@ -569,9 +571,9 @@ mod tests {
         let busy_limit = gauge.limit();
         // Quiet: one request every 50 ms. Windows close anyway, without moving the limit.
         for _ in 0..60 {
-            let permit = gauge.try_acquire(Criticality::Normal).unwrap();
+            let mut permit = gauge.try_acquire(Criticality::Normal).unwrap();
             tokio::time::advance(Duration::from_millis(1)).await;
-            drop(permit);
+            permit.complete();
             tokio::time::advance(Duration::from_millis(49)).await;
         }
         assert_eq!(controller.sample_mask.load(Ordering::Relaxed), 0);

@@ -278,8 +278,9 @@ impl InFlight {
 }
 
 /// One admitted request; dropping it frees the place. A sampled one measures its latency for
-/// the adaptive controller when it completes, not when it is cancelled (a client that hangs up
-/// after a millisecond says nothing about the service).
+/// the adaptive controller when it is [completed](Permit::complete), not when it is only
+/// dropped, as a cancelled request is (a client that hangs up after a millisecond says nothing
+/// about the service).
 #[derive(Debug)]
 pub(crate) struct Permit {
     shared: Arc<Shared>,
@@ -288,9 +289,13 @@ pub(crate) struct Permit {
 }
 
 impl Permit {
-    /// The request was cancelled: free the place, measure nothing.
-    pub(crate) fn cancel(&mut self) {
-        self.sample = 0;
+    /// The request was answered: a sample measures its latency now.
+    #[inline]
+    pub(crate) fn complete(&mut self) {
+        if self.sample != 0 {
+            self.record();
+            self.sample = 0;
+        }
     }
 
     #[cold]
@@ -306,9 +311,6 @@ impl Drop for Permit {
     #[inline]
     fn drop(&mut self) {
         self.shared.count.fetch_sub(1, Ordering::AcqRel);
-        if self.sample != 0 {
-            self.record();
-        }
     }
 }
 
