@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use http::header::{
@@ -61,13 +62,16 @@ pub const RESERVED_MEMBERS: &[&str] = &[
 /// ```
 #[derive(Debug, Clone)]
 pub struct ApiError {
-    // Boxed so that `Result<T, ApiError>` stays small on the success path.
-    inner: Box<Inner>,
+    status: StatusCode,
+    // `None` while the error says nothing but its status's defaults, so that the errors the
+    // layer makes itself (a 504, a 500) and `ApiError::not_found()` allocate nothing. Boxed so
+    // that `Result<T, ApiError>` stays small on the success path.
+    custom: Option<Box<Inner>>,
 }
 
+/// What an error says beyond its status's defaults.
 #[derive(Debug, Clone)]
 struct Inner {
-    status: StatusCode,
     code: Cow<'static, str>,
     detail: Option<Cow<'static, str>>,
     members: Vec<(Cow<'static, str>, Value)>,
@@ -123,15 +127,23 @@ impl ApiError {
     /// ```
     #[must_use]
     pub fn try_new(status: StatusCode) -> Option<Self> {
-        (status.is_client_error() || status.is_server_error()).then(|| Self {
-            inner: Box::new(Inner {
-                status,
+        (status.is_client_error() || status.is_server_error()).then_some(Self {
+            status,
+            custom: None,
+        })
+    }
+
+    /// What the error says beyond its status's defaults, made on first use.
+    fn custom(&mut self) -> &mut Inner {
+        let status = self.status;
+        self.custom.get_or_insert_with(|| {
+            Box::new(Inner {
                 code: Cow::Borrowed(catalog::lookup(status).code),
                 detail: None,
                 members: Vec::new(),
                 headers: HeaderMap::new(),
                 retryable: None,
-            }),
+            })
         })
     }
 
@@ -283,7 +295,7 @@ impl ApiError {
     /// Replaces the stable `error` code.
     #[must_use]
     pub fn with_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
-        self.inner.code = code.into();
+        self.custom().code = code.into();
         self
     }
 
@@ -292,7 +304,7 @@ impl ApiError {
     /// For 5xx errors, keep internal text (error messages, paths) out of it: it is sent.
     #[must_use]
     pub fn with_detail(mut self, detail: impl Into<Cow<'static, str>>) -> Self {
-        self.inner.detail = Some(detail.into());
+        self.custom().detail = Some(detail.into());
         self
     }
 
@@ -306,9 +318,10 @@ impl ApiError {
             return self;
         }
         let value = value.into();
-        match self.inner.members.iter_mut().find(|(k, _)| *k == key) {
+        let members = &mut self.custom().members;
+        match members.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => *v = value,
-            None => self.inner.members.push((key, value)),
+            None => members.push((key, value)),
         }
         self
     }
@@ -338,7 +351,7 @@ impl ApiError {
             tracing::warn!(header = %name, "ignored a body header on an ApiError: the layer writes it");
             return self;
         }
-        self.inner.headers.insert(name, value);
+        self.custom().headers.insert(name, value);
         self
     }
 
@@ -376,89 +389,98 @@ impl ApiError {
     /// ```
     #[must_use]
     pub fn retryable(mut self, retryable: bool) -> Self {
-        self.inner.retryable = Some(retryable);
+        self.custom().retryable = Some(retryable);
         self
     }
 
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
-        self.inner.status
+        self.status
     }
 
     /// The stable `error` code.
     pub fn code(&self) -> &str {
-        &self.inner.code
+        match &self.custom {
+            Some(custom) => &custom.code,
+            None => catalog::lookup(self.status).code,
+        }
     }
 
     /// The `message`: the API document's Message for the status.
     pub fn message(&self) -> &'static str {
-        catalog::lookup(self.inner.status).message
+        catalog::lookup(self.status).message
     }
 
     /// The `detail`: the one set, or the API document's Explanation for the status.
     pub fn detail(&self) -> &str {
-        match &self.inner.detail {
+        match self.custom.as_ref().and_then(|c| c.detail.as_ref()) {
             Some(detail) => detail,
-            None => catalog::lookup(self.inner.status).explanation,
+            None => catalog::lookup(self.status).explanation,
         }
     }
 
     /// An extra member added with [`ApiError::with`].
     pub fn member(&self, key: &str) -> Option<&Value> {
-        self.inner
-            .members
-            .iter()
-            .find_map(|(k, v)| (k == key).then_some(v))
+        self.members().find_map(|(k, v)| (k == key).then_some(v))
     }
 
     /// The extra members, in the order they were added.
     pub fn members(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.inner.members.iter().map(|(k, v)| (k.as_ref(), v))
+        self.custom
+            .iter()
+            .flat_map(|custom| custom.members.iter())
+            .map(|(k, v)| (k.as_ref(), v))
     }
 
     /// The headers that go with the error (`Allow`, `Retry-After`, `WWW-Authenticate`, …).
     pub fn headers(&self) -> &HeaderMap {
-        &self.inner.headers
+        static NONE: LazyLock<HeaderMap> = LazyLock::new(HeaderMap::new);
+        self.custom.as_ref().map_or(&NONE, |custom| &custom.headers)
     }
 
     pub(crate) fn take_headers(&mut self) -> HeaderMap {
-        std::mem::take(&mut self.inner.headers)
+        self.custom
+            .as_mut()
+            .map(|custom| std::mem::take(&mut custom.headers))
+            .unwrap_or_default()
     }
 
     /// Whether the same request can succeed later: the `retryable` member.
     pub fn is_retryable(&self) -> bool {
-        self.inner
-            .retryable
-            .unwrap_or(matches!(self.inner.status.as_u16(), 408 | 429 | 503 | 504))
+        self.custom
+            .as_ref()
+            .and_then(|custom| custom.retryable)
+            .unwrap_or(matches!(self.status.as_u16(), 408 | 429 | 503 | 504))
     }
 
     /// Whether the body says nothing but the status's defaults: no detail, member, retry
     /// advice or code of its own. Such bodies are rendered once per status and reused.
     pub(crate) fn is_default(&self) -> bool {
-        let inner = &*self.inner;
-        inner.detail.is_none()
-            && inner.members.is_empty()
-            && inner.retryable.is_none()
-            && inner.code == catalog::lookup(inner.status).code
+        self.custom.as_ref().is_none_or(|custom| {
+            custom.detail.is_none()
+                && custom.members.is_empty()
+                && custom.retryable.is_none()
+                && custom.code == catalog::lookup(self.status).code
+        })
     }
 
     /// Follows a status that a middleware between the handler and the layer changed (a 404
     /// made a 410): the code and the default detail become the new status's, unless the error
     /// chose its own.
     pub(crate) fn follow_status(&mut self, status: StatusCode) {
-        let inner = &mut *self.inner;
-        if inner.status == status || !(status.is_client_error() || status.is_server_error()) {
+        if self.status == status || !(status.is_client_error() || status.is_server_error()) {
             return;
         }
-        if inner.code == catalog::lookup(inner.status).code {
-            inner.code = Cow::Borrowed(catalog::lookup(status).code);
+        let old = catalog::lookup(self.status).code;
+        if let Some(custom) = self.custom.as_mut().filter(|c| c.code == old) {
+            custom.code = Cow::Borrowed(catalog::lookup(status).code);
         }
-        inner.status = status;
+        self.status = status;
     }
 
     /// The extra members, reserved ones included: for the typed setters of other modules.
     pub(crate) fn members_mut(&mut self) -> &mut Vec<(Cow<'static, str>, Value)> {
-        &mut self.inner.members
+        &mut self.custom().members
     }
 }
 
@@ -467,8 +489,8 @@ impl fmt::Display for ApiError {
         write!(
             f,
             "{} {}: {}",
-            self.inner.status.as_u16(),
-            self.inner.code,
+            self.status.as_u16(),
+            self.code(),
             self.detail()
         )
     }

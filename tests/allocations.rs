@@ -237,3 +237,21 @@ fn adaptive_limit_drain_and_deadlines_add_no_allocation() {
         bare.per_request().0
     );
 }
+
+#[test]
+fn an_error_that_says_only_its_status_allocates_nothing() {
+    let (before, _) = counters();
+    let error = std::hint::black_box(tower_api_errors::ApiError::gateway_timeout());
+    assert_eq!(error.code(), "gateway_timeout");
+    drop(error);
+    let not_found = std::hint::black_box(tower_api_errors::ApiError::not_found());
+    drop(not_found);
+    let (after, _) = counters();
+    assert_eq!(after - before, 0, "ApiError::new(status) allocates");
+    // The first detail, member or header makes it allocate, once.
+    let (before, _) = counters();
+    let detailed = std::hint::black_box(tower_api_errors::ApiError::not_found().with_detail("x"));
+    drop(detailed);
+    let (after, _) = counters();
+    assert_eq!(after - before, 1);
+}

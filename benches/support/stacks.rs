@@ -159,6 +159,30 @@ pub fn layer_stalled() -> ApiErrorService<Stalled, DefaultClassifier> {
     ServiceBuilder::new().layer(full_layer()).service(Stalled)
 }
 
+/// A service that fails at once with tower's `Elapsed`: an upstream client that timed out.
+#[derive(Debug, Clone, Copy)]
+pub struct TimedOut;
+
+impl Service<Request> for TimedOut {
+    type Response = Response;
+    type Error = tower::timeout::error::Elapsed;
+    type Future = std::future::Ready<Result<Response, Self::Error>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, _request: Request) -> Self::Future {
+        std::future::ready(Err(tower::timeout::error::Elapsed::new()))
+    }
+}
+
+/// `layer_timed_out`: the `layer` configuration around [`TimedOut`]: every request ends in the
+/// layer's `504 gateway_timeout`, with no timer involved.
+pub fn layer_timed_out() -> ApiErrorService<TimedOut, DefaultClassifier> {
+    ServiceBuilder::new().layer(full_layer()).service(TimedOut)
+}
+
 /// `peer_stack`: the composition of tower, tower-http and axum pieces described above.
 pub fn peer_stack() -> impl Service<
     Request,
