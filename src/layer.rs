@@ -18,7 +18,7 @@ use crate::render::{keep, Canned, Format, Rendering};
 use crate::service::ApiErrorService;
 use crate::ApiError;
 
-/// A [`Layer`] that makes every failure of the wrapped service leave as the documented error
+/// A [`Layer`](tower_layer::Layer) that makes every failure of the wrapped service leave as the documented error
 /// body. See the [crate documentation](crate) for what it does; each method below switches on
 /// one part. Nothing is on by default but normalization, panic catching, error classification
 /// and the 501 for unrecognized methods, which cost nothing until something fails.
@@ -172,8 +172,12 @@ impl<C> ApiErrorLayer<C> {
     }
 
     /// Reads a deadline from the request header `name` (whole milliseconds, e.g.
-    /// `x-request-timeout-ms`): it shortens the request's timeout, never lengthens it, and a
-    /// malformed value is `400`. See [the deadline rules](crate::deadline).
+    /// `x-request-timeout-ms`): it shortens the request's timeout (the
+    /// [resource's](crate::Resource::timeout), else the layer's [`timeout`](Self::timeout)),
+    /// never lengthens it (with no timeout at all, it is clamped to a day), and a malformed value
+    /// is `400`. With an in-flight limit, a deadline of zero, or one shorter than the adaptive
+    /// limit's measured minimum latency, is answered `504` at once, without calling the inner
+    /// service.
     ///
     /// # Panics
     ///

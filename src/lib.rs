@@ -8,24 +8,26 @@
 //!   "status": 405,
 //!   "error": "method_not_allowed",
 //!   "message": "Method Not Allowed",
-//!   "detail": "POST is not supported for /reports/1234/result.",
+//!   "detail": "POST is not supported for this resource.",
 //!   "allowed": ["GET", "HEAD", "OPTIONS"],
+//!   "retryable": false,
 //!   "request_id": "4f1c2e9a"
 //! }
 //! ```
 //!
-//! `ok`, `status`, `error` (a stable code to switch on), `message` and `detail` are always
-//! there; `allowed` (405, 501), `retry_after` (503), `request_id` (from `x-request-id`) and an
-//! error's own members when they apply. `Accept: application/problem+json` gets the same facts
-//! as an RFC 9457 problem document.
+//! `ok`, `status`, `error` (a stable code to switch on), `message`, `detail` and `retryable`
+//! are always there; `allowed` (405, 501), `retry_after` (503), `request_id` (from
+//! `x-request-id`), `errors` (field-level problems) and an error's own members when they apply.
+//! `Accept: application/problem+json` gets the same facts as an RFC 9457 problem document.
 //!
 //! | failure | status | `error` |
 //! |---|---|---|
 //! | [`ApiError`] returned by a handler | its own | its own |
 //! | inner response >= 400 with an empty or non-JSON body | unchanged | the status's code |
-//! | method the [`MethodPolicy`] does not allow on a resource | 405 | `method_not_allowed` |
+//! | method the [`MethodPolicy`] refuses for a resource, or the inner service's own 405 | 405 | `method_not_allowed` |
 //! | method the [`MethodPolicy`] plans for a resource | 501 | `not_implemented` |
-//! | method the server does not recognize (`BREW`, `get`) | 501 | `not_implemented` |
+//! | method the server does not recognize (`BREW`, `get`; `QUERY` is recognized) | 501 | `not_implemented` |
+//! | [deadline](ApiErrorLayer::timeout) elapsed while the handler waited for the request body ([`SlowClientLayer`] inside) | 408 | `request_timeout` |
 //! | [deadline](ApiErrorLayer::timeout) elapsed, or an inner timeout error | 504 | `gateway_timeout` |
 //! | [too many requests in flight](ApiErrorLayer::max_in_flight), or inner `Overloaded` | 503 | `overloaded` |
 //! | [`Drain`] triggered (shutting down) | 503 | `shutting_down` |
@@ -34,9 +36,41 @@
 //! | any other inner error | 500 | `internal_error` |
 //!
 //! A 5xx body the layer writes never carries internal text: panic messages and error texts are
-//! logged with [`tracing`], not sent. (An inner response that is already JSON passes untouched.)
+//! logged with [tracing](https://docs.rs/tracing), not sent. (An inner response that is already
+//! JSON passes untouched.)
+//!
+//! # Serving an axum app
+//!
+//! Wrap the whole `Router` (not with `Router::layer`, so that its own 404s and 405s go through
+//! the layer too), then [`into_router`](ApiErrorService::into_router) (feature `axum`) gives an
+//! axum `Router` back, for `axum::serve` and for the layers that go outside (CORS, tracing,
+//! request ids):
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use axum::{routing::get, Router};
+//! use tower::Layer;
+//! use tower_api_errors::{ApiError, ApiErrorLayer};
+//!
+//! async fn note() -> Result<String, ApiError> {
+//!     Err(ApiError::not_found())
+//! }
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let routes = Router::new().route("/notes/{id}", get(note));
+//! let app: Router = ApiErrorLayer::new()
+//!     .timeout(Duration::from_secs(2))
+//!     .max_in_flight(512)
+//!     .layer(routes)
+//!     .into_router();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+//! axum::serve(listener, app).await
+//! # }
+//! ```
 //!
 //! # Example
+//!
+//! The same stack called directly, as a test would:
 //!
 //! ```
 //! use std::time::Duration;

@@ -53,7 +53,7 @@ impl Resource {
     }
 
     /// This resource's deadline, instead of the layer's [`timeout`](crate::ApiErrorLayer::timeout)
-    /// (see [deadlines](crate::deadline)).
+    /// (a [deadline header](crate::ApiErrorLayer::deadline_header) can shorten it).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.hints.timeout = Some(timeout);

@@ -74,7 +74,11 @@ pub(crate) fn poll_watching_body<T>(poll: impl FnOnce() -> T) -> (T, bool) {
 }
 
 /// A [`Layer`] that watches the request body for [`ApiErrorLayer`](crate::ApiErrorLayer)'s
-/// deadline: place it *inside* that layer. See the [module documentation](self).
+/// deadline: place it *inside* that layer. Then a [deadline](crate::ApiErrorLayer::timeout) that
+/// passes while the handler is still waiting for the request body is `408 request_timeout` (the
+/// client was slow) instead of `504`. Opt-in, because it changes the request body type to
+/// [`WatchedBody`] (under axum, one more boxing per request); a body handed to another task is
+/// not seen (the answer stays `504`).
 #[derive(Debug, Clone, Copy, Default)]
 #[must_use]
 pub struct SlowClientLayer;
