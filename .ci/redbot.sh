@@ -72,7 +72,7 @@ base=$(start --timeout-ms 300)
 lint "$base/nowhere" 404            # the Router's empty 404, normalized
 lint "$base/notes/999" 404          # a handler's ApiError
 lint "$base/private" 401            # WWW-Authenticate
-lint "$base/admin/maintenance" 405  # the Router's 405 (GET is not among PUT, DELETE)
+lint "$base/admin/maintenance" 405  # GET is not among PUT, DELETE: refused by the layer
 lint "$base/notes" 501              # GET is planned
 lint "$base/panic" 500
 lint "$base/slow?ms=3000" 504       # past the 300 ms deadline

@@ -172,12 +172,75 @@ impl<C> ApiErrorLayer<C> {
     }
 
     /// Reads a deadline from the request header `name` (whole milliseconds, e.g.
-    /// `x-request-timeout-ms`): it shortens the request's timeout (the
-    /// [resource's](crate::Resource::timeout), else the layer's [`timeout`](Self::timeout)),
-    /// never lengthens it (with no timeout at all, it is clamped to a day), and a malformed value
-    /// is `400`. With an in-flight limit, a deadline of zero, or one shorter than the adaptive
-    /// limit's measured minimum latency, is answered `504` at once, without calling the inner
-    /// service.
+    /// `x-request-timeout-ms`).
+    ///
+    /// Deadlines: a timeout per resource, an inbound deadline header that shortens it, and
+    /// admission that refuses at once a request whose deadline is already too short.
+    ///
+    /// A request's deadline is, in order: the [resource's timeout](crate::Resource::timeout) in
+    /// the route table, else the [layer's](crate::ApiErrorLayer::timeout); then, when the layer
+    /// reads a [deadline header](Self::deadline_header) and the request has one,
+    /// the smaller of that and the header's value. A client can only shorten the server's
+    /// deadline, never lengthen it (without any timeout configured, the header is clamped to a
+    /// day). The header holds whole milliseconds, ASCII digits only: anything else (a sign, a
+    /// space, a unit, an empty value, more than 15 digits) is `400 bad_request`, since a client
+    /// that sends a deadline relies on it and must learn that it was not understood.
+    ///
+    /// # Deadline-aware admission: 504, not 503
+    ///
+    /// With the [adaptive limit](crate::AdaptiveConcurrency), the layer knows the service's
+    /// latency with no queue. A request whose deadline is shorter than that (or zero) is refused
+    /// at once, before it takes a place or any work is done, with `504 gateway_timeout`: the same
+    /// answer the client would get after the work, only sooner. It is not `503`: nothing is
+    /// overloaded, `Retry-After` would promise something false (the same request fails again
+    /// until its deadline grows), and clients and proxies read 503 as a signal to back off from
+    /// the server. gRPC makes the same choice (`DEADLINE_EXCEEDED`, mapped to 504). Critical
+    /// requests are exempt, but for a zero deadline: the baseline is the layer's, measured on the
+    /// normal traffic, and a health check is usually much faster than that.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use axum::{routing::get, Router};
+    /// use http::{Method, Request};
+    /// use tower::{Layer, ServiceExt};
+    /// use tower_api_errors::{ApiErrorLayer, MethodPolicy, Resource};
+    ///
+    /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+    /// # async fn main() {
+    /// let router = Router::new().route(
+    ///     "/reports/{id}/result",
+    ///     get(|| async {
+    ///         tokio::time::sleep(Duration::from_secs(5)).await;
+    ///         "done"
+    ///     }),
+    /// );
+    /// let policy = MethodPolicy::builder()
+    ///     .resource(
+    ///         "/reports/{id}/result",
+    ///         Resource::allow([Method::GET]).timeout(Duration::from_secs(10)),
+    ///     )
+    ///     .build()
+    ///     .unwrap();
+    /// let app = ApiErrorLayer::new()
+    ///     .timeout(Duration::from_secs(2)) // everywhere else
+    ///     .deadline_header("x-request-timeout-ms")
+    ///     .method_policy(policy)
+    ///     .layer(router);
+    ///
+    /// let get = |deadline: &str| {
+    ///     Request::get("/reports/1/result")
+    ///         .header("x-request-timeout-ms", deadline)
+    ///         .body(axum::body::Body::empty())
+    ///         .unwrap()
+    /// };
+    /// // The resource's 10 s apply; the client asked for less, and gets a 504 after 1 s.
+    /// assert_eq!(app.clone().oneshot(get("1000")).await.unwrap().status(), 504);
+    /// // Asking for more than 10 s does not lengthen it: 5 s is within, so 200.
+    /// assert_eq!(app.clone().oneshot(get("60000")).await.unwrap().status(), 200);
+    /// // Garbage is refused.
+    /// assert_eq!(app.oneshot(get("1s")).await.unwrap().status(), 400);
+    /// # }
+    /// ```
     ///
     /// # Panics
     ///

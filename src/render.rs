@@ -724,7 +724,9 @@ fn render(
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
         {
-            out.number("retry_after", seconds);
+            // Whoever set the header (an inner service too), the member stays a number every
+            // JSON parser reads exactly.
+            out.number("retry_after", seconds.min(crate::MAX_RETRY_AFTER.as_secs()));
         }
         out.raw(
             "retryable",

@@ -158,6 +158,10 @@ where
                 Ok(timeout) => timeout,
                 Err(error) => return early(error, &ctx, rendering),
             };
+        if timeout.is_some_and(|t| t.is_zero()) {
+            // Nothing can be done in no time, limit or not: the answer the deadline would give.
+            return early(crate::deadline::too_short(), &ctx, rendering);
+        }
         let permit = match &config.in_flight {
             Some(in_flight) => match in_flight.admit(&req, hints, timeout, config.retry_after) {
                 Ok(permit) => Some(permit),

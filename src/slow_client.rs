@@ -1,53 +1,4 @@
-//! Telling a slow client from a slow handler: `408` rather than `504` when the deadline passes
-//! while the handler is still waiting for the request body.
-//!
-//! Envoy splits a request timeout (the client) from an upstream timeout (the service); a tower
-//! stack sees only one future. [`SlowClientLayer`] wraps the request body so that, each time
-//! the handler polls it and has to wait, the [`ApiErrorLayer`](crate::ApiErrorLayer) around it
-//! learns of it (through a thread-local flag set during its own poll of the inner future: no
-//! allocation, no shared state). When the deadline then passes, the answer is
-//! `408 request_timeout` — the client was too slow to send its request — instead of
-//! `504 gateway_timeout`.
-//!
-//! It is opt-in because it changes the request body type: axum boxes a body that is not its own
-//! once more (one allocation per request), hyper services see a [`WatchedBody`]. The
-//! detection covers the usual case, a handler that reads the body itself; a body handed to
-//! another task is not seen (the answer stays `504`).
-//!
-//! ```
-//! use std::pin::Pin;
-//! use std::task::{Context, Poll};
-//! use std::time::Duration;
-//! use bytes::Bytes;
-//! use http::{Request, Response};
-//! use http_body::{Body, Frame};
-//! use http_body_util::{BodyExt, Full};
-//! use tower::{service_fn, ServiceBuilder, ServiceExt};
-//! use tower_api_errors::{ApiErrorLayer, SlowClientLayer, WatchedBody};
-//!
-//! /// A client that sends its headers and then nothing.
-//! struct Stalled;
-//! impl Body for Stalled {
-//!     type Data = Bytes;
-//!     type Error = std::io::Error;
-//!     fn poll_frame(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-//!         Poll::Pending
-//!     }
-//! }
-//!
-//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
-//! # async fn main() {
-//! let app = ServiceBuilder::new()
-//!     .layer(ApiErrorLayer::new().timeout(Duration::from_secs(5)))
-//!     .layer(SlowClientLayer::new())
-//!     .service(service_fn(|req: Request<WatchedBody<Stalled>>| async move {
-//!         let body = req.into_body().collect().await?.to_bytes();
-//!         Ok::<_, std::io::Error>(Response::new(Full::new(body)))
-//!     }));
-//! let response = app.oneshot(Request::new(Stalled)).await.unwrap();
-//! assert_eq!(response.status(), 408);
-//! # }
-//! ```
+//! Telling a slow client from a slow handler. Documented on [`SlowClientLayer`].
 
 use std::cell::Cell;
 use std::pin::Pin;
@@ -73,12 +24,56 @@ pub(crate) fn poll_watching_body<T>(poll: impl FnOnce() -> T) -> (T, bool) {
     (output, waited)
 }
 
-/// A [`Layer`] that watches the request body for [`ApiErrorLayer`](crate::ApiErrorLayer)'s
-/// deadline: place it *inside* that layer. Then a [deadline](crate::ApiErrorLayer::timeout) that
-/// passes while the handler is still waiting for the request body is `408 request_timeout` (the
-/// client was slow) instead of `504`. Opt-in, because it changes the request body type to
-/// [`WatchedBody`] (under axum, one more boxing per request); a body handed to another task is
-/// not seen (the answer stays `504`).
+/// Telling a slow client from a slow handler: `408` rather than `504` when the deadline passes
+/// while the handler is still waiting for the request body.
+///
+/// Envoy splits a request timeout (the client) from an upstream timeout (the service); a tower
+/// stack sees only one future. [`SlowClientLayer`] wraps the request body so that, each time
+/// the handler polls it and has to wait, the [`ApiErrorLayer`](crate::ApiErrorLayer) around it
+/// learns of it (through a thread-local flag set during its own poll of the inner future: no
+/// allocation, no shared state). When the deadline then passes, the answer is
+/// `408 request_timeout` — the client was too slow to send its request — instead of
+/// `504 gateway_timeout`.
+///
+/// It is opt-in because it changes the request body type: axum boxes a body that is not its own
+/// once more (one allocation per request), hyper services see a [`WatchedBody`]. The
+/// detection covers the usual case, a handler that reads the body itself; a body handed to
+/// another task is not seen (the answer stays `504`).
+///
+/// ```
+/// use std::pin::Pin;
+/// use std::task::{Context, Poll};
+/// use std::time::Duration;
+/// use bytes::Bytes;
+/// use http::{Request, Response};
+/// use http_body::{Body, Frame};
+/// use http_body_util::{BodyExt, Full};
+/// use tower::{service_fn, ServiceBuilder, ServiceExt};
+/// use tower_api_errors::{ApiErrorLayer, SlowClientLayer, WatchedBody};
+///
+/// /// A client that sends its headers and then nothing.
+/// struct Stalled;
+/// impl Body for Stalled {
+///     type Data = Bytes;
+///     type Error = std::io::Error;
+///     fn poll_frame(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+///         Poll::Pending
+///     }
+/// }
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let app = ServiceBuilder::new()
+///     .layer(ApiErrorLayer::new().timeout(Duration::from_secs(5)))
+///     .layer(SlowClientLayer::new())
+///     .service(service_fn(|req: Request<WatchedBody<Stalled>>| async move {
+///         let body = req.into_body().collect().await?.to_bytes();
+///         Ok::<_, std::io::Error>(Response::new(Full::new(body)))
+///     }));
+/// let response = app.oneshot(Request::new(Stalled)).await.unwrap();
+/// assert_eq!(response.status(), 408);
+/// # }
+/// ```
 #[derive(Debug, Clone, Copy, Default)]
 #[must_use]
 pub struct SlowClientLayer;

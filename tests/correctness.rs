@@ -639,3 +639,42 @@ async fn methods_left_out_of_the_table_read_like_those_in_it() {
         "DELETE is not supported for this resource."
     );
 }
+
+// --- 13. retry advice stays exact -------------------------------------------------------------
+
+#[tokio::test]
+async fn an_inner_retry_after_beyond_a_day_is_clamped_in_the_body() {
+    let unavailable = answering(|| {
+        Response::builder()
+            .status(StatusCode::SERVICE_UNAVAILABLE)
+            .header("retry-after", "99999999999")
+            .body(Full::default())
+            .unwrap()
+    });
+    let reply = call(ApiErrorLayer::new().layer(unavailable), get_req("/")).await;
+    assert_eq!(reply.error_body()["retry_after"], 86_400);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_zero_deadline_is_504_at_once_without_a_limit() {
+    let called = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let seen = called.clone();
+    let handler = service_fn(move |_req: Request<Body>| {
+        seen.store(true, std::sync::atomic::Ordering::SeqCst);
+        async { Ok::<_, Infallible>(Response::new(Full::<Bytes>::from("done"))) }
+    });
+    let app = ApiErrorLayer::new()
+        .deadline_header("x-request-timeout-ms")
+        .layer(handler);
+    let req = Request::get("/")
+        .header("x-request-timeout-ms", "0")
+        .body(Body::empty())
+        .unwrap();
+    let reply = call(app, req).await;
+    assert_eq!(reply.status, StatusCode::GATEWAY_TIMEOUT);
+    reply.error_body();
+    assert!(
+        !called.load(std::sync::atomic::Ordering::SeqCst),
+        "the handler ran"
+    );
+}

@@ -201,7 +201,7 @@ impl InFlight {
 
     /// Admits `req`, or refuses it with the error to answer: `503 overloaded` over the limit,
     /// `504 gateway_timeout` when its deadline (`timeout`) is shorter than the service's
-    /// measured minimum latency (see [`crate::deadline`]).
+    /// measured minimum latency (see [`ApiErrorLayer::deadline_header`](crate::ApiErrorLayer::deadline_header)).
     #[inline(always)]
     pub(crate) fn admit<B>(
         &self,
