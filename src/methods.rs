@@ -68,6 +68,7 @@ impl Resource {
     }
 
     /// The timeout and criticality of `hints`.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn with_hints(mut self, hints: RouteHints) -> Self {
         self.hints = hints;
         self
@@ -393,6 +394,12 @@ impl MethodPolicy {
         self.resources
             .iter()
             .map(|r| (r.pattern.as_str(), &r.allowed[..], &r.planned[..], &r.allow))
+    }
+
+    /// Whether some resource has a timeout of its own.
+    #[cfg_attr(not(feature = "utoipa"), allow(dead_code))]
+    pub(crate) fn has_timeouts(&self) -> bool {
+        self.resources.iter().any(|r| r.hints.timeout.is_some())
     }
 
     pub(crate) fn decide(&self, method: &Method, path: &str) -> Decision<'_> {

@@ -55,7 +55,7 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::{Components, OpenApi, PathItem, Ref, RefOr, Required};
 use utoipa::{Modify, PartialSchema, ToSchema};
 
-use crate::{ApiError, ApiErrorLayer};
+use crate::{ApiError, ApiErrorLayer, MethodPolicy};
 
 /// The RFC 9457 problem document (`application/problem+json`) that the layer writes when the
 /// client's `Accept` or the layer's [`Format`](crate::Format) asks for it. A name for its
@@ -146,9 +146,16 @@ impl ErrorResponses {
             }
         }
         Self {
-            timeout: config.timeout.is_some(),
+            // A deadline from the layer, a resource, or the request's own header.
+            timeout: config.timeout.is_some()
+                || config.deadline_header.is_some()
+                || config
+                    .policy
+                    .as_ref()
+                    .is_some_and(MethodPolicy::has_timeouts),
             unavailable: config.in_flight.is_some()
                 || config.maintenance.is_some()
+                || config.drain.is_some()
                 || config.shed_when_not_ready,
             planned,
         }

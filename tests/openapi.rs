@@ -159,6 +159,26 @@ fn a_plain_layer_adds_only_the_500() {
     );
 }
 
+#[test]
+fn a_deadline_from_a_resource_or_a_header_documents_504_and_a_drain_503() {
+    let timed = MethodPolicy::builder()
+        .resource(
+            "/payments",
+            Resource::allow([Method::GET]).timeout(Duration::from_secs(1)),
+        )
+        .build()
+        .unwrap();
+    for layer in [
+        ApiErrorLayer::new().method_policy(timed),
+        ApiErrorLayer::new().deadline_header("x-request-timeout-ms"),
+    ] {
+        let doc = document(&layer);
+        assert!(statuses(&doc, "/payments", "get").contains(&"504".to_owned()));
+    }
+    let doc = document(&ApiErrorLayer::new().drain(tower_api_errors::Drain::new()));
+    assert!(statuses(&doc, "/payments", "get").contains(&"503".to_owned()));
+}
+
 /// Validates `reply`'s body against the schema the document gives for its status and media
 /// type, resolving the document's `$ref`s.
 fn assert_documented(doc: &Value, path: &str, method: &str, reply: &Reply) {
