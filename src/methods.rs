@@ -438,7 +438,8 @@ pub(crate) struct RecognizedMethods {
     extensions: Vec<Method>,
 }
 
-const STANDARD: [Method; 9] = [
+/// RFC 9110's methods and `PATCH`, in the order of the names errors quote (`render`).
+pub(crate) const STANDARD: [Method; 9] = [
     Method::GET,
     Method::HEAD,
     Method::POST,
@@ -466,6 +467,18 @@ impl RecognizedMethods {
             || self.extensions.contains(method)
     }
 }
+
+/// The methods a resource can route, plan or refuse: not `HEAD` (it follows `GET`), `OPTIONS`
+/// (the layer answers it from the inner service's 405), `CONNECT` or extension methods (left
+/// to the inner service).
+pub(crate) const ROUTABLE: [Method; 6] = [
+    Method::GET,
+    Method::POST,
+    Method::PUT,
+    Method::DELETE,
+    Method::PATCH,
+    Method::TRACE,
+];
 
 /// The `501 not_implemented` for a method the server does not recognize. Its detail does not
 /// echo the method: one answer, rendered once, whatever a scanner sends.

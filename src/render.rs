@@ -117,18 +117,8 @@ pub(crate) struct RequestContext {
 /// The index of `method` in [`METHOD_NAMES`]: comparisons of standard methods, no string
 /// comparison but for an extension method.
 fn method_index(method: &Method) -> u8 {
-    const STANDARD: [Method; 9] = [
-        Method::GET,
-        Method::HEAD,
-        Method::POST,
-        Method::PUT,
-        Method::DELETE,
-        Method::PATCH,
-        Method::OPTIONS,
-        Method::CONNECT,
-        Method::TRACE,
-    ];
-    match STANDARD.iter().position(|m| m == method) {
+    // `STANDARD` lists the methods in `METHOD_NAMES`' order.
+    match crate::methods::STANDARD.iter().position(|m| m == method) {
         Some(i) => i as u8,
         None if method.as_str() == "QUERY" => 9,
         None => u8::MAX,

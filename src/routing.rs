@@ -42,6 +42,7 @@ use http::Method;
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::methods::ROUTABLE;
 use crate::overload::RouteHints;
 use crate::{ApiErrorLayer, ApiErrorService, MethodPolicy, PolicyError, PolicyMismatch, Resource};
 
@@ -534,7 +535,7 @@ where
         {
             // The declaration is complete, so the layer answers every other method's 405
             // itself: no Router call, and the same words as for a refused method anywhere.
-            let refused = REFUSABLE
+            let refused = ROUTABLE
                 .iter()
                 .filter(|m| !allowed.contains(m) && !planned.contains(m))
                 .cloned();
@@ -619,18 +620,6 @@ impl ApiRouter<()> {
 pub async fn check_router(router: Router, policy: &MethodPolicy) -> Result<(), PolicyMismatch> {
     crate::check_policy::<axum_core::body::Body, _, _>(router, policy).await
 }
-
-/// The methods the layer refuses on a declared resource that neither routes nor plans them.
-/// `HEAD` follows `GET`; `OPTIONS` stays the Router's (its 405 becomes `204` with `Allow`);
-/// `CONNECT` and extension methods (QUERY) are left to the Router too.
-const REFUSABLE: [Method; 6] = [
-    Method::GET,
-    Method::POST,
-    Method::PUT,
-    Method::DELETE,
-    Method::PATCH,
-    Method::TRACE,
-];
 
 /// `prefix` + `path` as `axum::Router::nest` joins them.
 fn nested_path(prefix: &str, path: &str) -> String {
