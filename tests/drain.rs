@@ -6,32 +6,14 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::routing::get;
-use axum::Router;
 use bytes::Bytes;
-use common::{collect, request, send, send_h2, serve};
+use common::{collect, request, send, send_h2, serve, waiting_router};
 use http::StatusCode;
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use tokio::sync::Notify;
 use tower::Layer;
 use tower_api_errors::{ApiErrorLayer, Drain};
-
-fn router(started: Arc<Notify>, release: Arc<Notify>) -> Router {
-    Router::new()
-        .route("/hello", get(|| async { "hello" }))
-        .route(
-            "/wait",
-            get(move || {
-                let (started, release) = (started.clone(), release.clone());
-                async move {
-                    started.notify_one();
-                    release.notified().await;
-                    "released"
-                }
-            }),
-        )
-}
 
 #[tokio::test]
 async fn a_triggered_drain_refuses_new_requests_and_closes_http1_connections() {
@@ -40,7 +22,7 @@ async fn a_triggered_drain_refuses_new_requests_and_closes_http1_connections() {
     let app = ApiErrorLayer::new()
         .max_in_flight(64)
         .drain(drain.clone())
-        .layer(router(started.clone(), release.clone()));
+        .layer(waiting_router(started.clone(), release.clone()));
     let addr = serve(app).await;
 
     // A keep-alive HTTP/1.1 connection, used once before the drain.
@@ -103,7 +85,7 @@ async fn a_drain_counts_without_a_limit() {
     let layer = ApiErrorLayer::new().drain(drain.clone());
     let gauge = layer.in_flight().expect("the drain counts");
     assert_eq!(gauge.limit(), usize::MAX);
-    let addr = serve(layer.layer(router(started.clone(), release.clone()))).await;
+    let addr = serve(layer.layer(waiting_router(started.clone(), release.clone()))).await;
     let waiting = tokio::spawn(send(addr, request("GET", "/wait")));
     started.notified().await;
     assert_eq!(drain.in_flight(), 1);

@@ -13,28 +13,11 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
-use common::{call, collect, request, send, serve, Reply};
+use common::{call, collect, request, send, serve, waiting_router, Reply};
 use http::{Request, Response, StatusCode};
 use tokio::sync::Notify;
 use tower::{Layer, Service, ServiceExt};
 use tower_api_errors::ApiErrorLayer;
-
-/// A Router whose `/wait` handler signals `started`, then waits for `release`.
-fn waiting_router(started: Arc<Notify>, release: Arc<Notify>) -> Router {
-    Router::new()
-        .route("/hello", get(|| async { "hello" }))
-        .route(
-            "/wait",
-            get(move || {
-                let (started, release) = (started.clone(), release.clone());
-                async move {
-                    started.notify_one();
-                    release.notified().await;
-                    "released"
-                }
-            }),
-        )
-}
 
 fn get_req(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()

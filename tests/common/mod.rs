@@ -212,3 +212,23 @@ pub async fn raw_http1(addr: SocketAddr, head: &str) -> String {
     }
     String::from_utf8_lossy(&answer).to_lowercase()
 }
+
+/// A Router whose `/wait` handler signals `started`, then waits for `release`.
+pub fn waiting_router(
+    started: std::sync::Arc<tokio::sync::Notify>,
+    release: std::sync::Arc<tokio::sync::Notify>,
+) -> axum::Router {
+    axum::Router::new()
+        .route("/hello", axum::routing::get(|| async { "hello" }))
+        .route(
+            "/wait",
+            axum::routing::get(move || {
+                let (started, release) = (started.clone(), release.clone());
+                async move {
+                    started.notify_one();
+                    release.notified().await;
+                    "released"
+                }
+            }),
+        )
+}
