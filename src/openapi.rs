@@ -10,7 +10,7 @@
 //!   shedding](crate::ApiErrorLayer::shed_when_not_ready) or a [maintenance
 //!   switch](crate::ApiErrorLayer::maintenance) is on; `401` with `WWW-Authenticate` on the
 //!   operations with a security requirement (their own, or the document's). Each method the
-//!   [`MethodPolicy`](crate::MethodPolicy) *plans* becomes an operation answering `501` with
+//!   [`MethodPolicy`] *plans* becomes an operation answering `501` with
 //!   `Allow`. Responses the document already has for a status are kept.
 //!
 //! ```
