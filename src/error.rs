@@ -421,6 +421,11 @@ impl ApiError {
         &self.inner.headers
     }
 
+    /// The code, as kept (a `&'static str` is not copied).
+    pub(crate) fn code_cow(&self) -> &Cow<'static, str> {
+        &self.inner.code
+    }
+
     pub(crate) fn take_headers(&mut self) -> HeaderMap {
         std::mem::take(&mut self.inner.headers)
     }
