@@ -165,6 +165,8 @@ pub mod metrics;
 pub mod openapi;
 #[cfg(feature = "axum")]
 pub mod routing;
+#[cfg(feature = "testing")]
+pub mod testing;
 #[cfg(feature = "axum")]
 pub use crate::json::Json;
 

@@ -395,6 +395,24 @@ impl MethodPolicy {
             .map(|r| (r.pattern.as_str(), &r.allowed[..], &r.planned[..], &r.allow))
     }
 
+    /// Each resource's pattern, and its allowed, planned and refused methods, in the order
+    /// declared.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn resource_lists(
+        &self,
+    ) -> impl Iterator<Item = (&str, &[Method], &[Method], Vec<Method>)> {
+        self.resources.iter().map(|r| {
+            let refused = r
+                .answers
+                .iter()
+                .map(|(m, _)| m)
+                .filter(|m| !r.planned.contains(m))
+                .cloned()
+                .collect();
+            (r.pattern.as_str(), &r.allowed[..], &r.planned[..], refused)
+        })
+    }
+
     pub(crate) fn decide(&self, method: &Method, path: &str) -> Decision<'_> {
         if self.passed_everywhere.contains(method) {
             return Decision::Pass(RouteHints::default());
