@@ -173,7 +173,9 @@ impl<C> ApiErrorLayer<C> {
 
     /// Reads a deadline from the request header `name` (whole milliseconds, e.g.
     /// `x-request-timeout-ms`): it shortens the request's timeout, never lengthens it, and a
-    /// malformed value is `400`. See [the deadline rules](crate::deadline).
+    /// malformed value is `400`. Without any timeout configured, the header is clamped to a day;
+    /// a deadline shorter than the service's measured latency (or zero) is refused at once with
+    /// `504`.
     ///
     /// # Panics
     ///

@@ -53,7 +53,7 @@ impl Resource {
     }
 
     /// This resource's deadline, instead of the layer's [`timeout`](crate::ApiErrorLayer::timeout)
-    /// (see [deadlines](crate::deadline)).
+    /// (a client's deadline header can shorten it, never lengthen it).
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.hints.timeout = Some(timeout);
@@ -67,7 +67,8 @@ impl Resource {
         self
     }
 
-    /// The timeout and criticality of `hints`.
+    /// The timeout and criticality of `hints` (for [`routing`](crate::routing)).
+    #[cfg(feature = "axum")]
     pub(crate) fn with_hints(mut self, hints: RouteHints) -> Self {
         self.hints = hints;
         self

@@ -1,4 +1,4 @@
-//! Metrics (feature `metrics`), through the [`metrics`](::metrics) facade: the application
+//! Metrics (feature `metrics`), through the [`metrics`] facade: the application
 //! installs the recorder (Prometheus with `metrics-exporter-prometheus`, StatsD…), the layer
 //! only records.
 //!

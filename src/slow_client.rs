@@ -74,7 +74,8 @@ pub(crate) fn poll_watching_body<T>(poll: impl FnOnce() -> T) -> (T, bool) {
 }
 
 /// A [`Layer`] that watches the request body for [`ApiErrorLayer`](crate::ApiErrorLayer)'s
-/// deadline: place it *inside* that layer. See the [module documentation](self).
+/// deadline: place it *inside* that layer. A deadline that passes while the handler waits for
+/// the request body is then `408 request_timeout` (the client was slow), not `504`.
 #[derive(Debug, Clone, Copy, Default)]
 #[must_use]
 pub struct SlowClientLayer;
