@@ -59,7 +59,7 @@ impl ShedReason {
 pub(crate) fn error_response(status: StatusCode, code: &Cow<'static, str>) {
     metrics::counter!(
         "api_errors_total",
-        "status" => status_label(status),
+        "status" => crate::render::status_digits(status),
         "error" => code.clone(),
     )
     .increment(1);
@@ -68,15 +68,6 @@ pub(crate) fn error_response(status: StatusCode, code: &Cow<'static, str>) {
 /// Counts one refusal.
 pub(crate) fn shed(reason: ShedReason) {
     metrics::counter!("api_shed_total", "reason" => reason.label()).increment(1);
-}
-
-/// A status as a label without allocating: every status is three digits.
-fn status_label(status: StatusCode) -> &'static str {
-    let code = usize::from(status.as_u16());
-    // Labels are few and long-lived: keep each status's text once.
-    static LABELS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let labels = LABELS.get_or_init(|| (0..1000).map(|n| format!("{n:03}")).collect());
-    labels.get(code).map_or("other", String::as_str)
 }
 
 /// The gauge handles of one in-flight limit, registered when the layer is built.

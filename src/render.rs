@@ -947,6 +947,13 @@ static DIGITS: [[u8; 4]; TABLED] = {
     table
 };
 
+/// A status code's three digits, from the same table: a `&'static str`, no allocation.
+#[cfg(feature = "metrics")]
+pub(crate) fn status_digits(status: StatusCode) -> &'static str {
+    let digits: &'static [u8; 4] = &DIGITS[usize::from(status.as_u16())];
+    std::str::from_utf8(&digits[1..]).expect("ASCII digits")
+}
+
 /// `n` as a header value (`Content-Length`, `Retry-After`), without allocating below
 /// 10 000: `HeaderValue::from(n)` allocates twice.
 pub(crate) fn number_value(n: u64) -> HeaderValue {
