@@ -10,15 +10,36 @@ use tracing::Level;
 
 use crate::render::RequestContext;
 
+/// The one place every error response the layer sends goes through: its event, and its count.
+/// `code` is `None` for the status's default code. Without the `metrics` feature and without a
+/// subscriber that takes `WARN`, this is one relaxed load and a comparison.
+#[inline(always)]
+pub(crate) fn error_response(
+    status: StatusCode,
+    code: Option<&Cow<'static, str>>,
+    ctx: &RequestContext,
+) {
+    if cfg!(feature = "metrics") || events_enabled() {
+        report(status, code, ctx);
+    }
+}
+
 // A `&Cow`, not a `&str`: a metrics label keeps a `&'static` code without copying it.
 #[allow(clippy::ptr_arg)]
-/// The one place every error response the layer sends goes through: its event, and its count.
-/// The event's fields are evaluated only when a subscriber takes the event.
 #[cold]
 #[inline(never)]
-pub(crate) fn error_response(status: StatusCode, code: &Cow<'static, str>, ctx: &RequestContext) {
+fn report(status: StatusCode, code: Option<&Cow<'static, str>>, ctx: &RequestContext) {
+    let default;
+    let code = match code {
+        Some(code) => code,
+        None => {
+            default = Cow::Borrowed(crate::catalog::lookup(status).code);
+            &default
+        }
+    };
     #[cfg(feature = "metrics")]
     crate::metrics::error_response(status, code);
+    // The fields are evaluated only when a subscriber takes the event.
     macro_rules! event {
         ($level:expr) => {
             tracing::event!(

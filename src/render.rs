@@ -398,7 +398,7 @@ impl Canned {
         if !ctx.is_plain() {
             return respond(self.error.clone(), fresh_parts(), ctx, rendering);
         }
-        observe::error_response(self.error.status(), self.error.code_cow(), ctx);
+        observe::error_response(self.error.status(), Some(self.error.code_cow()), ctx);
         let mut headers = self.headers.clone();
         if !rendering.negotiate {
             headers.remove(VARY);
@@ -513,7 +513,7 @@ pub(crate) fn respond_default(
     let status = parts.status;
     if parts.headers.is_empty() && ctx.is_plain() && status != StatusCode::UNAUTHORIZED {
         // The usual case (axum's empty 404, a deadline, a panic): a head rendered once.
-        observe::error_response(status, &default_code(status), ctx);
+        observe::error_response(status, None, ctx);
         let body = default_body(status);
         parts.headers = if rendering.negotiate {
             body.headers.clone()
@@ -535,7 +535,7 @@ pub(crate) fn respond_default(
         let error = ApiError::new(status);
         return finish(&error, parts, ctx, rendering);
     }
-    observe::error_response(status, &default_code(status), ctx);
+    observe::error_response(status, None, ctx);
     add_vary_and_challenge(&mut parts, rendering);
     let body = default_body(status);
     parts
@@ -597,7 +597,7 @@ fn finish(
         // RFC 9110 §15.5.6 requires Allow; only the code that refused the method knows it.
         tracing::warn!("a 405 without Allow: build it with ApiError::method_not_allowed");
     }
-    observe::error_response(parts.status, error.code_cow(), ctx);
+    observe::error_response(parts.status, Some(error.code_cow()), ctx);
     add_vary_and_challenge(&mut parts, rendering);
     let body = render(error, &parts.headers, ctx, rendering);
     parts
@@ -612,11 +612,6 @@ fn finish(
         ErrorBody::new(body)
     };
     Response::from_parts(parts, body)
-}
-
-/// The `error` code of `status`'s default body.
-fn default_code(status: StatusCode) -> std::borrow::Cow<'static, str> {
-    std::borrow::Cow::Borrowed(crate::catalog::lookup(status).code)
 }
 
 /// A fresh response head.
