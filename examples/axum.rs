@@ -24,11 +24,14 @@ async fn note(Path(id): Path<u64>) -> Result<Json<serde_json::Value>, ApiError> 
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    // TraceLayer logs every request; the layer logs what it must not send (panics, inner errors).
+    // TraceLayer: a span per request, with its latency. The layer: one `error response` event
+    // per error it sends (status, error code, method, path, request id; 5xx at WARN, 4xx at
+    // DEBUG), inside TraceLayer's span, and ERROR lines for what it must not send (panics,
+    // inner errors). `tower_api_errors=debug` shows the 4xx events too.
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,tower_http=debug".into()),
+                .unwrap_or_else(|_| "info,tower_http=debug,tower_api_errors=debug".into()),
         )
         .init();
 

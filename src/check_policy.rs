@@ -154,7 +154,7 @@ where
 }
 
 /// `pattern` with each parameter replaced by `1` (matchit's `{{` and `}}` are literal braces).
-fn sample_path(pattern: &str) -> String {
+pub(crate) fn sample_path(pattern: &str) -> String {
     let mut path = String::with_capacity(pattern.len());
     let mut chars = pattern.chars().peekable();
     while let Some(c) = chars.next() {

@@ -438,6 +438,11 @@ impl ApiError {
         self.custom.as_ref().map_or(&NONE, |custom| &custom.headers)
     }
 
+    /// The code, as kept (a `&'static str` is not copied); `None` for the status's own.
+    pub(crate) fn code_cow(&self) -> Option<&Cow<'static, str>> {
+        self.custom.as_ref().map(|custom| &custom.code)
+    }
+
     pub(crate) fn take_headers(&mut self) -> HeaderMap {
         self.custom
             .as_mut()

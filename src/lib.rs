@@ -114,6 +114,47 @@
 //! # }
 //! ```
 //!
+//! # Observability
+//!
+//! Every error response the layer sends — its own answers (405, 501, 503, 504…), the handlers'
+//! [`ApiError`]s it renders, the inner error responses it normalizes — is one `tracing` event,
+//! `error response`, with the fields `status`, `error` (the body's code), `method`, `path`
+//! (without the query) and `request_id` (when the request had a safe `x-request-id`):
+//!
+//! - a **5xx** at `WARN`: the layer's 503s under overload or maintenance are expected, and the
+//!   faults behind a 500 (a panic, an inner error, a replaced 5xx body) have an `ERROR` line of
+//!   their own with the cause, which no body carries;
+//! - a **4xx** at `DEBUG`: the clients' mistakes, for when you look for them.
+//!
+//! A success has no event, and neither has an inner error response that is already JSON (it
+//! passes untouched: its code is not the layer's to know) nor the `204` the layer answers to
+//! `OPTIONS`. The path is kept for the event only while a subscriber takes `WARN` events:
+//! without one, the happy path does not even count a reference for it. Next to tower-http's
+//! `TraceLayer` (one span per request), filter with `tower_api_errors=debug` to see the 4xx
+//! (`examples/axum.rs`). With the `metrics` feature, the same responses are counted: see
+//! `metrics` (`api_errors_total`, `api_shed_total`, `api_in_flight`,
+//! `api_concurrency_limit`).
+//!
+//! ```
+//! use tower::{service_fn, Layer, ServiceExt};
+//! use tower_api_errors::{ApiError, ApiErrorLayer};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let app = ApiErrorLayer::new().layer(service_fn(|_req: http::Request<()>| async {
+//!     Err::<http::Response<String>, _>(ApiError::not_found())
+//! }));
+//! let req = http::Request::get("/notes/7?full=1")
+//!     .header("x-request-id", "4f1c2e9a")
+//!     .body(())
+//!     .unwrap();
+//! // DEBUG tower_api_errors::observe: error response status=404 error="not_found"
+//! //       method="GET" path="/notes/7" request_id="4f1c2e9a"
+//! let response = app.oneshot(req).await.unwrap();
+//! assert_eq!(response.status(), 404);
+//! # }
+//! ```
+//!
 //! # Cost
 //!
 //! A request that succeeds (status < 400) costs a status check, one `matchit` lookup when a
@@ -140,6 +181,7 @@ mod layer;
 mod maintenance;
 mod methods;
 mod normalize;
+mod observe;
 mod overload;
 mod render;
 mod service;
@@ -151,10 +193,14 @@ mod axum;
 pub use crate::axum::{AxumFuture, AxumService};
 #[cfg(feature = "axum")]
 mod json;
+#[cfg(feature = "metrics")]
+pub mod metrics;
 #[cfg(feature = "utoipa")]
 pub mod openapi;
 #[cfg(feature = "axum")]
 pub mod routing;
+#[cfg(feature = "testing")]
+pub mod testing;
 #[cfg(feature = "axum")]
 pub use crate::json::Json;
 

@@ -67,8 +67,8 @@ impl Resource {
         self
     }
 
-    /// The timeout and criticality of `hints`.
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    /// The timeout and criticality of `hints` (for [`routing`](crate::routing)).
+    #[cfg(feature = "axum")]
     pub(crate) fn with_hints(mut self, hints: RouteHints) -> Self {
         self.hints = hints;
         self
@@ -400,6 +400,24 @@ impl MethodPolicy {
     #[cfg_attr(not(feature = "utoipa"), allow(dead_code))]
     pub(crate) fn has_timeouts(&self) -> bool {
         self.resources.iter().any(|r| r.hints.timeout.is_some())
+    }
+
+    /// Each resource's pattern, and its allowed, planned and refused methods, in the order
+    /// declared.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn resource_lists(
+        &self,
+    ) -> impl Iterator<Item = (&str, &[Method], &[Method], Vec<Method>)> {
+        self.resources.iter().map(|r| {
+            let refused = r
+                .answers
+                .iter()
+                .map(|(m, _)| m)
+                .filter(|m| !r.planned.contains(m))
+                .cloned()
+                .collect();
+            (r.pattern.as_str(), &r.allowed[..], &r.planned[..], refused)
+        })
     }
 
     pub(crate) fn decide(&self, method: &Method, path: &str) -> Decision<'_> {

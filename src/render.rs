@@ -19,7 +19,7 @@ use http::{response, HeaderMap, HeaderValue, Method, Request, Response, StatusCo
 use serde_json::Value;
 
 use crate::body::ErrorBody;
-use crate::ApiError;
+use crate::{observe, ApiError};
 
 /// How error bodies are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -150,9 +150,10 @@ impl RequestContext {
             head: method == Method::HEAD,
             method: method_index(method),
             request_id,
-            // Only the problem format names the request's path; the JSON format must not pay
-            // for it.
-            instance: (format == Format::Problem)
+            // For a problem document's `instance`, and the error event's `path` when a
+            // subscriber could take it: a reference count, not a copy, and nothing at all
+            // (not even that) when neither needs it.
+            instance: (format == Format::Problem || observe::events_enabled())
                 .then(|| original_path(req))
                 .flatten(),
         }
@@ -163,15 +164,7 @@ impl RequestContext {
         METHOD_NAMES.get(usize::from(self.method)).copied()
     }
 
-    /// Keeps the request's path for a log line about it (it is rendered only as a problem
-    /// document's `instance`).
-    pub(crate) fn remember_path<B>(&mut self, req: &Request<B>) {
-        if self.instance.is_none() {
-            self.instance = original_path(req);
-        }
-    }
-
-    /// The path kept by [`capture`](Self::capture) or [`remember_path`](Self::remember_path).
+    /// The request's path, without the query.
     pub(crate) fn instance_path(&self) -> Option<&str> {
         self.instance.as_ref().map(PathAndQuery::path)
     }
@@ -192,7 +185,7 @@ impl RequestContext {
         self.format == Format::Json && self.request_id.is_none()
     }
 
-    fn request_id(&self) -> Option<&str> {
+    pub(crate) fn request_id(&self) -> Option<&str> {
         // Only safe ASCII tokens are kept.
         self.request_id.as_ref().and_then(|id| id.to_str().ok())
     }
@@ -395,6 +388,7 @@ impl Canned {
         if !ctx.is_plain() {
             return respond(self.error.clone(), fresh_parts(), ctx, rendering);
         }
+        observe::error_response(self.error.status(), self.error.code_cow(), ctx);
         let mut headers = self.headers.clone();
         if !rendering.negotiate {
             headers.remove(VARY);
@@ -509,6 +503,7 @@ pub(crate) fn respond_default(
     let status = parts.status;
     if parts.headers.is_empty() && ctx.is_plain() && status != StatusCode::UNAUTHORIZED {
         // The usual case (axum's empty 404, a deadline, a panic): a head rendered once.
+        observe::error_response(status, None, ctx);
         let body = default_body(status);
         parts.headers = if rendering.negotiate {
             body.headers.clone()
@@ -530,6 +525,7 @@ pub(crate) fn respond_default(
         let error = ApiError::new(status);
         return finish(&error, parts, ctx, rendering);
     }
+    observe::error_response(status, None, ctx);
     add_vary_and_challenge(&mut parts, rendering);
     let body = default_body(status);
     parts
@@ -591,6 +587,7 @@ fn finish(
         // RFC 9110 §15.5.6 requires Allow; only the code that refused the method knows it.
         tracing::warn!("a 405 without Allow: build it with ApiError::method_not_allowed");
     }
+    observe::error_response(parts.status, error.code_cow(), ctx);
     add_vary_and_challenge(&mut parts, rendering);
     let body = render(error, &parts.headers, ctx, rendering);
     parts
@@ -936,6 +933,13 @@ static DIGITS: [[u8; 4]; TABLED] = {
     }
     table
 };
+
+/// A status code's three digits, from the same table: a `&'static str`, no allocation.
+#[cfg(feature = "metrics")]
+pub(crate) fn status_digits(status: StatusCode) -> &'static str {
+    let digits: &'static [u8; 4] = &DIGITS[usize::from(status.as_u16())];
+    std::str::from_utf8(&digits[1..]).expect("ASCII digits")
+}
 
 /// `n` as a header value (`Content-Length`, `Retry-After`), without allocating below
 /// 10 000: `HeaderValue::from(n)` allocates twice.

@@ -15,6 +15,7 @@ use crate::classify::ClassifyError;
 use crate::future::{log_panic, ResponseFuture, Running};
 use crate::layer::Config;
 use crate::methods::{self, Decision};
+use crate::observe::{shed, ShedReason};
 use crate::overload::{RouteHints, Shed};
 use crate::render::{fresh_parts, respond_default, respond_fresh, Rendering, RequestContext};
 use crate::{ApiError, BoxError};
@@ -106,13 +107,14 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let config = &*self.config;
-        let mut ctx = RequestContext::capture(&req, config.rendering);
+        let ctx = RequestContext::capture(&req, config.rendering);
         let rendering = config.rendering;
 
         match std::mem::replace(&mut self.readiness, Readiness::Ready) {
             Readiness::Ready => {}
             Readiness::NotReady => {
-                return ResponseFuture::ready(config.overloaded.respond(&ctx, rendering))
+                shed(ShedReason::Overloaded);
+                return ResponseFuture::ready(config.overloaded.respond(&ctx, rendering));
             }
             Readiness::Failed(error) => {
                 return ResponseFuture::ready(respond_fresh(
@@ -123,6 +125,7 @@ where
             }
         }
         if let Some(drain) = config.drain.as_ref().filter(|d| d.is_draining()) {
+            shed(ShedReason::ShuttingDown);
             return early(drain.refusal(req.version()), &ctx, rendering);
         }
         if !config.recognized.recognizes(req.method()) {
@@ -134,6 +137,7 @@ where
         }
         if let Some(maintenance) = &config.maintenance {
             if maintenance.is_enabled() && !maintenance.bypasses(req.uri().path()) {
+                shed(ShedReason::Maintenance);
                 return ResponseFuture::ready(maintenance.answer().respond(&ctx, rendering));
             }
         }
@@ -145,7 +149,6 @@ where
                 Decision::Unlisted(route) => {
                     hints = route;
                     unlisted = true;
-                    ctx.remember_path(&req);
                 }
                 Decision::Refuse(canned) => {
                     return ResponseFuture::ready(canned.respond(&ctx, rendering))
@@ -160,15 +163,26 @@ where
             };
         if timeout.is_some_and(|t| t.is_zero()) {
             // Nothing can be done in no time, limit or not: the answer the deadline would give.
+            shed(ShedReason::Deadline);
             return early(crate::deadline::too_short(), &ctx, rendering);
         }
         let permit = match &config.in_flight {
             Some(in_flight) => match in_flight.admit(&req, hints, timeout, config.retry_after) {
                 Ok(permit) => Some(permit),
                 Err(Shed::Overloaded) => {
-                    return ResponseFuture::ready(config.overloaded.respond(&ctx, rendering))
+                    shed(ShedReason::Overloaded);
+                    return ResponseFuture::ready(config.overloaded.respond(&ctx, rendering));
                 }
-                Err(Shed::Error(error)) => return early(error, &ctx, rendering),
+                Err(Shed::Error(error)) => {
+                    // The adaptive limit's 503 (its `Retry-After` computed), or the 504 of a
+                    // deadline too short to be met.
+                    shed(if error.status() == StatusCode::SERVICE_UNAVAILABLE {
+                        ShedReason::Overloaded
+                    } else {
+                        ShedReason::Deadline
+                    });
+                    return early(error, &ctx, rendering);
+                }
             },
             None => None,
         };

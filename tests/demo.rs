@@ -439,6 +439,7 @@ async fn openapi_json_documents_every_route_and_what_the_layer_answers() {
         [
             "/admin/maintenance",
             "/health",
+            "/metrics",
             "/notes",
             "/notes/{id}",
             "/openapi.json",
@@ -478,4 +479,33 @@ async fn openapi_json_documents_every_route_and_what_the_layer_answers() {
         doc["components"]["schemas"]["ApiError"]["properties"]["errors"]["items"]["required"],
         serde_json::json!(["pointer", "detail"])
     );
+}
+
+#[tokio::test]
+async fn metrics_are_served_in_prometheus_text() {
+    let addr = start().await;
+    let reply = send(addr, request("GET", "/metrics")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(reply.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain"));
+    // With the layer's `metrics` feature, what it answered is counted there.
+    #[cfg(feature = "metrics")]
+    {
+        let missing = send(addr, request("GET", "/notes/999999")).await;
+        assert_eq!(missing.status, StatusCode::NOT_FOUND);
+        let planned = send(addr, request("POST", "/payments")).await;
+        assert_eq!(planned.status, StatusCode::NOT_IMPLEMENTED);
+        let text =
+            String::from_utf8(send(addr, request("GET", "/metrics")).await.body.to_vec()).unwrap();
+        for line in [
+            "api_errors_total{status=\"501\",error=\"not_implemented\"}",
+            // Other tests of this process set other limits: only the type is certain.
+            "# TYPE api_concurrency_limit gauge",
+            "# TYPE api_in_flight gauge",
+        ] {
+            assert!(text.contains(line), "{line} missing:\n{text}");
+        }
+    }
 }

@@ -5,13 +5,14 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::{Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
@@ -123,6 +124,8 @@ impl Database {
 }
 
 pub fn demo(settings: &Settings) -> Demo {
+    // Before the layer is built: its gauges are registered with the recorder of that moment.
+    let prometheus = prometheus();
     let maintenance = maintenance(settings);
     let drain = Drain::new().retry_after(settings.retry_after);
     let layer = layer(settings, &maintenance).drain(drain.clone());
@@ -133,7 +136,9 @@ pub fn demo(settings: &Settings) -> Demo {
     let document = serde_json::to_vec(&openapi(&layer.clone().method_policy(policy)))
         .expect("the document serializes");
     let document = axum::body::Bytes::from(document);
-    let routes = routes.route("/openapi.json", get(move || openapi_json(document.clone())));
+    let routes = routes
+        .route("/openapi.json", get(move || openapi_json(document.clone())))
+        .route("/metrics", get(move || metrics(prometheus.clone())));
     Demo {
         service: routes
             .into_service(layer)
@@ -163,7 +168,7 @@ pub fn openapi(layer: &ApiErrorLayer) -> utoipa::openapi::OpenApi {
     ),
     paths(
         health, create_note, read_note, report_result, list_payments, slow, panics, private,
-        maintenance_on, maintenance_off, openapi_json,
+        maintenance_on, maintenance_off, openapi_json, metrics,
     ),
     modifiers(&BearerScheme, &NoteLink),
 )]
@@ -261,6 +266,32 @@ struct Secret {
 struct MaintenanceState {
     ok: bool,
     maintenance: bool,
+}
+
+/// The process's Prometheus recorder, installed globally the first time (a test that builds the
+/// demo twice gets the same one: a second global recorder can't be installed).
+pub fn prometheus() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            PrometheusBuilder::new()
+                .install_recorder()
+                .expect("no other global metrics recorder")
+        })
+        .clone()
+}
+
+/// The layer's metrics (`api_errors_total`, `api_shed_total`, `api_in_flight`,
+/// `api_concurrency_limit`; with the crate's `metrics` feature) in Prometheus text.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "The layer's metrics, in Prometheus text (with the `metrics` feature).", content_type = "text/plain", body = String)))]
+async fn metrics(prometheus: PrometheusHandle) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        prometheus.render(),
+    )
 }
 
 #[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "This document.", body = Value)))]

@@ -117,6 +117,7 @@ fn print_tour(addr: SocketAddr) {
   503  curl -X PUT {url}/admin/maintenance -H 'authorization: Bearer {t}'; curl {url}/payments
        curl -X DELETE {url}/admin/maintenance -H 'authorization: Bearer {t}'
   504  curl '{url}/slow?ms=5000'
+       curl {url}/metrics   (Prometheus text: the layer's metrics with `--features metrics`)
 "
     );
 }

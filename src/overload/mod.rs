@@ -126,6 +126,9 @@ struct Shared {
     /// The fixed limit, or the adaptive limit's upper bound.
     max: usize,
     adaptive: Option<Controller>,
+    /// `api_in_flight` and `api_concurrency_limit`, registered when the layer is built.
+    #[cfg(feature = "metrics")]
+    gauges: crate::metrics::Gauges,
 }
 
 impl InFlight {
@@ -150,12 +153,21 @@ impl InFlight {
     }
 
     fn with(limit: usize, max: usize, adaptive: Option<Controller>) -> Self {
+        #[cfg(feature = "metrics")]
+        let gauges = crate::metrics::Gauges::register();
+        #[cfg(feature = "metrics")]
+        {
+            gauges.in_flight(0);
+            gauges.limit(limit);
+        }
         Self {
             shared: Arc::new(Shared {
                 count: AtomicUsize::new(0),
                 limit: AtomicUsize::new(limit),
                 max,
                 adaptive,
+                #[cfg(feature = "metrics")]
+                gauges,
             }),
         }
     }
@@ -264,6 +276,8 @@ impl InFlight {
                 })
                 .ok()?
         };
+        #[cfg(feature = "metrics")]
+        shared.gauges.in_flight(previous + 1);
         let sample = match (&shared.adaptive, criticality) {
             (Some(controller), Criticality::Normal | Criticality::Sheddable) => {
                 controller.start_sample(previous + 1)
@@ -303,6 +317,10 @@ impl Permit {
     fn record(&self) {
         if let Some(controller) = &self.shared.adaptive {
             controller.record(self.sample, tokio::time::Instant::now(), &self.shared.limit);
+            #[cfg(feature = "metrics")]
+            self.shared
+                .gauges
+                .limit(self.shared.limit.load(Ordering::Relaxed));
         }
     }
 }
@@ -310,7 +328,9 @@ impl Permit {
 impl Drop for Permit {
     #[inline]
     fn drop(&mut self) {
-        self.shared.count.fetch_sub(1, Ordering::AcqRel);
+        let _previous = self.shared.count.fetch_sub(1, Ordering::AcqRel);
+        #[cfg(feature = "metrics")]
+        self.shared.gauges.in_flight(_previous - 1);
     }
 }
 

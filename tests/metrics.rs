@@ -1,0 +1,260 @@
+//! The metrics of the `metrics` feature, read from `metrics-util`'s debugging recorder: every
+//! error response the layer sends is counted once, a success never; refusals by reason; the
+//! in-flight and limit gauges.
+
+#![cfg(feature = "metrics")]
+
+use axum::body::Body;
+use axum::routing::get;
+use axum::Router;
+use http::{Method, Request, StatusCode};
+use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+use metrics_util::MetricKind;
+use tower::{Layer, ServiceExt};
+use tower_api_errors::{
+    AdaptiveConcurrency, ApiError, ApiErrorLayer, Drain, Maintenance, MethodPolicy, Resource,
+};
+
+/// Runs `f` with a fresh debugging recorder as the local one, on a current-thread runtime.
+fn recorded<T>(f: impl std::future::Future<Output = T>) -> (T, Snapshotter) {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    let output = metrics::with_local_recorder(&recorder, || {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(f)
+    });
+    (output, snapshotter)
+}
+
+/// `(kind, name, labels, value)` of one metric.
+type Metric = (MetricKind, String, Vec<(String, String)>, DebugValue);
+
+/// Every metric recorded.
+fn metrics(snapshotter: &Snapshotter) -> Vec<Metric> {
+    snapshotter
+        .snapshot()
+        .into_vec()
+        .into_iter()
+        .map(|(key, _, _, value)| {
+            let (kind, key) = key.into_parts();
+            let labels = key
+                .labels()
+                .map(|l| (l.key().to_owned(), l.value().to_owned()))
+                .collect();
+            (kind, key.name().to_owned(), labels, value)
+        })
+        .collect()
+}
+
+fn counter(all: &[Metric], name: &str, labels: &[(&str, &str)]) -> u64 {
+    all.iter()
+        .filter(|(kind, n, l, _)| {
+            *kind == MetricKind::Counter
+                && n == name
+                && l.iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .eq(labels.iter().copied())
+        })
+        .map(|(_, _, _, value)| match value {
+            DebugValue::Counter(n) => *n,
+            other => panic!("{other:?}"),
+        })
+        .sum()
+}
+
+fn gauge(all: &[Metric], name: &str) -> Option<f64> {
+    all.iter().find_map(|(kind, n, _, value)| match value {
+        DebugValue::Gauge(v) if *kind == MetricKind::Gauge && n == name => Some(v.into_inner()),
+        _ => None,
+    })
+}
+
+fn req(method: &str, uri: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn router() -> Router {
+    Router::new()
+        .route("/ok", get(|| async { "ok" }))
+        .route(
+            "/notes/{id}",
+            get(|| async { Err::<(), _>(ApiError::not_found().with_code("note_not_found")) }),
+        )
+        .route("/payments", get(|| async { "[]" }))
+        .route(
+            "/conflict",
+            get(|| async {
+                (
+                    StatusCode::CONFLICT,
+                    [("content-type", "application/json")],
+                    r#"{"already":"there"}"#,
+                )
+            }),
+        )
+}
+
+fn policy() -> MethodPolicy {
+    MethodPolicy::builder()
+        .resource(
+            "/payments",
+            Resource::allow([Method::GET]).plan([Method::POST]),
+        )
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn every_error_response_is_counted_once_and_successes_never() {
+    let ((), snapshotter) = recorded(async {
+        let app = ApiErrorLayer::new().method_policy(policy()).layer(router());
+        for (method, uri, status) in [
+            ("GET", "/ok", 200),
+            ("GET", "/notes/1", 404),   // a handler's ApiError, rendered
+            ("GET", "/nowhere", 404),   // axum's empty 404, normalized
+            ("POST", "/payments", 501), // planned: the layer's own
+            ("BREW", "/ok", 501),       // unrecognized: the layer's own
+            ("GET", "/conflict", 409),  // already JSON: untouched, not counted
+        ] {
+            let response = app.clone().oneshot(req(method, uri)).await.unwrap();
+            assert_eq!(response.status().as_u16(), status, "{method} {uri}");
+        }
+    });
+    let all = metrics(&snapshotter);
+    let errors = |status, code| {
+        counter(
+            &all,
+            "api_errors_total",
+            &[("status", status), ("error", code)],
+        )
+    };
+    assert_eq!(errors("404", "note_not_found"), 1);
+    assert_eq!(errors("404", "not_found"), 1);
+    assert_eq!(errors("501", "not_implemented"), 2);
+    let total: u64 = all
+        .iter()
+        .filter(|(_, name, _, _)| name == "api_errors_total")
+        .map(|(_, _, _, v)| match v {
+            DebugValue::Counter(n) => *n,
+            _ => 0,
+        })
+        .sum();
+    assert_eq!(total, 4, "{all:?}");
+}
+
+#[test]
+fn refusals_are_counted_by_reason() {
+    let ((), snapshotter) = recorded(async {
+        let full = ApiErrorLayer::new().max_in_flight(0).layer(router());
+        let maintenance = Maintenance::new();
+        maintenance.enable();
+        let closed = ApiErrorLayer::new()
+            .maintenance(maintenance)
+            .layer(router());
+        let drain = Drain::new();
+        let draining = ApiErrorLayer::new().drain(drain.clone()).layer(router());
+        drain.trigger();
+        let deadline = ApiErrorLayer::new()
+            .max_in_flight(8)
+            .deadline_header("x-request-timeout-ms")
+            .layer(router());
+        let mut zero = req("GET", "/ok");
+        zero.headers_mut()
+            .insert("x-request-timeout-ms", "0".parse().unwrap());
+        for (response, status) in [
+            (full.oneshot(req("GET", "/ok")).await.unwrap(), 503),
+            (closed.oneshot(req("GET", "/ok")).await.unwrap(), 503),
+            (draining.oneshot(req("GET", "/ok")).await.unwrap(), 503),
+            (deadline.oneshot(zero).await.unwrap(), 504),
+        ] {
+            assert_eq!(response.status().as_u16(), status);
+        }
+    });
+    let all = metrics(&snapshotter);
+    for reason in ["overloaded", "maintenance", "shutting_down", "deadline"] {
+        assert_eq!(
+            counter(&all, "api_shed_total", &[("reason", reason)]),
+            1,
+            "{reason}: {all:?}"
+        );
+    }
+    for (status, code) in [
+        ("503", "overloaded"),
+        ("503", "maintenance"),
+        ("503", "shutting_down"),
+        ("504", "gateway_timeout"),
+    ] {
+        assert_eq!(
+            counter(
+                &all,
+                "api_errors_total",
+                &[("status", status), ("error", code)]
+            ),
+            1,
+            "{code}"
+        );
+    }
+}
+
+#[test]
+fn the_gauges_follow_requests_in_flight_and_the_limit() {
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    // The gauges are registered with the recorder current when the layer is built.
+    let (app, release) = metrics::with_local_recorder(&recorder, || {
+        let (release, wait) = tokio::sync::oneshot::channel::<()>();
+        let wait = std::sync::Mutex::new(Some(wait));
+        let held = std::sync::Arc::new(wait);
+        let router = Router::new().route(
+            "/held",
+            get(move || {
+                let wait = held.lock().unwrap().take();
+                async move {
+                    if let Some(wait) = wait {
+                        let _ = wait.await;
+                    }
+                    "done"
+                }
+            }),
+        );
+        (ApiErrorLayer::new().max_in_flight(8).layer(router), release)
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let all = metrics(&snapshotter);
+        assert_eq!(gauge(&all, "api_in_flight"), Some(0.0));
+        assert_eq!(gauge(&all, "api_concurrency_limit"), Some(8.0));
+
+        let mut call = std::pin::pin!(app.oneshot(req("GET", "/held")));
+        // One poll: admitted, and waiting in the handler.
+        tokio::select! {
+            biased;
+            _ = &mut call => panic!("the handler waits"),
+            () = std::future::ready(()) => {}
+        }
+        assert_eq!(gauge(&metrics(&snapshotter), "api_in_flight"), Some(1.0));
+        release.send(()).unwrap();
+        assert_eq!(call.await.unwrap().status(), StatusCode::OK);
+        assert_eq!(gauge(&metrics(&snapshotter), "api_in_flight"), Some(0.0));
+    });
+
+    // The adaptive limit starts at its initial limit.
+    let ((), snapshotter) = recorded(async {
+        let layer = ApiErrorLayer::new()
+            .adaptive_concurrency(AdaptiveConcurrency::default().initial_limit(6));
+        let _ = layer.layer(router());
+    });
+    assert_eq!(
+        gauge(&metrics(&snapshotter), "api_concurrency_limit"),
+        Some(6.0)
+    );
+}

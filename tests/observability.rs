@@ -1,0 +1,276 @@
+//! One `tracing` event per error response the layer sends, none on the happy path; with the
+//! `metrics` feature, the counters and gauges of `tower_api_errors::metrics`.
+
+mod common;
+
+use std::io;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::routing::get;
+use axum::Router;
+use common::call;
+use http::{Method, Request, StatusCode};
+use tower::{Layer, ServiceExt};
+use tower_api_errors::{ApiError, ApiErrorLayer, Drain, Maintenance, MethodPolicy, Resource};
+
+/// Runs `f` on a current-thread runtime with a subscriber that keeps every event (DEBUG and
+/// up) as text.
+fn captured_logs<T>(f: impl std::future::Future<Output = T>) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+    impl io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .finish();
+    let output = tracing::subscriber::with_default(subscriber, || block_on(f));
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    (output, text)
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+fn req(method: &str, uri: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("x-request-id", "req-42")
+        .body(Body::empty())
+        .unwrap()
+}
+
+fn router() -> Router {
+    Router::new()
+        .route("/ok", get(|| async { "ok" }))
+        .route(
+            "/notes/{id}",
+            get(|| async { Err::<(), _>(ApiError::not_found().with_code("note_not_found")) }),
+        )
+        .route("/payments", get(|| async { "[]" }))
+        .route(
+            "/panic",
+            get(|| async {
+                panic!("secret panic text");
+                #[allow(unreachable_code)]
+                ""
+            }),
+        )
+        .route(
+            "/slow",
+            get(|| async {
+                std::future::pending::<()>().await;
+            }),
+        )
+}
+
+fn policy() -> MethodPolicy {
+    MethodPolicy::builder()
+        .resource(
+            "/payments",
+            Resource::allow([Method::GET]).plan([Method::POST]),
+        )
+        .build()
+        .unwrap()
+}
+
+/// The lines of the "error response" events.
+fn error_events(logs: &str) -> Vec<&str> {
+    logs.lines()
+        .filter(|line| line.contains("error response"))
+        .collect()
+}
+
+#[test]
+fn the_happy_path_has_no_event() {
+    let app = ApiErrorLayer::new().method_policy(policy()).layer(router());
+    let (reply, logs) = captured_logs(call(app, req("GET", "/ok?x=1")));
+    assert_eq!(reply.status, StatusCode::OK);
+    assert!(logs.is_empty(), "{logs}");
+}
+
+#[test]
+fn a_handler_error_is_one_debug_event_with_the_request_s_facts() {
+    let app = ApiErrorLayer::new().layer(router());
+    let (reply, logs) = captured_logs(call(app, req("GET", "/notes/7?secret=query")));
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    let events = error_events(&logs);
+    assert_eq!(events.len(), 1, "{logs}");
+    let event = events[0];
+    assert!(event.contains("DEBUG"), "{event}");
+    for field in [
+        "status=404",
+        "error=\"note_not_found\"",
+        "method=\"GET\"",
+        "path=\"/notes/7\"",
+        "request_id=\"req-42\"",
+    ] {
+        assert!(event.contains(field), "{field} missing: {event}");
+    }
+    assert!(
+        !logs.contains("secret=query"),
+        "the query is not logged: {logs}"
+    );
+}
+
+#[test]
+fn the_layer_s_own_answers_are_one_event_each() {
+    let app = ApiErrorLayer::new().method_policy(policy()).layer(router());
+    let (reply, logs) = captured_logs(call(app.clone(), req("POST", "/payments")));
+    assert_eq!(reply.status, StatusCode::NOT_IMPLEMENTED);
+    let events = error_events(&logs);
+    assert_eq!(events.len(), 1, "{logs}");
+    assert!(
+        events[0].contains(" WARN "),
+        "a 5xx is a warning: {}",
+        events[0]
+    );
+    assert!(
+        events[0].contains("error=\"not_implemented\""),
+        "{}",
+        events[0]
+    );
+    assert!(events[0].contains("method=\"POST\""), "{}", events[0]);
+    assert!(events[0].contains("path=\"/payments\""), "{}", events[0]);
+
+    // An unrecognized method: its name is not kept, the rest is.
+    let (reply, logs) = captured_logs(call(app, req("BREW", "/payments")));
+    assert_eq!(reply.status, StatusCode::NOT_IMPLEMENTED);
+    let events = error_events(&logs);
+    assert_eq!(events.len(), 1, "{logs}");
+    assert!(events[0].contains("method=\"other\""), "{}", events[0]);
+}
+
+#[test]
+fn normalized_inner_answers_are_one_event_each() {
+    let app = ApiErrorLayer::new().layer(router());
+    // axum's empty 404 and its 405 (with Allow).
+    for (method, uri, status, code) in [
+        ("GET", "/nowhere", 404, "not_found"),
+        ("DELETE", "/ok", 405, "method_not_allowed"),
+    ] {
+        let (reply, logs) = captured_logs(call(app.clone(), req(method, uri)));
+        assert_eq!(reply.status.as_u16(), status);
+        let events = error_events(&logs);
+        assert_eq!(events.len(), 1, "{logs}");
+        assert!(
+            events[0].contains(&format!("error=\"{code}\"")),
+            "{}",
+            events[0]
+        );
+        assert!(
+            events[0].contains(&format!("path=\"{uri}\"")),
+            "{}",
+            events[0]
+        );
+    }
+    // A 204 to OPTIONS is no error.
+    let policy = ApiErrorLayer::new().method_policy(policy()).layer(router());
+    let (reply, logs) = captured_logs(call(policy, req("OPTIONS", "/payments")));
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    assert!(error_events(&logs).is_empty(), "{logs}");
+}
+
+#[test]
+fn a_panic_keeps_its_error_line_and_adds_one_warning() {
+    let app = ApiErrorLayer::new().layer(router());
+    let (reply, logs) = captured_logs(call(app, req("GET", "/panic")));
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(
+        logs.contains("secret panic text"),
+        "the panic is logged: {logs}"
+    );
+    let events = error_events(&logs);
+    assert_eq!(events.len(), 1, "{logs}");
+    assert!(events[0].contains(" WARN "), "{}", events[0]);
+    assert!(
+        events[0].contains("error=\"internal_error\""),
+        "{}",
+        events[0]
+    );
+    assert!(events[0].contains("path=\"/panic\""), "{}", events[0]);
+}
+
+#[test]
+fn deadlines_overload_maintenance_and_drain_are_one_event_each() {
+    // A deadline: the paused clock lets it pass at once.
+    let app = ApiErrorLayer::new()
+        .timeout(Duration::from_millis(50))
+        .layer(router());
+    let (reply, logs) = captured_logs(async {
+        tokio::time::pause();
+        call(app, req("GET", "/slow")).await
+    });
+    assert_eq!(reply.status, StatusCode::GATEWAY_TIMEOUT);
+    let events = error_events(&logs);
+    assert_eq!(events.len(), 1, "{logs}");
+    assert!(
+        events[0].contains("error=\"gateway_timeout\""),
+        "{}",
+        events[0]
+    );
+
+    let full = ApiErrorLayer::new().max_in_flight(0).layer(router());
+    let maintenance = Maintenance::new();
+    maintenance.enable();
+    let closed = ApiErrorLayer::new()
+        .maintenance(maintenance)
+        .layer(router());
+    let drain = Drain::new();
+    let draining = ApiErrorLayer::new().drain(drain.clone()).layer(router());
+    drain.trigger();
+    for ((reply, logs), code) in [
+        (captured_logs(call(full, req("GET", "/ok"))), "overloaded"),
+        (
+            captured_logs(call(closed, req("GET", "/ok"))),
+            "maintenance",
+        ),
+        (
+            captured_logs(call(draining, req("GET", "/ok"))),
+            "shutting_down",
+        ),
+    ] {
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE);
+        let events = error_events(&logs);
+        assert_eq!(events.len(), 1, "{logs}");
+        assert!(
+            events[0].contains(&format!("error=\"{code}\"")),
+            "{}",
+            events[0]
+        );
+    }
+}
+
+#[test]
+fn a_json_error_passed_untouched_has_no_event() {
+    let json_error = tower::service_fn(|_req: Request<Body>| async {
+        let response = http::Response::builder()
+            .status(StatusCode::CONFLICT)
+            .header("content-type", "application/json")
+            .body(Body::from(r#"{"already":"there"}"#))
+            .unwrap();
+        Ok::<_, std::convert::Infallible>(response)
+    });
+    let app = ApiErrorLayer::new().layer(json_error);
+    let (reply, logs) = captured_logs(async { app.oneshot(req("GET", "/x")).await.unwrap() });
+    assert_eq!(reply.status(), StatusCode::CONFLICT);
+    assert!(error_events(&logs).is_empty(), "{logs}");
+}
