@@ -7,7 +7,7 @@ mod common;
 use std::convert::Infallible;
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
-use common::{call, collect, raw_http1, request, send, send_h2, serve, Reply};
+use common::{call, captured_logs, collect, raw_http1, request, send, send_h2, serve, Reply};
 use http::header::{ACCEPT, CONTENT_TYPE, TRANSFER_ENCODING, VARY, WWW_AUTHENTICATE};
 use http::{HeaderValue, Method, Request, Response, StatusCode};
 use http_body::{Frame, SizeHint};
@@ -326,38 +326,6 @@ async fn text_detail_honours_its_charset() {
     );
 }
 
-/// Log lines written while `f` runs on this thread.
-fn captured_logs<T>(f: impl FnOnce() -> T) -> (T, String) {
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-    impl io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-    let lines = Lines::default();
-    let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let output = tracing::subscriber::with_default(subscriber, f);
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-    (output, text)
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
-
 #[test]
 fn a_replaced_5xx_text_is_logged_not_sent() {
     // What axum answers for a missing `Extension`: a plain-text 500.
@@ -371,7 +339,7 @@ fn a_replaced_5xx_text_is_logged_not_sent() {
             .unwrap()
     });
     let app = ApiErrorLayer::new().layer(missing_extension);
-    let (reply, logs) = captured_logs(|| block_on(call(app, get_req("/"))));
+    let (reply, logs) = captured_logs(call(app, get_req("/")));
     assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(!String::from_utf8_lossy(&reply.body).contains("Extension"));
     assert!(logs.contains("status=500"), "{logs}");
@@ -577,7 +545,7 @@ fn a_forgotten_policy_line_does_not_hide_a_handler_and_is_logged() {
         .unwrap();
     let app = ApiErrorLayer::new().method_policy(policy).layer(items());
     let put = Request::put("/api/v1/items/7").body(Body::empty()).unwrap();
-    let (reply, logs) = captured_logs(|| block_on(call(app, put)));
+    let (reply, logs) = captured_logs(call(app, put));
     assert_eq!(reply.status, StatusCode::OK);
     assert_eq!(reply.body, "updated");
     assert!(logs.contains("WARN"), "{logs}");

@@ -3,51 +3,15 @@
 
 mod common;
 
-use std::io;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::routing::get;
 use axum::Router;
-use common::call;
+use common::{call, captured_logs};
 use http::{Method, Request, StatusCode};
 use tower::{Layer, ServiceExt};
 use tower_api_errors::{ApiError, ApiErrorLayer, Drain, Maintenance, MethodPolicy, Resource};
-
-/// Runs `f` on a current-thread runtime with a subscriber that keeps every event (DEBUG and
-/// up) as text.
-fn captured_logs<T>(f: impl std::future::Future<Output = T>) -> (T, String) {
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-    impl io::Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-    let lines = Lines::default();
-    let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .finish();
-    let output = tracing::subscriber::with_default(subscriber, || block_on(f));
-    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
-    (output, text)
-}
-
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
 
 fn req(method: &str, uri: &str) -> Request<Body> {
     Request::builder()
