@@ -133,19 +133,27 @@ TOKEN = "demo-token"
 failures = []
 
 
-def request(base, method, path, headers=None, body=None):
+def request(base, method, path, headers=None, body=None, declared=None):
     url = urlsplit(base)
     conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
     try:
-        conn.request(method, path, body=body, headers=headers or {})
+        if declared is None:
+            conn.request(method, path, body=body, headers=headers or {})
+        else:
+            # Only the head, declaring `declared` bytes: the answer must not wait for them.
+            conn.putrequest(method, path)
+            for name, value in (headers or {}).items():
+                conn.putheader(name, value)
+            conn.putheader("content-length", str(declared))
+            conn.endheaders()
         resp = conn.getresponse()
         return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
     finally:
         conn.close()
 
 
-def probe(name, method, path, status, headers=None, body=None, base=None, fmt="error", expect=None):
-    got, hdrs, data = request(base or main, method, path, headers, body)
+def probe(name, method, path, status, headers=None, body=None, base=None, fmt="error", expect=None, declared=None):
+    got, hdrs, data = request(base or main, method, path, headers, body, declared)
     problems = []
     if got != status:
         problems.append(f"status {got}, expected {status}")
@@ -223,7 +231,9 @@ probe("405_report", "POST", "/reports/1234/result", 405, headers={"accept": "app
 probe("request_id_unsafe", "GET", "/notes/1", 404, headers={"x-request-id": "a b<script>"})
 probe("request_id_too_long", "GET", "/notes/1", 404, headers={"x-request-id": "a" * 65})
 probe("request_id_longest", "GET", "/notes/1", 404, headers={"x-request-id": "a" * 64})
-probe("413_too_large", "POST", "/notes", 413, headers=json_body, body=b"[" + b"1," * 1_500_000 + b"1]")
+# A body over the demo's limit (RequestBodyLimitLayer inside the layer) is refused from its
+# declared length, before it is sent.
+probe("413_too_large", "POST", "/notes", 413, headers=json_body, declared=3_000_000)
 probe("404_note", "GET", "/notes/1", 404, headers={"accept": "application/problem+json"}, fmt="problem")
 
 # HEAD: same status and headers as GET, no body (RFC 9110 §9.3.2).
