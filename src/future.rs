@@ -18,7 +18,7 @@ use crate::body::{ErrorBody, ResponseBody};
 use crate::classify::ClassifyError;
 use crate::normalize::{normalize, Normalized};
 use crate::overload::Permit;
-use crate::render::{fresh_parts, respond_default, respond_fresh, Rendering, RequestContext};
+use crate::render::{respond_fresh, respond_status, Rendering, RequestContext};
 use crate::slow_client::poll_watching_body;
 use crate::BoxError;
 
@@ -157,7 +157,11 @@ where
                     Ok(error) => respond_fresh(error, &running.ctx, running.rendering),
                     Err(panic) => {
                         log_panic(&*panic);
-                        status_only(StatusCode::INTERNAL_SERVER_ERROR, &running)
+                        respond_status(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            &running.ctx,
+                            running.rendering,
+                        )
                     }
                 }
             }
@@ -172,13 +176,17 @@ where
                 } else {
                     StatusCode::GATEWAY_TIMEOUT
                 };
-                status_only(status, &running)
+                respond_status(status, &running.ctx, running.rendering)
             }
             Err(panic) => {
                 log_panic(&*panic);
                 let mut running = this.running.take().expect("checked above");
                 running.complete();
-                status_only(StatusCode::INTERNAL_SERVER_ERROR, &running)
+                respond_status(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &running.ctx,
+                    running.rendering,
+                )
             }
         };
         // Replacing the state drops the inner future (and so cancels the handler) now, not
@@ -186,13 +194,6 @@ where
         this.state.set(State::Ready { response: None });
         Poll::Ready(Ok(response.map(ResponseBody::from)))
     }
-}
-
-/// The default error of `status`, on a fresh head.
-fn status_only<C>(status: StatusCode, running: &Running<C>) -> Response<ErrorBody> {
-    let mut parts = fresh_parts();
-    parts.status = status;
-    respond_default(parts, &running.ctx, running.rendering)
 }
 
 /// Policy drift made loud: the inner service served a method the route table does not name for

@@ -23,8 +23,8 @@ use crate::body::ErrorBody;
 use crate::future::log_panic;
 use crate::methods::not_supported_detail;
 use crate::render::{
-    fresh_parts, respond, respond_carried, respond_default, strip_representation, Rendering,
-    RequestContext,
+    fresh_parts, respond, respond_carried, respond_default, respond_status, strip_representation,
+    Rendering, RequestContext,
 };
 use crate::ApiError;
 
@@ -81,7 +81,13 @@ pub(crate) fn normalize<B: Body<Data = Bytes>>(
         let excerpt = match charset {
             Some(charset) => match read_ready(body, LOGGED_EXCERPT, true, cx) {
                 Ok(text) => text.and_then(|text| charset.decode(&text)),
-                Err(()) => return Normalized::Rendered(panicked(ctx, rendering)),
+                Err(()) => {
+                    return Normalized::Rendered(respond_status(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        ctx,
+                        rendering,
+                    ))
+                }
             },
             None => None,
         };
@@ -109,7 +115,13 @@ pub(crate) fn normalize<B: Body<Data = Bytes>>(
     }
     let text = match read_ready(body, DETAIL_LIMIT, false, cx) {
         Ok(text) => text.and_then(|text| charset.decode(&text)),
-        Err(()) => return Normalized::Rendered(panicked(ctx, rendering)),
+        Err(()) => {
+            return Normalized::Rendered(respond_status(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ctx,
+                rendering,
+            ))
+        }
     };
     let detail = text
         .map(|text| text.trim().to_owned())
@@ -170,13 +182,6 @@ fn canonical_allow(parts: &response::Parts, answer_options: bool) -> Option<Head
         methods.push("OPTIONS");
     }
     HeaderValue::from_str(&methods.join(", ")).ok()
-}
-
-/// The `500` for a body that panicked while the layer read it: the head was not sent yet.
-fn panicked(ctx: &RequestContext, rendering: &Rendering) -> Response<ErrorBody> {
-    let mut parts = fresh_parts();
-    parts.status = StatusCode::INTERNAL_SERVER_ERROR;
-    respond_default(parts, ctx, rendering)
 }
 
 /// Reads what `body` has ready, at most `limit` bytes. `Ok(None)` when the body would make us

@@ -393,11 +393,7 @@ impl Canned {
         if !rendering.negotiate {
             headers.remove(VARY);
         }
-        let body = if ctx.head {
-            ErrorBody::empty()
-        } else {
-            ErrorBody::new(self.json.clone())
-        };
+        let body = error_body(ctx, self.json.clone());
         let mut response = Response::new(body);
         *response.status_mut() = self.error.status();
         *response.headers_mut() = headers;
@@ -447,12 +443,21 @@ pub(crate) fn respond_fresh(
     ctx: &RequestContext,
     rendering: &Rendering,
 ) -> Response<ErrorBody> {
-    let mut parts = fresh_parts();
     if error.is_default() && error.headers().is_empty() {
-        parts.status = error.status();
-        return respond_default(parts, ctx, rendering);
+        return respond_status(error.status(), ctx, rendering);
     }
-    respond(error, parts, ctx, rendering)
+    respond(error, fresh_parts(), ctx, rendering)
+}
+
+/// The default error of `status` (a deadline, a panic), on a fresh head.
+pub(crate) fn respond_status(
+    status: StatusCode,
+    ctx: &RequestContext,
+    rendering: &Rendering,
+) -> Response<ErrorBody> {
+    let mut parts = fresh_parts();
+    parts.status = status;
+    respond_default(parts, ctx, rendering)
 }
 
 /// The answer for `error` on top of `parts`: an inner response's head, whose other headers and
@@ -510,11 +515,7 @@ pub(crate) fn respond_default(
         } else {
             body.headers_without_vary.clone()
         };
-        let body = if ctx.head {
-            ErrorBody::empty()
-        } else {
-            ErrorBody::new(body.json.clone())
-        };
+        let body = error_body(ctx, body.json.clone());
         return Response::from_parts(parts, body);
     }
     strip_representation(&mut parts);
@@ -532,11 +533,7 @@ pub(crate) fn respond_default(
         .headers
         .insert(CONTENT_TYPE, Format::Json.content_type());
     parts.headers.insert(CONTENT_LENGTH, body.length.clone());
-    let body = if ctx.head {
-        ErrorBody::empty()
-    } else {
-        ErrorBody::new(body.json.clone())
-    };
+    let body = error_body(ctx, body.json.clone());
     Response::from_parts(parts, body)
 }
 
@@ -602,6 +599,16 @@ fn finish(
         ErrorBody::new(body)
     };
     Response::from_parts(parts, body)
+}
+
+/// The body for the request of `ctx`: none for `HEAD`, whose `Content-Length` still tells the
+/// `GET`'s (RFC 9110 §8.6).
+fn error_body(ctx: &RequestContext, json: Bytes) -> ErrorBody {
+    if ctx.head {
+        ErrorBody::empty()
+    } else {
+        ErrorBody::new(json)
+    }
 }
 
 /// A fresh response head.

@@ -17,7 +17,7 @@ use crate::layer::Config;
 use crate::methods::{self, Decision};
 use crate::observe::{shed, ShedReason};
 use crate::overload::{RouteHints, Shed};
-use crate::render::{fresh_parts, respond_default, respond_fresh, Rendering, RequestContext};
+use crate::render::{respond_fresh, respond_status, Rendering, RequestContext};
 use crate::{ApiError, BoxError};
 
 /// The service [`ApiErrorLayer`](crate::ApiErrorLayer) makes. It never fails: every error
@@ -202,9 +202,11 @@ where
             ),
             Err(panic) => {
                 log_panic(&*panic);
-                let mut parts = fresh_parts();
-                parts.status = StatusCode::INTERNAL_SERVER_ERROR;
-                ResponseFuture::ready(respond_default(parts, &ctx, rendering))
+                ResponseFuture::ready(respond_status(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &ctx,
+                    rendering,
+                ))
             }
         }
     }
