@@ -8,7 +8,7 @@ mod common;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::Duration;
 
 use common::{request, send};
@@ -20,6 +20,65 @@ fn demo_binary() -> PathBuf {
     target.join("examples").join("demo")
 }
 
+/// The demo binary, started as a user starts it, and where it said it listens.
+struct Running {
+    child: Child,
+    stdout: BufReader<ChildStdout>,
+    addr: SocketAddr,
+}
+
+impl Running {
+    /// Starts the demo on 127.0.0.1:0 with `args`, and reads its first line for the address.
+    fn start(args: &[&str]) -> Self {
+        let mut child = Command::new(demo_binary())
+            .args(["--addr", "127.0.0.1:0"])
+            .args(args)
+            .env("RUST_LOG", "off")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        stdout.read_line(&mut first).unwrap();
+        let addr = first
+            .trim()
+            .strip_prefix("listening on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .parse()
+            .unwrap();
+        Self {
+            child,
+            stdout,
+            addr,
+        }
+    }
+
+    fn sigterm(&self) {
+        let killed = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+    }
+
+    /// Waits for the demo to exit 0, bounded so that a demo that never stops fails the test
+    /// instead of hanging it, and returns the rest of what it printed.
+    async fn exits(self) -> Vec<String> {
+        let Self {
+            mut child, stdout, ..
+        } = self;
+        let exited = tokio::task::spawn_blocking(move || child.wait());
+        let status = tokio::time::timeout(Duration::from_secs(30), exited)
+            .await
+            .expect("the demo stops")
+            .unwrap()
+            .unwrap();
+        assert!(status.success(), "graceful shutdown exits 0, not {status}");
+        stdout.lines().map(Result::unwrap).collect()
+    }
+}
+
 #[tokio::test]
 async fn the_demo_listens_where_it_says_answers_and_stops_on_sigterm() {
     let binary = demo_binary();
@@ -28,22 +87,8 @@ async fn the_demo_listens_where_it_says_answers_and_stops_on_sigterm() {
         "{} is built by cargo test",
         binary.display()
     );
-    let mut demo = Command::new(&binary)
-        .args(["--addr", "127.0.0.1:0", "--timeout-ms", "500"])
-        .env("RUST_LOG", "off")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(demo.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let addr: SocketAddr = first
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .parse()
-        .unwrap();
+    let demo = Running::start(&["--timeout-ms", "500"]);
+    let addr = demo.addr;
     assert_ne!(addr.port(), 0, "the real port is printed");
 
     assert_eq!(send(addr, request("GET", "/health")).await.status, 200);
@@ -51,20 +96,8 @@ async fn the_demo_listens_where_it_says_answers_and_stops_on_sigterm() {
     assert_eq!(planned.status, 501);
     assert_eq!(planned.error_body()["error"], "not_implemented");
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &demo.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    // Bounded, so that a demo that ignores SIGTERM fails the test instead of hanging it.
-    let exited = tokio::task::spawn_blocking(move || demo.wait());
-    let status = tokio::time::timeout(Duration::from_secs(30), exited)
-        .await
-        .expect("the demo stops on SIGTERM")
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "graceful shutdown exits 0, not {status}");
-    let rest: Vec<String> = stdout.lines().map(Result::unwrap).collect();
+    demo.sigterm();
+    let rest = demo.exits().await;
     assert!(rest.iter().any(|line| line == "shutting down"), "{rest:?}");
     assert!(
         rest.iter()
@@ -90,45 +123,19 @@ async fn until_error(addr: SocketAddr, path: &str, code: &str) -> common::Reply 
 async fn sigterm_drains_before_the_demo_stops() {
     // One place: while the slow request holds it, others are refused, which tells the test
     // that the slow request is in flight.
-    let mut demo = Command::new(demo_binary())
-        .args(["--addr", "127.0.0.1:0", "--timeout-ms", "10000"])
-        .args(["--max-in-flight", "1"])
-        .env("RUST_LOG", "off")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(demo.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
-    let addr: SocketAddr = first
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
-        .parse()
-        .unwrap();
+    let demo = Running::start(&["--timeout-ms", "10000", "--max-in-flight", "1"]);
+    let addr = demo.addr;
 
     let in_flight = tokio::spawn(send(addr, request("GET", "/slow?ms=2000")));
     until_error(addr, "/payments", "overloaded").await;
-    let killed = Command::new("kill")
-        .args(["-TERM", &demo.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    demo.sigterm();
     // New requests are refused, /health too (a load balancer must stop sending).
     let refused = until_error(addr, "/health", "shutting_down").await;
     assert_eq!(refused.status, 503);
     assert_eq!(refused.headers["connection"], "close");
     // The request in flight finishes normally, then the demo exits.
     assert_eq!(in_flight.await.unwrap().status, 200);
-    let exited = tokio::task::spawn_blocking(move || demo.wait());
-    let status = tokio::time::timeout(Duration::from_secs(30), exited)
-        .await
-        .expect("the demo stops after draining")
-        .unwrap()
-        .unwrap();
-    assert!(status.success(), "graceful shutdown exits 0, not {status}");
-    let rest: Vec<String> = stdout.lines().map(Result::unwrap).collect();
+    let rest = demo.exits().await;
     assert!(
         rest.iter()
             .any(|line| line == "draining: 1 requests in flight"),
