@@ -119,6 +119,26 @@ async fn until_error(addr: SocketAddr, path: &str, code: &str) -> common::Reply 
     panic!("GET {path} never answered {code}");
 }
 
+/// Sends a slow request and returns it once it holds the demo's only place: another request is
+/// refused `overloaded` while it is still running. A probe can take the place first, and the
+/// slow request is then the one refused: it is sent again. Bounded by numbers of tries.
+async fn hold_the_only_place(addr: SocketAddr) -> tokio::task::JoinHandle<common::Reply> {
+    for _ in 0..100 {
+        let slow = tokio::spawn(send(addr, request("GET", "/slow?ms=2000")));
+        for _ in 0..10_000 {
+            if slow.is_finished() {
+                break;
+            }
+            let probe = send(addr, request("GET", "/payments")).await;
+            if probe.status == 503 && probe.error_body()["error"] == "overloaded" {
+                return slow;
+            }
+            tokio::task::yield_now().await;
+        }
+    }
+    panic!("the slow request never held the only place");
+}
+
 #[tokio::test]
 async fn sigterm_drains_before_the_demo_stops() {
     // One place: while the slow request holds it, others are refused, which tells the test
@@ -126,8 +146,7 @@ async fn sigterm_drains_before_the_demo_stops() {
     let demo = Running::start(&["--timeout-ms", "10000", "--max-in-flight", "1"]);
     let addr = demo.addr;
 
-    let in_flight = tokio::spawn(send(addr, request("GET", "/slow?ms=2000")));
-    until_error(addr, "/payments", "overloaded").await;
+    let in_flight = hold_the_only_place(addr).await;
     demo.sigterm();
     // New requests are refused, /health too (a load balancer must stop sending).
     let refused = until_error(addr, "/health", "shutting_down").await;
