@@ -205,8 +205,7 @@ impl MethodPolicyBuilder {
         let passed_everywhere = STANDARD
             .iter()
             .filter(|m| plain && resources.iter().all(|r| r.allows(m)))
-            .cloned()
-            .collect();
+            .fold(0, |set, m| set | MethodId::of(m).bit());
         Ok(MethodPolicy {
             router,
             resources,
@@ -274,8 +273,9 @@ impl MethodPolicyBuilder {
 pub struct MethodPolicy {
     router: matchit::Router<usize>,
     resources: Vec<CompiledResource>,
-    /// Methods every resource allows (not in strict mode): no lookup needed.
-    passed_everywhere: Vec<Method>,
+    /// Methods every resource allows (not in strict mode), as [`MethodId`] bits: no lookup
+    /// needed.
+    passed_everywhere: u16,
     /// The `404` of strict mode.
     strict: Option<Canned>,
     answer_options: bool,
@@ -420,8 +420,14 @@ impl MethodPolicy {
         })
     }
 
+    /// Whether every resource allows the method: no need to look the path up.
+    #[inline]
+    pub(crate) fn passes_everywhere(&self, method: MethodId) -> bool {
+        self.passed_everywhere & method.bit() != 0
+    }
+
     pub(crate) fn decide(&self, method: &Method, path: &str) -> Decision<'_> {
-        if self.passed_everywhere.contains(method) {
+        if self.passes_everywhere(MethodId::of(method)) {
             return Decision::Pass(RouteHints::default());
         }
         let Ok(matched) = self.router.at(path) else {
@@ -468,6 +474,45 @@ pub(crate) const STANDARD: [Method; 9] = [
     Method::CONNECT,
     Method::TRACE,
 ];
+
+/// A request method as its index in [`STANDARD`] (then `QUERY`), computed once per request so
+/// that every later check is an integer comparison or a bit test, and an error can quote the
+/// method's name without keeping the request's `Method`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MethodId(u8);
+
+/// The names of the methods a [`MethodId`] knows, in its order.
+const NAMES: [&str; 10] = [
+    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "QUERY",
+];
+
+impl MethodId {
+    pub(crate) const HEAD: Self = Self(1);
+    pub(crate) const OPTIONS: Self = Self(6);
+    /// An extension method other than `QUERY`.
+    pub(crate) const OTHER: Self = Self(u8::MAX);
+
+    #[inline]
+    pub(crate) fn of(method: &Method) -> Self {
+        // `STANDARD` lists the methods in `NAMES`' order; GET, the most common, comes first.
+        match STANDARD.iter().position(|m| m == method) {
+            Some(i) => Self(i as u8),
+            None if method.as_str() == "QUERY" => Self(9),
+            None => Self::OTHER,
+        }
+    }
+
+    /// The method's name, unless it is an extension method other than `QUERY`.
+    pub(crate) fn name(self) -> Option<&'static str> {
+        NAMES.get(usize::from(self.0)).copied()
+    }
+
+    /// The method's bit in a [`MethodPolicy`]'s set of methods passed everywhere (none for an
+    /// extension method).
+    fn bit(self) -> u16 {
+        1u16.checked_shl(u32::from(self.0)).unwrap_or(0)
+    }
+}
 
 impl RecognizedMethods {
     pub(crate) fn add(&mut self, method: Method) {
@@ -648,7 +693,11 @@ mod tests {
             )
             .build()
             .unwrap();
-        assert_eq!(policy.passed_everywhere, [Method::GET, Method::HEAD]);
+        let passed: Vec<_> = STANDARD
+            .iter()
+            .filter(|m| policy.passes_everywhere(MethodId::of(m)))
+            .collect();
+        assert_eq!(passed, [Method::GET, Method::HEAD]);
         assert!(matches!(
             policy.decide(&Method::PUT, "/b/1"),
             Decision::Refuse(_)
@@ -658,7 +707,7 @@ mod tests {
             .strict(true)
             .build()
             .unwrap();
-        assert!(strict.passed_everywhere.is_empty());
+        assert_eq!(strict.passed_everywhere, 0);
     }
 
     #[test]

@@ -15,10 +15,11 @@ use http::header::{
     RETRY_AFTER, TRAILER, TRANSFER_ENCODING, VARY, WWW_AUTHENTICATE,
 };
 use http::uri::PathAndQuery;
-use http::{response, HeaderMap, HeaderValue, Method, Request, Response, StatusCode};
+use http::{response, HeaderMap, HeaderValue, Request, Response, StatusCode};
 use serde_json::Value;
 
 use crate::body::ErrorBody;
+use crate::methods::MethodId;
 use crate::{observe, ApiError};
 
 /// How error bodies are written.
@@ -107,31 +108,14 @@ pub const MAX_REQUEST_ID_LEN: usize = 64;
 pub(crate) struct RequestContext {
     pub(crate) format: Format,
     pub(crate) head: bool,
-    /// Index in [`METHOD_NAMES`], or `u8::MAX` for another method.
-    method: u8,
+    method: MethodId,
     /// The first `x-request-id` field line that is a safe token.
     request_id: Option<HeaderValue>,
     instance: Option<PathAndQuery>,
 }
 
-/// The index of `method` in [`METHOD_NAMES`]: comparisons of standard methods, no string
-/// comparison but for an extension method.
-fn method_index(method: &Method) -> u8 {
-    // `STANDARD` lists the methods in `METHOD_NAMES`' order.
-    match crate::methods::STANDARD.iter().position(|m| m == method) {
-        Some(i) => i as u8,
-        None if method.as_str() == "QUERY" => 9,
-        None => u8::MAX,
-    }
-}
-
-/// The methods whose names an error can quote without keeping the request's `Method`.
-const METHOD_NAMES: [&str; 10] = [
-    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "QUERY",
-];
-
 impl RequestContext {
-    pub(crate) fn capture<B>(req: &Request<B>, rendering: &Rendering) -> Self {
+    pub(crate) fn capture<B>(req: &Request<B>, method: MethodId, rendering: &Rendering) -> Self {
         let headers = req.headers();
         // Nothing to look up in an empty map: skip the lookups, not only their results.
         let (format, request_id) = if headers.is_empty() {
@@ -144,11 +128,10 @@ impl RequestContext {
             };
             (format, request_id(headers))
         };
-        let method = req.method();
         Self {
             format,
-            head: method == Method::HEAD,
-            method: method_index(method),
+            head: method == MethodId::HEAD,
+            method,
             request_id,
             // For a problem document's `instance`, and the error event's `path` when a
             // subscriber could take it: a reference count, not a copy, and nothing at all
@@ -159,9 +142,9 @@ impl RequestContext {
         }
     }
 
-    /// The request method's name, when it is one of [`METHOD_NAMES`].
+    /// The request method's name, unless it is an extension method other than `QUERY`.
     pub(crate) fn method(&self) -> Option<&'static str> {
-        METHOD_NAMES.get(usize::from(self.method)).copied()
+        self.method.name()
     }
 
     /// The request's path, without the query.
@@ -174,7 +157,7 @@ impl RequestContext {
         Self {
             format: Format::Json,
             head: false,
-            method: u8::MAX,
+            method: MethodId::OTHER,
             request_id: None,
             instance: None,
         }
@@ -1095,7 +1078,11 @@ mod tests {
         parts
             .headers
             .insert(CONTENT_RANGE, HeaderValue::from_static("bytes */1000"));
-        let ctx = RequestContext::capture(&Request::new(()), &Rendering::default());
+        let ctx = RequestContext::capture(
+            &Request::new(()),
+            MethodId::of(&http::Method::GET),
+            &Rendering::default(),
+        );
         let error = ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE);
         let response = respond(error, parts, &ctx, &Rendering::default());
         assert_eq!(response.headers()[CONTENT_RANGE], "bytes */1000");
@@ -1109,7 +1096,11 @@ mod tests {
         parts
             .headers
             .insert(VARY, HeaderValue::from_static("Origin, Accept"));
-        let ctx = RequestContext::capture(&Request::new(()), &Rendering::default());
+        let ctx = RequestContext::capture(
+            &Request::new(()),
+            MethodId::of(&http::Method::GET),
+            &Rendering::default(),
+        );
         let response = respond_default(parts, &ctx, &Rendering::default());
         assert_eq!(response.headers().get_all(VARY).iter().count(), 1);
     }
@@ -1174,7 +1165,11 @@ mod tests {
     fn canned_answers_equal_fresh_renderings() {
         let error = ApiError::overloaded(std::time::Duration::from_secs(3));
         let canned = Canned::new(error.clone());
-        let ctx = RequestContext::capture(&Request::new(()), &Rendering::default());
+        let ctx = RequestContext::capture(
+            &Request::new(()),
+            MethodId::of(&http::Method::GET),
+            &Rendering::default(),
+        );
         let a = canned.respond(&ctx, &Rendering::default());
         let b = respond_fresh(error, &ctx, &Rendering::default());
         assert_eq!(a.status(), b.status());

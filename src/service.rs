@@ -6,7 +6,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::ALLOW;
-use http::{Method, Request, Response, StatusCode};
+use http::{Request, Response, StatusCode};
 use http_body::Body;
 use tower_service::Service;
 
@@ -14,7 +14,7 @@ use crate::body::{ErrorBody, ResponseBody};
 use crate::classify::ClassifyError;
 use crate::future::{log_panic, ResponseFuture, Running};
 use crate::layer::Config;
-use crate::methods::{self, Decision};
+use crate::methods::{self, Decision, MethodId};
 use crate::observe::{shed, ShedReason};
 use crate::overload::{RouteHints, Shed};
 use crate::render::{respond_fresh, respond_status, Rendering, RequestContext};
@@ -107,7 +107,8 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let config = &*self.config;
-        let ctx = RequestContext::capture(&req, config.rendering);
+        let method = MethodId::of(req.method());
+        let ctx = RequestContext::capture(&req, method, config.rendering);
         let rendering = config.rendering;
 
         match std::mem::replace(&mut self.readiness, Readiness::Ready) {
@@ -128,10 +129,10 @@ where
             shed(ShedReason::ShuttingDown);
             return early(drain.refusal(req.version()), &ctx, rendering);
         }
-        if !config.recognized.recognizes(req.method()) {
+        if method == MethodId::OTHER && !config.recognized.recognizes(req.method()) {
             return ResponseFuture::ready(methods::unrecognized().respond(&ctx, rendering));
         }
-        if req.method() == Method::OPTIONS && req.uri() == "*" {
+        if method == MethodId::OPTIONS && req.uri() == "*" {
             // RFC 9110 §9.3.7: the server in general, never a resource to route.
             return ResponseFuture::ready(options_asterisk(config));
         }
@@ -143,7 +144,11 @@ where
         }
         let mut hints = RouteHints::default();
         let mut unlisted = false;
-        if let Some(policy) = &config.policy {
+        if let Some(policy) = config
+            .policy
+            .as_ref()
+            .filter(|p| !p.passes_everywhere(method))
+        {
             match policy.decide(req.method(), req.uri().path()) {
                 Decision::Pass(route) => hints = route,
                 Decision::Unlisted(route) => {
@@ -187,7 +192,11 @@ where
             None => None,
         };
         // A panic in `call` itself (not only in the future it returns) is a 500 too.
-        match catch_unwind(AssertUnwindSafe(|| self.inner.call(req))) {
+        // The closure borrows the request rather than capturing it: a 240-byte request is not
+        // copied into the unwinding guard and out again.
+        let mut req = Some(req);
+        let call = || self.inner.call(req.take().expect("called once"));
+        match catch_unwind(AssertUnwindSafe(call)) {
             Ok(future) => ResponseFuture::inner(
                 future,
                 Running {
