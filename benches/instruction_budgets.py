@@ -28,38 +28,35 @@ import sys
 #   target:       issue 9's budget where the gate above is looser: printed, not enforced, so
 #                 that what is still to gain stays visible (README, "Performance").
 #
-# Every allocation budget of the layer's own answers is 3 over `request_only`: the answer's
-# header map (an index table and an entry vector: two allocations for any non-empty
-# `HeaderMap`) and the harness collecting the one-frame body (http-body-util's `BufList`), which
-# the bare Router's empty 404 never pays. The layer itself allocates two.
+# An answer the layer makes itself costs two allocations beyond the request: its header map (an
+# index table and an entry vector, which any non-empty `HeaderMap` has). Its body is a shared
+# reference to bytes rendered once.
+#
+# Instruction counts are exact for one build, but the harness's own code around the stack
+# (`stacks::send`, monomorphized for each stack) is inlined differently when the bench binary
+# changes: the same library has measured up to 60 instructions apart on the happy path. Gates
+# leave that much room where they are not the issue's budget itself.
 BUDGETS = {
     # The happy path (GET /hello -> 200) over the bare Router: cheap, and not one allocation.
-    "ok_layer": {"over": "ok_bare", "instructions": 780, "allocations": 0,
+    "ok_layer": {"over": "ok_bare", "instructions": 720, "allocations": 0,
                  "target": {"instructions": 600}},
     "ok_layer_minimal": {"over": "ok_bare", "instructions": 600, "allocations": 0,
                          "target": {"instructions": 250}},
     # The 404 rewrite (GET /missing) over the bare Router's own empty 404.
-    "not_found_layer": {"over": "not_found_bare", "instructions": 2200, "allocations": 3,
-                        "target": {"instructions": 2000}},
+    "not_found_layer": {"over": "not_found_bare", "instructions": 2000, "allocations": 3},
     "not_found_layer_minimal": {"over": "not_found_bare", "instructions": 2000, "allocations": 3},
     # Answers the layer makes itself: at most 5 000 instructions in total, request construction
-    # included (cheaper than the bare Router's own 404).
-    "own_405_policy": {"over": "request_only", "total": 5000, "allocations": 3,
-                       "target": {"allocations": 2}},
-    "own_501_planned": {"over": "request_only", "total": 5000, "allocations": 3,
-                        "target": {"allocations": 2}},
-    "own_501_unrecognized": {"over": "request_only", "total": 5000, "allocations": 3,
-                             "target": {"allocations": 2}},
-    "own_503_overloaded": {"over": "request_only", "total": 5000, "allocations": 3,
-                           "target": {"allocations": 2}},
-    "own_503_maintenance": {"over": "request_only", "total": 5000, "allocations": 3,
-                            "target": {"allocations": 2}},
-    "own_504_upstream": {"over": "request_only", "total": 5000, "allocations": 3,
-                         "target": {"allocations": 2}},
-    # A 504 by deadline pays tokio's timer (arming a `Sleep`, parking, the paused clock moving):
-    # gated at what it costs, so that the layer's part does not grow unseen.
-    "own_504_deadline": {"over": "request_only", "total": 9800, "allocations": 3,
-                         "target": {"total": 5000, "allocations": 2}},
+    # included (cheaper than the bare Router's own 404), and two allocations.
+    "own_405_policy": {"over": "request_only", "total": 5000, "allocations": 2},
+    "own_501_planned": {"over": "request_only", "total": 5000, "allocations": 2},
+    "own_501_unrecognized": {"over": "request_only", "total": 5000, "allocations": 2},
+    "own_503_overloaded": {"over": "request_only", "total": 5000, "allocations": 2},
+    "own_503_maintenance": {"over": "request_only", "total": 5000, "allocations": 2},
+    "own_504_deadline": {"over": "request_only", "total": 5000, "allocations": 2},
+    "own_504_upstream": {"over": "request_only", "total": 5000, "allocations": 2},
+    # A 504 through tokio's timer (arming a `Sleep`, parking, the paused clock moving) over what
+    # that timer costs alone: the layer's part, which must stay that of its other answers.
+    "own_504_timer": {"over": "timer_only", "instructions": 2300, "allocations": 2},
 }
 
 # Every row the bench must produce, in the order of the table, and the row it is compared with.
@@ -80,6 +77,8 @@ ROWS = {
     "own_503_maintenance": "request_only",
     "own_504_deadline": "request_only",
     "own_504_upstream": "request_only",
+    "timer_only": None,
+    "own_504_timer": "timer_only",
 }
 
 

@@ -1,7 +1,7 @@
 //! Exact instructions and heap allocations per request, counted by valgrind (callgrind and DHAT)
 //! through gungraun, for the stacks of `support/stacks.rs`: the same work per request as
-//! `benches/overhead.rs` (build the request, clone the stack, `ready` + `call`, collect the body,
-//! on a tokio `current_thread` runtime), plus the answers the layer makes itself.
+//! `benches/overhead.rs` (build the request, clone the stack, `ready` + `call`, read the body
+//! frame by frame, on a tokio `current_thread` runtime), plus the answers the layer makes itself.
 //!
 //! ```text
 //! bash .ci/instructions.sh                              # measure, print the table, check budgets
@@ -35,16 +35,19 @@
 //! | `own_501_unrecognized` | `BREW /hello` → 501 from `layer` |
 //! | `own_503_overloaded` | `GET /hello` → 503 from `layer` with `max_in_flight(0)` |
 //! | `own_503_maintenance` | `GET /hello` → 503 from `layer` with maintenance on |
-//! | `own_504_deadline` | `GET /hello` → 504 from `layer` around a service that never answers, on a paused clock |
+//! | `own_504_deadline` | `GET /hello` → 504 from `layer` with a deadline already elapsed (zero) |
 //! | `own_504_upstream` | `GET /hello` → 504 from `layer` around a service that fails with tower's `Elapsed` |
+//! | `timer_only` | `GET /hello` built and dropped, and a 30 s `tokio::time::sleep` awaited, on a paused clock |
+//! | `own_504_timer` | `GET /hello` → 504 from `layer` around a service that never answers, on a paused clock |
 //!
-//! The deadline row runs on a paused tokio clock (`start_paused`): when the runtime has nothing
+//! The timer rows run on a paused tokio clock (`start_paused`): when the runtime has nothing
 //! left to do it moves the clock to the next timer at once, so the 30 s deadline elapses without
 //! waiting and the same instructions run every time (a real clock would make the count depend
 //! on how long valgrind takes). The inner service is [`stacks::Stalled`], which costs nothing,
 //! so the row is what a 504 by deadline costs: tokio arming the timer, the runtime parking and
-//! the clock moving, dropping the inner future, answering. Most of it is tokio's timer; the
-//! layer's own work for a 504 (classifying, rendering, answering) is the `own_504_upstream` row.
+//! the clock moving, dropping the inner future, answering. Most of it is tokio's timer, which
+//! `timer_only` measures alone: the layer's part of a 504 through the timer is `own_504_timer`
+//! over `timer_only`.
 
 use std::hint::black_box;
 
@@ -85,6 +88,8 @@ enum Row {
     Own503Maintenance,
     Own504Deadline,
     Own504Upstream,
+    TimerOnly,
+    Own504Timer,
 }
 
 /// Sends `n` requests on the runtime: the measured loop of one row.
@@ -145,6 +150,25 @@ impl Fixture {
             runtime.block_on(async {
                 for _ in 0..n {
                     black_box(make_request());
+                }
+            });
+        };
+        send(&runtime, WARM_UP);
+        Self {
+            runtime,
+            send: Box::new(send),
+        }
+    }
+
+    /// `n` requests built and dropped, each with a [`stacks::TIMEOUT`] sleep awaited on the
+    /// (paused) runtime's timer: what a deadline costs before any service.
+    fn timer_only(runtime: Runtime, make_request: fn() -> Request) -> Self {
+        let send = move |runtime: &Runtime, n: u64| {
+            runtime.block_on(async {
+                for _ in 0..n {
+                    let request = make_request();
+                    tokio::time::sleep(stacks::TIMEOUT).await;
+                    black_box(request);
                 }
             });
         };
@@ -226,14 +250,21 @@ fn fixture(row: Row) -> Fixture {
             S::SERVICE_UNAVAILABLE,
         ),
         Row::Own504Deadline => Fixture::stack(
-            paused_runtime(),
-            stacks::layer_stalled(),
+            rt(),
+            stacks::layer_zero_deadline(),
             requests::hello,
             S::GATEWAY_TIMEOUT,
         ),
         Row::Own504Upstream => Fixture::stack(
             rt(),
             stacks::layer_timed_out(),
+            requests::hello,
+            S::GATEWAY_TIMEOUT,
+        ),
+        Row::TimerOnly => Fixture::timer_only(paused_runtime(), requests::hello),
+        Row::Own504Timer => Fixture::stack(
+            paused_runtime(),
+            stacks::layer_stalled(),
             requests::hello,
             S::GATEWAY_TIMEOUT,
         ),
@@ -273,6 +304,8 @@ macro_rules! batch {
         #[bench::own_503_maintenance(args = (Row::Own503Maintenance), setup = fixture)]
         #[bench::own_504_deadline(args = (Row::Own504Deadline), setup = fixture)]
         #[bench::own_504_upstream(args = (Row::Own504Upstream), setup = fixture)]
+        #[bench::timer_only(args = (Row::TimerOnly), setup = fixture)]
+        #[bench::own_504_timer(args = (Row::Own504Timer), setup = fixture)]
         fn $name(fixture: Fixture) -> Fixture {
             fixture.send($requests)
         }

@@ -7,8 +7,9 @@
 //! ```
 //!
 //! Each iteration builds a fresh request, clones the stack (as axum's and hyper-util's servers
-//! do per request), drives `ready` + `call` and collects the body, on a tokio `current_thread`
-//! runtime. One `block_on` per sample, so the runtime's own entry cost is not in the numbers.
+//! do per request), drives `ready` + `call` and reads the body frame by frame, on a tokio
+//! `current_thread` runtime. One `block_on` per sample, so the runtime's own entry cost is not in
+//! the numbers.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};

@@ -2,11 +2,13 @@
 //! deadline-aware admission. Documented on
 //! [`ApiErrorLayer::deadline_header`](crate::ApiErrorLayer::deadline_header).
 
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use http::header::HeaderName;
 use http::Request;
 
+use crate::render::Canned;
 use crate::ApiError;
 
 /// The longest deadline a header can ask for when nothing else bounds it.
@@ -22,7 +24,7 @@ pub(crate) fn timeout<B>(
     req: &Request<B>,
     header: Option<&HeaderName>,
     configured: Option<Duration>,
-) -> Result<Option<Duration>, ApiError> {
+) -> Result<Option<Duration>, &'static Canned> {
     let Some(value) = header.and_then(|name| req.headers().get(name)) else {
         return Ok(configured);
     };
@@ -41,16 +43,28 @@ pub(crate) fn parse_millis(bytes: &[u8]) -> Option<u64> {
     })
 }
 
-fn malformed() -> ApiError {
-    ApiError::bad_request()
-        .with_detail("The request's deadline header must be a whole number of milliseconds.")
+/// `400 bad_request` for a deadline header that is not a number of milliseconds.
+fn malformed() -> &'static Canned {
+    static MALFORMED: OnceLock<Canned> = OnceLock::new();
+    MALFORMED.get_or_init(|| {
+        Canned::new(
+            ApiError::bad_request().with_detail(
+                "The request's deadline header must be a whole number of milliseconds.",
+            ),
+        )
+    })
 }
 
-/// `504 gateway_timeout` for a deadline shorter than the service needs.
-pub(crate) fn too_short() -> ApiError {
-    ApiError::gateway_timeout().with_detail(
-        "The request's deadline is shorter than this service needs to answer; it was not attempted.",
-    )
+/// `504 gateway_timeout` for a deadline shorter than the service needs, rendered once: a client
+/// that sends deadlines too short sends many.
+pub(crate) fn too_short() -> &'static Canned {
+    static TOO_SHORT: OnceLock<Canned> = OnceLock::new();
+    TOO_SHORT.get_or_init(|| {
+        Canned::new(ApiError::gateway_timeout().with_detail(
+            "The request's deadline is shorter than this service needs to answer; it was not \
+             attempted.",
+        ))
+    })
 }
 
 #[cfg(test)]
@@ -104,7 +118,7 @@ mod tests {
             timeout("999999999999999", None).unwrap(),
             Some(MAX_DEADLINE)
         );
-        assert_eq!(timeout("soon", ten).unwrap_err().status(), 400);
+        assert_eq!(timeout("soon", ten).unwrap_err().error().status(), 400);
     }
 
     #[test]

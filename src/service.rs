@@ -17,7 +17,7 @@ use crate::layer::Config;
 use crate::methods::{self, Decision, MethodId};
 use crate::observe::{shed, ShedReason};
 use crate::overload::{RouteHints, Shed};
-use crate::render::{respond_fresh, respond_status, Rendering, RequestContext};
+use crate::render::{respond_fresh, respond_status, Canned, Rendering, RequestContext};
 use crate::{ApiError, BoxError};
 
 /// The service [`ApiErrorLayer`](crate::ApiErrorLayer) makes. It never fails: every error
@@ -115,7 +115,7 @@ where
             Readiness::Ready => {}
             Readiness::NotReady => {
                 shed(ShedReason::Overloaded);
-                return ResponseFuture::ready(config.overloaded.respond(&ctx, rendering));
+                return canned(&config.overloaded, &ctx, rendering);
             }
             Readiness::Failed(error) => {
                 return ResponseFuture::ready(respond_fresh(
@@ -130,7 +130,7 @@ where
             return early(drain.refusal(req.version()), &ctx, rendering);
         }
         if method == MethodId::OTHER && !config.recognized.recognizes(req.method()) {
-            return ResponseFuture::ready(methods::unrecognized().respond(&ctx, rendering));
+            return canned(methods::unrecognized(), &ctx, rendering);
         }
         if method == MethodId::OPTIONS && req.uri() == "*" {
             // RFC 9110 §9.3.7: the server in general, never a resource to route.
@@ -139,7 +139,7 @@ where
         if let Some(maintenance) = &config.maintenance {
             if maintenance.is_enabled() && !maintenance.bypasses(req.uri().path()) {
                 shed(ShedReason::Maintenance);
-                return ResponseFuture::ready(maintenance.answer().respond(&ctx, rendering));
+                return canned(maintenance.answer(), &ctx, rendering);
             }
         }
         let mut hints = RouteHints::default();
@@ -155,37 +155,34 @@ where
                     hints = route;
                     unlisted = true;
                 }
-                Decision::Refuse(canned) => {
-                    return ResponseFuture::ready(canned.respond(&ctx, rendering))
-                }
+                Decision::Refuse(refusal) => return canned(refusal, &ctx, rendering),
             }
         }
         let configured = hints.timeout.or(config.timeout);
         let timeout =
             match crate::deadline::timeout(&req, config.deadline_header.as_ref(), configured) {
                 Ok(timeout) => timeout,
-                Err(error) => return early(error, &ctx, rendering),
+                Err(malformed) => return canned(malformed, &ctx, rendering),
             };
         if timeout.is_some_and(|t| t.is_zero()) {
             // Nothing can be done in no time, limit or not: the answer the deadline would give.
             shed(ShedReason::Deadline);
-            return early(crate::deadline::too_short(), &ctx, rendering);
+            return canned(crate::deadline::too_short(), &ctx, rendering);
         }
         let permit = match &config.in_flight {
             Some(in_flight) => match in_flight.admit(&req, hints, timeout, config.retry_after) {
                 Ok(permit) => Some(permit),
                 Err(Shed::Overloaded) => {
                     shed(ShedReason::Overloaded);
-                    return ResponseFuture::ready(config.overloaded.respond(&ctx, rendering));
+                    return canned(&config.overloaded, &ctx, rendering);
+                }
+                Err(Shed::DeadlineTooShort) => {
+                    shed(ShedReason::Deadline);
+                    return canned(crate::deadline::too_short(), &ctx, rendering);
                 }
                 Err(Shed::Error(error)) => {
-                    // The adaptive limit's 503 (its `Retry-After` computed), or the 504 of a
-                    // deadline too short to be met.
-                    shed(if error.status() == StatusCode::SERVICE_UNAVAILABLE {
-                        ShedReason::Overloaded
-                    } else {
-                        ShedReason::Deadline
-                    });
+                    // The adaptive limit's 503, its `Retry-After` computed.
+                    shed(ShedReason::Overloaded);
                     return early(error, &ctx, rendering);
                 }
             },
@@ -219,6 +216,16 @@ where
             }
         }
     }
+}
+
+/// An answer decided before the inner call, rendered once for every request (but those that
+/// ask for another format or carry a request id).
+fn canned<F, C>(
+    canned: &Canned,
+    ctx: &RequestContext,
+    rendering: &Rendering,
+) -> ResponseFuture<F, C> {
+    ResponseFuture::ready(canned.respond(ctx, rendering))
 }
 
 /// An answer decided before the inner call, rendered for this request.

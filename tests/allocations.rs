@@ -73,7 +73,7 @@ const N: u64 = 1000;
 /// Requests sent first, so that one-time growth (lazy statics, buffers) is not counted.
 const WARM_UP: u64 = 100;
 
-/// Allocations and bytes allocated over `N` requests (each built, sent and collected).
+/// Allocations and bytes allocated over `N` requests (each built, sent and its body read).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Count {
     allocations: u64,

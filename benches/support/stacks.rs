@@ -13,6 +13,9 @@
 //! - `layer_stalled`: the `layer` configuration around a service that never answers (an upstream
 //!   that hangs), so that the deadline elapses and the layer answers 504. It needs a runtime with
 //!   a clock; on a paused clock (`start_paused`) the 30 s pass at once and deterministically.
+//! - `layer_zero_deadline`: the `layer` configuration with a deadline already elapsed (zero): the
+//!   layer's 504 without a timer. `layer_timed_out`: around a service that fails with tower's
+//!   `Elapsed`, the 504 of an upstream that timed out.
 //! - `peer_stack`: what users compose today for the same guarantees (PERF-BASELINE's
 //!   `peer_stack_json`), outermost first: an `axum::middleware::from_fn` turning empty 4xx/5xx
 //!   bodies into JSON, `HandleErrorLayer` (`Elapsed` → 504, `Overloaded` → 503, JSON bodies),
@@ -159,6 +162,15 @@ pub fn layer_stalled() -> ApiErrorService<Stalled, DefaultClassifier> {
     ServiceBuilder::new().layer(full_layer()).service(Stalled)
 }
 
+/// `layer_zero_deadline`: the `layer` configuration with a deadline that has elapsed before the
+/// request arrives (a zero timeout, as a zero deadline header would give): every request is
+/// answered `504 gateway_timeout` at once, without a timer and without calling the Router.
+pub fn layer_zero_deadline() -> ApiErrorService<Router, DefaultClassifier> {
+    ServiceBuilder::new()
+        .layer(full_layer().timeout(Duration::ZERO))
+        .service(router())
+}
+
 /// A service that fails at once with tower's `Elapsed`: an upstream client that timed out.
 #[derive(Debug, Clone, Copy)]
 pub struct TimedOut;
@@ -282,7 +294,11 @@ pub fn request(method: Method, uri: &str) -> Request {
 }
 
 /// One request through `service`, the way a server drives it: clone the service, wait until it
-/// is ready, call it, collect the body. Returns the status and the body's length.
+/// is ready, call it, then poll the body frame by frame, as hyper does when it writes one out.
+/// Returns the status and the body's length.
+///
+/// The frames are dropped, not gathered (`BodyExt::collect` would push every data frame into a
+/// buffer list, one allocation that a server never makes and that only bodies with data pay).
 pub async fn send<S, B>(service: &S, request: Request) -> (StatusCode, usize)
 where
     S: Service<Request, Response = http::Response<B>> + Clone,
@@ -299,13 +315,14 @@ where
         .await
         .expect("the service answers");
     let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("the body is collected")
-        .to_bytes();
-    (status, body.len())
+    let mut body = std::pin::pin!(response.into_body());
+    let mut len = 0;
+    while let Some(frame) = body.as_mut().frame().await {
+        if let Ok(data) = frame.expect("the body is read").into_data() {
+            len += data.len();
+        }
+    }
+    (status, len)
 }
 
 /// The requests the benchmarks send.
