@@ -19,13 +19,25 @@ const MAX_DIGITS: usize = 15;
 
 /// The request's deadline: `configured` (the resource's or the layer's timeout), shortened by
 /// the `header` when the request carries it.
-#[inline]
+#[inline(always)]
 pub(crate) fn timeout<B>(
     req: &Request<B>,
     header: Option<&HeaderName>,
     configured: Option<Duration>,
 ) -> Result<Option<Duration>, &'static Canned> {
-    let Some(value) = header.and_then(|name| req.headers().get(name)) else {
+    match header {
+        None => Ok(configured),
+        Some(name) => asked(req, name, configured),
+    }
+}
+
+/// [`timeout`] when the layer reads a deadline header.
+fn asked<B>(
+    req: &Request<B>,
+    header: &HeaderName,
+    configured: Option<Duration>,
+) -> Result<Option<Duration>, &'static Canned> {
+    let Some(value) = req.headers().get(header) else {
         return Ok(configured);
     };
     let millis = parse_millis(value.as_bytes()).ok_or_else(malformed)?;

@@ -19,7 +19,7 @@ use crate::classify::ClassifyError;
 use crate::normalize::{normalize, Normalized};
 use crate::overload::Permit;
 use crate::render::{respond_fresh, respond_status, Rendering, RequestContext};
-use crate::slow_client::poll_watching_body;
+use crate::slow_client::{poll_watching_body, watching};
 use crate::BoxError;
 
 pin_project! {
@@ -119,7 +119,7 @@ where
             .as_mut()
             .expect("ResponseFuture polled after completion");
         let polled = catch_unwind(AssertUnwindSafe(|| {
-            if running.timeout.is_some() {
+            if running.timeout.is_some() && watching() {
                 let (poll, waiting) = poll_watching_body(|| future.poll(cx));
                 running.waiting_for_body = waiting;
                 poll

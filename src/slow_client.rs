@@ -2,6 +2,7 @@
 
 use std::cell::Cell;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use http::Request;
@@ -13,6 +14,16 @@ use tower_service::Service;
 thread_local! {
     // `None` outside a watched poll; `Some(waited)` during one.
     static WAITED_FOR_BODY: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+/// Set once a [`SlowClient`] is built: until then no body in this process can report a wait, and
+/// the layer's polls skip the watch (two thread-local accesses each).
+static WATCHING: AtomicBool = AtomicBool::new(false);
+
+/// Whether a [`SlowClientLayer`] has wrapped a service in this process.
+#[inline]
+pub(crate) fn watching() -> bool {
+    WATCHING.load(Ordering::Relaxed)
 }
 
 /// Runs `poll` (one poll of an inner future) and says whether a [`WatchedBody`] it polled had
@@ -89,6 +100,7 @@ impl<S> Layer<S> for SlowClientLayer {
     type Service = SlowClient<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
+        WATCHING.store(true, Ordering::Relaxed);
         SlowClient { inner }
     }
 }
