@@ -1,13 +1,14 @@
 //! [`Drain`]: refuse new requests on shutdown while the ones in flight finish.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use http::header::CONNECTION;
 use http::{HeaderValue, Version};
 
 use crate::overload::InFlight;
+use crate::render::Canned;
 use crate::ApiError;
 
 /// Drain on shutdown: once triggered, new requests get `503 shutting_down` with
@@ -62,6 +63,10 @@ struct Shared {
     /// The in-flight counters of the layers this drain is attached to; read when asked, never
     /// per request.
     gauges: Mutex<Vec<InFlight>>,
+    /// `503 shutting_down` for HTTP/1.x (with `Connection: close`) and for HTTP/2 and later,
+    /// rendered at the first refusal (`retry_after` is fixed by then): once draining, every
+    /// request gets one.
+    refusals: OnceLock<[Canned; 2]>,
 }
 
 impl Default for Drain {
@@ -79,6 +84,7 @@ impl Drain {
                 draining: AtomicBool::new(false),
                 retry_after: Duration::from_secs(1),
                 gauges: Mutex::new(Vec::new()),
+                refusals: OnceLock::new(),
             }),
         }
     }
@@ -140,16 +146,26 @@ impl Drain {
     }
 
     /// `503 shutting_down` for a request of `version`.
-    pub(crate) fn refusal(&self, version: Version) -> ApiError {
-        let error = ApiError::service_unavailable(self.shared.retry_after)
-            .with_code("shutting_down")
-            .with_detail(
-                "This server is shutting down. Retry after the time given in Retry-After; another server may answer.",
-            );
+    pub(crate) fn refusal(&self, version: Version) -> &Canned {
+        let [http1, http2] = self.shared.refusals.get_or_init(|| {
+            let error = ApiError::service_unavailable(self.shared.retry_after)
+                .with_code("shutting_down")
+                .with_detail(
+                    "This server is shutting down. Retry after the time given in Retry-After; another server may answer.",
+                );
+            [
+                Canned::new(
+                    error
+                        .clone()
+                        .with_header(CONNECTION, HeaderValue::from_static("close")),
+                ),
+                Canned::new(error),
+            ]
+        });
         if version <= Version::HTTP_11 {
-            error.with_header(CONNECTION, HeaderValue::from_static("close"))
+            http1
         } else {
-            error
+            http2
         }
     }
 }
@@ -162,16 +178,18 @@ mod tests {
     #[test]
     fn connection_close_only_below_http_2() {
         let drain = Drain::new();
-        let h1 = drain.refusal(Version::HTTP_11);
+        let h1 = drain.refusal(Version::HTTP_11).error();
         assert_eq!(h1.headers()[CONNECTION], "close");
         assert_eq!(h1.code(), "shutting_down");
         assert_eq!(h1.status(), 503);
         assert!(drain
             .refusal(Version::HTTP_10)
+            .error()
             .headers()
             .contains_key(CONNECTION));
         assert!(!drain
             .refusal(Version::HTTP_2)
+            .error()
             .headers()
             .contains_key(CONNECTION));
     }

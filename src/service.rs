@@ -18,7 +18,7 @@ use crate::methods::{self, Decision, MethodId};
 use crate::observe::{shed, ShedReason};
 use crate::overload::{RouteHints, Shed};
 use crate::render::{respond_fresh, respond_status, Canned, Rendering, RequestContext};
-use crate::{ApiError, BoxError};
+use crate::BoxError;
 
 /// The service [`ApiErrorLayer`](crate::ApiErrorLayer) makes. It never fails: every error
 /// becomes a response.
@@ -127,7 +127,7 @@ where
         }
         if let Some(drain) = config.drain.as_ref().filter(|d| d.is_draining()) {
             shed(ShedReason::ShuttingDown);
-            return early(drain.refusal(req.version()), &ctx, rendering);
+            return canned(drain.refusal(req.version()), &ctx, rendering);
         }
         if method == MethodId::OTHER && !config.recognized.recognizes(req.method()) {
             return canned(methods::unrecognized(), &ctx, rendering);
@@ -183,7 +183,7 @@ where
                 Err(Shed::Error(error)) => {
                     // The adaptive limit's 503, its `Retry-After` computed.
                     shed(ShedReason::Overloaded);
-                    return early(error, &ctx, rendering);
+                    return ResponseFuture::ready(respond_fresh(error, &ctx, rendering));
                 }
             },
             None => None,
@@ -226,15 +226,6 @@ fn canned<F, C>(
     rendering: &Rendering,
 ) -> ResponseFuture<F, C> {
     ResponseFuture::ready(canned.respond(ctx, rendering))
-}
-
-/// An answer decided before the inner call, rendered for this request.
-fn early<F, C>(
-    error: ApiError,
-    ctx: &RequestContext,
-    rendering: &Rendering,
-) -> ResponseFuture<F, C> {
-    ResponseFuture::ready(respond_fresh(error, ctx, rendering))
 }
 
 /// `204` to `OPTIONS *`, with `Allow` listing every method the route table allows somewhere
