@@ -34,12 +34,12 @@ import sys
 #
 # Instruction counts are exact for one build, but the harness's own code around the stack
 # (`stacks::send`, monomorphized for each stack) is inlined differently when the bench binary
-# changes: the same library has measured up to 60 instructions apart on the happy path. Gates
-# leave that much room where they are not the budget itself.
+# changes: the same library has measured up to 60 instructions apart on the happy path when
+# rows were added. Every gate is the budget but the minimal layer's happy path, whose
+# target (+250) is not reached: its gate holds what is reached (+502) with that much room.
 BUDGETS = {
     # The happy path (GET /hello -> 200) over the bare Router: cheap, and not one allocation.
-    "ok_layer": {"over": "ok_bare", "instructions": 720, "allocations": 0,
-                 "target": {"instructions": 600}},
+    "ok_layer": {"over": "ok_bare", "instructions": 600, "allocations": 0},
     "ok_layer_minimal": {"over": "ok_bare", "instructions": 600, "allocations": 0,
                          "target": {"instructions": 250}},
     # The 404 rewrite (GET /missing) over the bare Router's own empty 404.
