@@ -29,6 +29,7 @@
 //! |---|---|
 //! | `request_only` | `GET /hello` built and dropped: what every row below pays before any service |
 //! | `ok_bare`, `ok_layer`, `ok_layer_minimal`, `ok_peer_stack` | `GET /hello` → 200 |
+//! | `ok_catch_panic`, `ok_timeout` | `GET /hello` → 200 through one tower middleware, for reference |
 //! | `not_found_bare`, `not_found_layer`, ... | `GET /missing` → axum's 404 (JSON from all but bare) |
 //! | `own_405_policy` | `POST /reports/1234/result` → 405 from `layer`'s method policy |
 //! | `own_501_planned` | `POST /payments` → 501 from `layer`'s method policy |
@@ -77,6 +78,8 @@ enum Row {
     OkLayer,
     OkLayerMinimal,
     OkPeerStack,
+    OkCatchPanic,
+    OkTimeout,
     NotFoundBare,
     NotFoundLayer,
     NotFoundLayerMinimal,
@@ -209,6 +212,10 @@ fn fixture(row: Row) -> Fixture {
             Fixture::stack(rt(), stacks::layer_minimal(), requests::hello, S::OK)
         }
         Row::OkPeerStack => Fixture::stack(rt(), stacks::peer_stack(), requests::hello, S::OK),
+        Row::OkCatchPanic => {
+            Fixture::stack(rt(), stacks::catch_panic_only(), requests::hello, S::OK)
+        }
+        Row::OkTimeout => Fixture::stack(rt(), stacks::timeout_only(), requests::hello, S::OK),
         Row::NotFoundBare => Fixture::stack(rt(), stacks::bare(), requests::missing, S::NOT_FOUND),
         Row::NotFoundLayer => {
             Fixture::stack(rt(), stacks::layer(), requests::missing, S::NOT_FOUND)
@@ -293,6 +300,8 @@ macro_rules! batch {
         #[bench::ok_layer(args = (Row::OkLayer), setup = fixture)]
         #[bench::ok_layer_minimal(args = (Row::OkLayerMinimal), setup = fixture)]
         #[bench::ok_peer_stack(args = (Row::OkPeerStack), setup = fixture)]
+        #[bench::ok_catch_panic(args = (Row::OkCatchPanic), setup = fixture)]
+        #[bench::ok_timeout(args = (Row::OkTimeout), setup = fixture)]
         #[bench::not_found_bare(args = (Row::NotFoundBare), setup = fixture)]
         #[bench::not_found_layer(args = (Row::NotFoundLayer), setup = fixture)]
         #[bench::not_found_layer_minimal(args = (Row::NotFoundLayerMinimal), setup = fixture)]

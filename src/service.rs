@@ -188,14 +188,15 @@ where
             },
             None => None,
         };
-        // A panic in `call` itself (not only in the future it returns) is a 500 too.
-        // The closure borrows the request rather than capturing it: a 240-byte request is not
-        // copied into the unwinding guard and out again.
-        let mut req = Some(req);
-        let call = || self.inner.call(req.take().expect("called once"));
+        // A panic in `call` itself (not only in the future it returns) is a 500 too. The inner
+        // future is written out of the unwinding guard by reference: returned through it, its
+        // bytes would be copied in and out once more.
+        let inner = &mut self.inner;
+        let mut future = None;
+        let call = || future = Some(inner.call(req));
         match catch_unwind(AssertUnwindSafe(call)) {
-            Ok(future) => ResponseFuture::inner(
-                future,
+            Ok(()) => ResponseFuture::inner(
+                future.expect("set by the call"),
                 Running {
                     ctx,
                     rendering,

@@ -16,6 +16,9 @@
 //! - `layer_zero_deadline`: the `layer` configuration with a deadline already elapsed (zero): the
 //!   layer's 504 without a timer. `layer_timed_out`: around a service that fails with tower's
 //!   `Elapsed`, the 504 of an upstream that timed out.
+//! - `catch_panic_only`, `timeout_only`: the Router inside tower-http's `CatchPanicLayer` alone, and
+//!   inside tower's `Timeout` alone: what a single ecosystem middleware doing one of the layer's
+//!   jobs costs, for reference.
 //! - `peer_stack`: what users compose today for the same guarantees (PERF-BASELINE's
 //!   `peer_stack_json`), outermost first: an `axum::middleware::from_fn` turning empty 4xx/5xx
 //!   bodies into JSON, `HandleErrorLayer` (`Elapsed` → 504, `Overloaded` → 503, JSON bodies),
@@ -46,10 +49,12 @@ use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, RETRY_AFTER};
 use http::{HeaderValue, Method, StatusCode};
 use http_body_util::BodyExt;
+use tower::timeout::Timeout;
 use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_api_errors::{
     ApiErrorLayer, ApiErrorService, DefaultClassifier, Maintenance, MethodPolicy, Resource,
 };
+use tower_http::catch_panic::{CatchPanic, CatchPanicLayer, DefaultResponseForPanic};
 
 /// The deadline every stack that has one uses.
 pub const TIMEOUT: Duration = Duration::from_secs(30);
@@ -208,9 +213,7 @@ pub fn peer_stack() -> impl Service<
     ServiceBuilder::new()
         .layer(from_fn(json_error_bodies))
         .layer(HandleErrorLayer::new(handle_error))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            panic_response,
-        ))
+        .layer(CatchPanicLayer::custom(panic_response))
         .load_shed()
         .concurrency_limit(MAX_IN_FLIGHT)
         .timeout(TIMEOUT)
@@ -356,4 +359,18 @@ pub mod requests {
             "/hello",
         )
     }
+}
+
+/// `catch_panic_only`: the Router inside tower-http's `CatchPanicLayer` and nothing else: what one
+/// ecosystem middleware doing one of the layer's jobs costs (for reference).
+pub fn catch_panic_only() -> CatchPanic<Router, DefaultResponseForPanic> {
+    ServiceBuilder::new()
+        .layer(CatchPanicLayer::new())
+        .service(router())
+}
+
+/// `timeout_only`: the Router inside tower's `Timeout` (the cheapest timeout: it never touches
+/// the timer when the handler answers at once) and nothing else, for reference.
+pub fn timeout_only() -> Timeout<Router> {
+    ServiceBuilder::new().timeout(TIMEOUT).service(router())
 }
