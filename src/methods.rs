@@ -426,10 +426,9 @@ impl MethodPolicy {
         self.passed_everywhere & method.bit() != 0
     }
 
+    /// What the table says of `method` on `path`. The service asks only when the method does
+    /// not [pass everywhere](Self::passes_everywhere); the answer would be the same.
     pub(crate) fn decide(&self, method: &Method, path: &str) -> Decision<'_> {
-        if self.passes_everywhere(MethodId::of(method)) {
-            return Decision::Pass(RouteHints::default());
-        }
         let Ok(matched) = self.router.at(path) else {
             return match &self.strict {
                 Some(not_found) => Decision::Refuse(not_found),

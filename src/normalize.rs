@@ -106,7 +106,7 @@ pub(crate) fn normalize<B: Body<Data = Bytes>>(
     let short = hint.lower() > 0 && hint.upper().is_some_and(|n| n <= DETAIL_LIMIT as u64);
     if !short {
         let mut response = respond_default(parts, ctx, rendering);
-        if ctx.head {
+        if ctx.is_head() {
             // The GET would have carried the text as its detail, which a HEAD answer (an empty
             // body) cannot know: no Content-Length rather than a wrong one (RFC 9110 §8.6).
             response.headers_mut().remove(CONTENT_LENGTH);

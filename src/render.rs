@@ -107,7 +107,6 @@ pub const MAX_REQUEST_ID_LEN: usize = 64;
 #[derive(Debug, Clone)]
 pub(crate) struct RequestContext {
     pub(crate) format: Format,
-    pub(crate) head: bool,
     method: MethodId,
     /// The first `x-request-id` field line that is a safe token.
     request_id: Option<HeaderValue>,
@@ -130,7 +129,6 @@ impl RequestContext {
         };
         Self {
             format,
-            head: method == MethodId::HEAD,
             method,
             request_id,
             // For a problem document's `instance`, and the error event's `path` when a
@@ -140,6 +138,11 @@ impl RequestContext {
                 .then(|| original_path(req))
                 .flatten(),
         }
+    }
+
+    /// Whether the request is a `HEAD`: its answer has the head of a `GET`'s, and no body.
+    pub(crate) fn is_head(&self) -> bool {
+        self.method == MethodId::HEAD
     }
 
     /// The request method's name, unless it is an extension method other than `QUERY`.
@@ -156,7 +159,6 @@ impl RequestContext {
     fn detached() -> Self {
         Self {
             format: Format::Json,
-            head: false,
             method: MethodId::OTHER,
             request_id: None,
             instance: None,
@@ -576,7 +578,7 @@ fn finish(
     parts
         .headers
         .insert(CONTENT_LENGTH, number_value(body.len() as u64));
-    let body = if ctx.head {
+    let body = if ctx.is_head() {
         ErrorBody::empty()
     } else {
         ErrorBody::new(body)
@@ -587,7 +589,7 @@ fn finish(
 /// The body for the request of `ctx`: none for `HEAD`, whose `Content-Length` still tells the
 /// `GET`'s (RFC 9110 §8.6).
 fn error_body(ctx: &RequestContext, json: Bytes) -> ErrorBody {
-    if ctx.head {
+    if ctx.is_head() {
         ErrorBody::empty()
     } else {
         ErrorBody::new(json)
