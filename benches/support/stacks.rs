@@ -16,9 +16,9 @@
 //! - `layer_zero_deadline`: the `layer` configuration with a deadline already elapsed (zero): the
 //!   layer's 504 without a timer. `layer_timed_out`: around a service that fails with tower's
 //!   `Elapsed`, the 504 of an upstream that timed out.
-//! - `catch_panic_only`, `timeout_only`: the Router inside tower-http's `CatchPanicLayer` alone, and
-//!   inside tower's `Timeout` alone: what a single ecosystem middleware doing one of the layer's
-//!   jobs costs, for reference.
+//! - `catch_panic_only`, `timeout_only`: the Router inside tower-http's `CatchPanicLayer` alone,
+//!   and inside tower's `Timeout` alone: what a single ecosystem middleware doing one of the
+//!   layer's jobs costs, for reference.
 //! - `peer_stack`: what users compose today for the same guarantees (PERF-BASELINE's
 //!   `peer_stack_json`), outermost first: an `axum::middleware::from_fn` turning empty 4xx/5xx
 //!   bodies into JSON, `HandleErrorLayer` (`Elapsed` → 504, `Overloaded` → 503, JSON bodies),
@@ -200,6 +200,20 @@ pub fn layer_timed_out() -> ApiErrorService<TimedOut, DefaultClassifier> {
     ServiceBuilder::new().layer(full_layer()).service(TimedOut)
 }
 
+/// `catch_panic_only`: the Router inside tower-http's `CatchPanicLayer` and nothing else: what one
+/// ecosystem middleware doing one of the layer's jobs costs (for reference).
+pub fn catch_panic_only() -> CatchPanic<Router, DefaultResponseForPanic> {
+    ServiceBuilder::new()
+        .layer(CatchPanicLayer::new())
+        .service(router())
+}
+
+/// `timeout_only`: the Router inside tower's `Timeout` (the cheapest timeout: it never touches
+/// the timer when the handler answers at once) and nothing else, for reference.
+pub fn timeout_only() -> Timeout<Router> {
+    ServiceBuilder::new().timeout(TIMEOUT).service(router())
+}
+
 /// `peer_stack`: the composition of tower, tower-http and axum pieces described above.
 pub fn peer_stack() -> impl Service<
     Request,
@@ -359,18 +373,4 @@ pub mod requests {
             "/hello",
         )
     }
-}
-
-/// `catch_panic_only`: the Router inside tower-http's `CatchPanicLayer` and nothing else: what one
-/// ecosystem middleware doing one of the layer's jobs costs (for reference).
-pub fn catch_panic_only() -> CatchPanic<Router, DefaultResponseForPanic> {
-    ServiceBuilder::new()
-        .layer(CatchPanicLayer::new())
-        .service(router())
-}
-
-/// `timeout_only`: the Router inside tower's `Timeout` (the cheapest timeout: it never touches
-/// the timer when the handler answers at once) and nothing else, for reference.
-pub fn timeout_only() -> Timeout<Router> {
-    ServiceBuilder::new().timeout(TIMEOUT).service(router())
 }
