@@ -211,14 +211,13 @@ where
             let Some(answer) = run.send(&mut service, method, &path, "planned").await else {
                 continue;
             };
-            run.expect_status(
+            run.expect_refusal(
                 &answer,
                 method,
                 &path,
                 StatusCode::NOT_IMPLEMENTED,
                 "not_implemented",
             );
-            run.expect_allow(&answer, method, &path);
             if answer
                 .headers
                 .get(CACHE_CONTROL)
@@ -235,14 +234,13 @@ where
             let Some(answer) = run.send(&mut service, method, &path, "refused").await else {
                 continue;
             };
-            run.expect_status(
+            run.expect_refusal(
                 &answer,
                 method,
                 &path,
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method_not_allowed",
             );
-            run.expect_allow(&answer, method, &path);
         }
         let unlisted = PROBED
             .iter()
@@ -252,14 +250,13 @@ where
                 continue;
             };
             if answer.status == StatusCode::METHOD_NOT_ALLOWED {
-                run.expect_status(
+                run.expect_refusal(
                     &answer,
                     method,
                     &path,
                     StatusCode::METHOD_NOT_ALLOWED,
                     "method_not_allowed",
                 );
-                run.expect_allow(&answer, method, &path);
             }
         }
         // HEAD: GET's status, no body.
@@ -463,7 +460,16 @@ impl Run {
         }
     }
 
-    fn expect_allow(&mut self, answer: &Answer, method: &Method, path: &str) {
+    /// A 405 or 501 of the layer's own: `status` and `code`, and `Allow` with it.
+    fn expect_refusal(
+        &mut self,
+        answer: &Answer,
+        method: &Method,
+        path: &str,
+        status: StatusCode,
+        code: &str,
+    ) {
+        self.expect_status(answer, method, path, status, code);
         if !answer.headers.contains_key(ALLOW) {
             self.violation(
                 method,
