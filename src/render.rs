@@ -114,6 +114,7 @@ pub(crate) struct RequestContext {
 }
 
 impl RequestContext {
+    #[inline(always)]
     pub(crate) fn capture<B>(req: &Request<B>, method: MethodId, rendering: &Rendering) -> Self {
         let headers = req.headers();
         // Nothing to look up in an empty map: skip the lookups, not only their results.
