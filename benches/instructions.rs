@@ -30,6 +30,7 @@
 //! | `request_only` | `GET /hello` built and dropped: what every row below pays before any service |
 //! | `ok_bare`, `ok_layer`, `ok_layer_minimal`, `ok_peer_stack` | `GET /hello` → 200 |
 //! | `ok_catch_panic`, `ok_timeout` | `GET /hello` → 200 through one tower middleware, for reference |
+//! | `ok_map_response` | `GET /hello` → 200 through tower's `MapResponse` changing nothing: the floor of any wrapper |
 //! | `not_found_bare`, `not_found_layer`, ... | `GET /missing` → axum's 404 (JSON from all but bare) |
 //! | `own_405_policy` | `POST /reports/1234/result` → 405 from `layer`'s method policy |
 //! | `own_501_planned` | `POST /payments` → 501 from `layer`'s method policy |
@@ -80,6 +81,7 @@ enum Row {
     OkPeerStack,
     OkCatchPanic,
     OkTimeout,
+    OkMapResponse,
     NotFoundBare,
     NotFoundLayer,
     NotFoundLayerMinimal,
@@ -216,6 +218,9 @@ fn fixture(row: Row) -> Fixture {
             Fixture::stack(rt(), stacks::catch_panic_only(), requests::hello, S::OK)
         }
         Row::OkTimeout => Fixture::stack(rt(), stacks::timeout_only(), requests::hello, S::OK),
+        Row::OkMapResponse => {
+            Fixture::stack(rt(), stacks::map_response_only(), requests::hello, S::OK)
+        }
         Row::NotFoundBare => Fixture::stack(rt(), stacks::bare(), requests::missing, S::NOT_FOUND),
         Row::NotFoundLayer => {
             Fixture::stack(rt(), stacks::layer(), requests::missing, S::NOT_FOUND)
@@ -302,6 +307,7 @@ macro_rules! batch {
         #[bench::ok_peer_stack(args = (Row::OkPeerStack), setup = fixture)]
         #[bench::ok_catch_panic(args = (Row::OkCatchPanic), setup = fixture)]
         #[bench::ok_timeout(args = (Row::OkTimeout), setup = fixture)]
+        #[bench::ok_map_response(args = (Row::OkMapResponse), setup = fixture)]
         #[bench::not_found_bare(args = (Row::NotFoundBare), setup = fixture)]
         #[bench::not_found_layer(args = (Row::NotFoundLayer), setup = fixture)]
         #[bench::not_found_layer_minimal(args = (Row::NotFoundLayerMinimal), setup = fixture)]

@@ -19,6 +19,8 @@
 //! - `catch_panic_only`, `timeout_only`: the Router inside tower-http's `CatchPanicLayer` alone,
 //!   and inside tower's `Timeout` alone: what a single ecosystem middleware doing one of the
 //!   layer's jobs costs, for reference.
+//! - `map_response_only`: the Router inside tower's `MapResponse` with a function that changes
+//!   nothing: what wrapping a service at all costs, the floor under any middleware.
 //! - `peer_stack`: what users compose today for the same guarantees (PERF-BASELINE's
 //!   `peer_stack_json`), outermost first: an `axum::middleware::from_fn` turning empty 4xx/5xx
 //!   bodies into JSON, `HandleErrorLayer` (`Elapsed` → 504, `Overloaded` → 503, JSON bodies),
@@ -50,6 +52,7 @@ use http::header::{CONTENT_LENGTH, RETRY_AFTER};
 use http::{HeaderValue, Method, StatusCode};
 use http_body_util::BodyExt;
 use tower::timeout::Timeout;
+use tower::util::MapResponse;
 use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_api_errors::{
     ApiErrorLayer, ApiErrorService, DefaultClassifier, Maintenance, MethodPolicy, Resource,
@@ -212,6 +215,16 @@ pub fn catch_panic_only() -> CatchPanic<Router, DefaultResponseForPanic> {
 /// the timer when the handler answers at once) and nothing else, for reference.
 pub fn timeout_only() -> Timeout<Router> {
     ServiceBuilder::new().timeout(TIMEOUT).service(router())
+}
+
+/// `map_response_only`: the Router inside tower's `MapResponse` with a function that returns the
+/// response as it is: the least any middleware that wraps the response future costs, for
+/// reference.
+pub fn map_response_only() -> MapResponse<Router, fn(Response) -> Response> {
+    let unchanged: fn(Response) -> Response = |response| response;
+    ServiceBuilder::new()
+        .map_response(unchanged)
+        .service(router())
 }
 
 /// `peer_stack`: the composition of tower, tower-http and axum pieces described above.
