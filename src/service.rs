@@ -111,18 +111,21 @@ where
         let ctx = RequestContext::capture(&req, method, config.rendering);
         let rendering = config.rendering;
 
-        match std::mem::replace(&mut self.readiness, Readiness::Ready) {
-            Readiness::Ready => {}
-            Readiness::NotReady => {
-                shed(ShedReason::Overloaded);
-                return canned(&config.overloaded, &ctx, rendering);
-            }
-            Readiness::Failed(error) => {
-                return ResponseFuture::ready(respond_fresh(
-                    self.classifier.classify(error),
-                    &ctx,
-                    rendering,
-                ))
+        // Checked before it is taken: a ready service (nearly every call) writes nothing.
+        if !matches!(self.readiness, Readiness::Ready) {
+            match std::mem::replace(&mut self.readiness, Readiness::Ready) {
+                Readiness::Ready => {}
+                Readiness::NotReady => {
+                    shed(ShedReason::Overloaded);
+                    return canned(&config.overloaded, &ctx, rendering);
+                }
+                Readiness::Failed(error) => {
+                    return ResponseFuture::ready(respond_fresh(
+                        self.classifier.classify(error),
+                        &ctx,
+                        rendering,
+                    ))
+                }
             }
         }
         if let Some(drain) = config.drain.as_ref().filter(|d| d.is_draining()) {
