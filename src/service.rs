@@ -18,7 +18,7 @@ use crate::methods::{self, Decision, MethodId};
 use crate::observe::{shed, ShedReason};
 use crate::overload::{RouteHints, Shed};
 use crate::render::{respond_fresh, respond_status, Canned, Rendering, RequestContext};
-use crate::BoxError;
+use crate::{ApiError, BoxError};
 
 /// The service [`ApiErrorLayer`](crate::ApiErrorLayer) makes. It never fails: every error
 /// becomes a response.
@@ -183,9 +183,9 @@ where
                     shed(ShedReason::Deadline);
                     return canned(crate::deadline::too_short(), &ctx, rendering);
                 }
-                Err(Shed::Error(error)) => {
-                    // The adaptive limit's 503, its `Retry-After` computed.
+                Err(Shed::Adaptive(retry_after)) => {
                     shed(ShedReason::Overloaded);
+                    let error = ApiError::overloaded(retry_after);
                     return ResponseFuture::ready(respond_fresh(error, &ctx, rendering));
                 }
             },

@@ -75,7 +75,6 @@ use http::Request;
 
 pub use self::adaptive::AdaptiveConcurrency;
 use self::adaptive::Controller;
-use crate::ApiError;
 
 /// How much a request matters when the server is overloaded. Insert it as a request extension
 /// to decide per request; the route table decides per resource.
@@ -102,8 +101,10 @@ pub(crate) enum Shed {
     Overloaded,
     /// The request's deadline is shorter than the service needs: `504 gateway_timeout`.
     DeadlineTooShort,
-    /// Over an adaptive limit: this `503 overloaded`, its `Retry-After` computed.
-    Error(ApiError),
+    /// Over an adaptive limit: `503 overloaded` with this `Retry-After`, computed from the
+    /// controller's state. A duration, not the error itself: the admission's result stays small
+    /// on the path that admits.
+    Adaptive(Duration),
 }
 
 /// What the route table says about one resource's requests, handed to admission.
@@ -250,7 +251,7 @@ impl InFlight {
     fn overloaded(&self, retry_after: Duration) -> Shed {
         match &self.shared.adaptive {
             Some(controller) => {
-                Shed::Error(ApiError::overloaded(controller.retry_after(retry_after)))
+                Shed::Adaptive(controller.retry_after(retry_after))
             }
             None => Shed::Overloaded,
         }
