@@ -250,9 +250,7 @@ impl InFlight {
     #[inline(never)]
     fn overloaded(&self, retry_after: Duration) -> Shed {
         match &self.shared.adaptive {
-            Some(controller) => {
-                Shed::Adaptive(controller.retry_after(retry_after))
-            }
+            Some(controller) => Shed::Adaptive(controller.retry_after(retry_after)),
             None => Shed::Overloaded,
         }
     }
