@@ -67,15 +67,20 @@ fn malformed() -> &'static Canned {
     })
 }
 
-/// `504 gateway_timeout` for a deadline shorter than the service needs, rendered once: a client
-/// that sends deadlines too short sends many.
+/// `504 gateway_timeout` for a deadline shorter than the resource needs (or zero), rendered
+/// once, with `retryable: false`: a client that sends deadlines too short sends many.
 pub(crate) fn too_short() -> &'static Canned {
     static TOO_SHORT: OnceLock<Canned> = OnceLock::new();
     TOO_SHORT.get_or_init(|| {
-        Canned::new(ApiError::gateway_timeout().with_detail(
-            "The request's deadline is shorter than this service needs to answer; it was not \
-             attempted.",
-        ))
+        // Not retryable: the same request, with the same deadline, fails again.
+        Canned::new(
+            ApiError::gateway_timeout()
+                .with_detail(
+                    "The request's deadline is shorter than this service needs to answer; it \
+                     was not attempted.",
+                )
+                .retryable(false),
+        )
     })
 }
 

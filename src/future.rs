@@ -66,10 +66,11 @@ pub(crate) struct Running<C> {
 }
 
 impl<C> Running<C> {
-    /// The request is answered (not cancelled): its latency counts for an adaptive limit.
-    fn complete(&mut self) {
+    /// The request is answered (not cancelled), as a failure or not: its latency counts for
+    /// an adaptive limit (a failure's only when it is slow).
+    fn complete(&mut self, failed: bool) {
         if let Some(permit) = &mut self._permit {
-            permit.complete();
+            permit.complete(failed);
         }
     }
 }
@@ -133,13 +134,13 @@ where
                 if running.unlisted {
                     warn_unlisted(&running.ctx, response.status());
                 }
-                running.complete();
+                running.complete(false);
                 *this.running = None;
                 return Poll::Ready(Ok(response.map(ResponseBody::inner)));
             }
             Ok(Poll::Ready(Ok(response))) => {
                 let mut running = this.running.take().expect("checked above");
-                running.complete();
+                running.complete(true);
                 // Normalization may quote the body or log it, and a body may panic too: it is
                 // guarded inside.
                 match normalize(response, &running.ctx, running.rendering, cx) {
@@ -151,7 +152,7 @@ where
             }
             Ok(Poll::Ready(Err(error))) => {
                 let mut running = this.running.take().expect("checked above");
-                running.complete();
+                running.complete(true);
                 let error = error.into();
                 match catch_unwind(AssertUnwindSafe(|| running.classifier.classify(error))) {
                     Ok(error) => respond_fresh(error, &running.ctx, running.rendering),
@@ -169,7 +170,7 @@ where
                 let timeout = running.timeout;
                 ready!(poll_deadline(this.deadline.as_mut(), timeout, cx));
                 let mut running = this.running.take().expect("checked above");
-                running.complete();
+                running.complete(true);
                 // The client was the slow one when the handler was still waiting for its body.
                 let status = if running.waiting_for_body {
                     StatusCode::REQUEST_TIMEOUT
@@ -181,7 +182,7 @@ where
             Err(panic) => {
                 log_panic(&*panic);
                 let mut running = this.running.take().expect("checked above");
-                running.complete();
+                running.complete(true);
                 respond_status(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     &running.ctx,

@@ -54,6 +54,12 @@ pub(crate) struct Config {
     pub(crate) rendering: &'static Rendering,
     pub(crate) timeout: Option<Duration>,
     pub(crate) in_flight: Option<InFlight>,
+    /// The adaptive limit's settings, kept to make its partitions again when the route table
+    /// changes.
+    pub(crate) adaptive: Option<AdaptiveConcurrency>,
+    /// An adaptive limit with a route table: every request's resource is looked up, even for a
+    /// method every resource allows.
+    pub(crate) partitioned: bool,
     pub(crate) shed_when_not_ready: bool,
     /// The `Retry-After` of `503 overloaded` (the least an adaptive limit sends).
     pub(crate) retry_after: Duration,
@@ -64,6 +70,19 @@ pub(crate) struct Config {
     pub(crate) policy: Option<MethodPolicy>,
     pub(crate) deadline_header: Option<HeaderName>,
     pub(crate) drain: Option<Drain>,
+}
+
+impl Config {
+    /// Makes the adaptive limit's partitions again, one per resource of the route table.
+    fn partition(&mut self) {
+        let Some(adaptive) = self.adaptive else {
+            self.partitioned = false;
+            return;
+        };
+        let patterns = self.policy.iter().flat_map(MethodPolicy::patterns);
+        self.in_flight = Some(InFlight::adaptive(adaptive, patterns));
+        self.partitioned = self.policy.is_some();
+    }
 }
 
 impl Default for ApiErrorLayer {
@@ -82,6 +101,8 @@ impl ApiErrorLayer {
                 rendering: Rendering::default().kept(),
                 timeout: None,
                 in_flight: None,
+                adaptive: None,
+                partitioned: false,
                 shed_when_not_ready: false,
                 retry_after: Duration::from_secs(1),
                 overloaded: Canned::new(ApiError::overloaded(Duration::from_secs(1))),
@@ -159,16 +180,29 @@ impl<C> ApiErrorLayer<C> {
     /// not counted.
     #[must_use]
     pub fn max_in_flight(self, max: usize) -> Self {
-        self.configure(|c| c.in_flight = Some(InFlight::new(max)))
+        self.configure(|c| {
+            c.adaptive = None;
+            c.in_flight = Some(InFlight::new(max));
+            c.partition();
+        })
     }
 
     /// An in-flight limit found from measured latency instead of guessed: see
-    /// [`AdaptiveConcurrency`] for how it moves. Over it, `503 overloaded` at once, with a
-    /// `Retry-After` computed from the excess load (at least [`retry_after`](Self::retry_after)).
-    /// Critical requests are never refused, sheddable ones first ([`Criticality`](crate::Criticality)).
+    /// [`AdaptiveConcurrency`] for how it moves. With a [route table](Self::method_policy),
+    /// one limit per resource (each with its own latency baseline) under one cap, so that an
+    /// overloaded resource is shed without shedding the others. Over it, `503 overloaded` at
+    /// once, with a `Retry-After` from the resource's drain rate (at least
+    /// [`retry_after`](Self::retry_after), 1 s to a minute). Critical requests are never
+    /// refused, sheddable ones first ([`Criticality`](crate::Criticality)).
+    ///
+    /// Take the [`in_flight`](Self::in_flight) gauge once the layer is configured: setting the
+    /// route table after this makes the resources' limits anew.
     #[must_use]
     pub fn adaptive_concurrency(self, adaptive: AdaptiveConcurrency) -> Self {
-        self.configure(|c| c.in_flight = Some(InFlight::adaptive(adaptive)))
+        self.configure(|c| {
+            c.adaptive = Some(adaptive);
+            c.partition();
+        })
     }
 
     /// Reads a deadline from the request header `name` (whole milliseconds, e.g.
@@ -288,8 +322,11 @@ impl<C> ApiErrorLayer<C> {
     #[must_use]
     pub fn method_policy(self, policy: MethodPolicy) -> Self {
         let answer_options = policy.answers_options();
-        self.configure(|c| c.policy = Some(policy))
-            .configure_rendering(|r| r.answer_options = answer_options)
+        self.configure(|c| {
+            c.policy = Some(policy);
+            c.partition();
+        })
+        .configure_rendering(|r| r.answer_options = answer_options)
     }
 
     /// Adds `method` to the methods the server recognizes (by default RFC 9110's, `PATCH` and
@@ -419,6 +456,10 @@ impl<S, C: Clone> Layer<S> for ApiErrorLayer<C> {
     fn layer(&self, inner: S) -> Self::Service {
         if let (Some(drain), Some(in_flight)) = (&self.config.drain, &self.config.in_flight) {
             drain.attach(in_flight);
+        }
+        #[cfg(feature = "metrics")]
+        if let Some(in_flight) = &self.config.in_flight {
+            in_flight.register_gauges();
         }
         ApiErrorService::new(inner, Arc::clone(&self.config), self.classifier.clone())
     }

@@ -215,7 +215,9 @@ pub use crate::layer::ApiErrorLayer;
 pub use crate::maintenance::Maintenance;
 pub use crate::methods::{MethodPolicy, MethodPolicyBuilder, PolicyError, Resource};
 pub use crate::normalize::DETAIL_LIMIT;
-pub use crate::overload::{AdaptiveConcurrency, Criticality, InFlight, SHEDDABLE_SHARE_PERCENT};
+pub use crate::overload::{
+    AdaptiveConcurrency, Criticality, InFlight, ResourceLoad, SHEDDABLE_SHARE_PERCENT,
+};
 pub use crate::render::{Format, MAX_REQUEST_ID_LEN};
 pub use crate::service::ApiErrorService;
 pub use crate::slow_client::{SlowClient, SlowClientLayer, WatchedBody};

@@ -435,13 +435,20 @@ impl MethodPolicy {
                 None => Decision::Pass(RouteHints::default()),
             };
         };
-        let resource = &self.resources[*matched.value];
+        let index = *matched.value;
+        let resource = &self.resources[index];
+        let hints = RouteHints {
+            // Tables are built by hand: far fewer than 65 535 resources (an adaptive limit of
+            // its own each); past that, resources share the last one.
+            resource: Some(u16::try_from(index).unwrap_or(u16::MAX)),
+            ..resource.hints
+        };
         if resource.allows(method) {
-            return Decision::Pass(resource.hints);
+            return Decision::Pass(hints);
         }
         match resource.answer(method) {
             Some(canned) => Decision::Refuse(canned),
-            None => Decision::Unlisted(resource.hints),
+            None => Decision::Unlisted(hints),
         }
     }
 

@@ -148,10 +148,12 @@ where
         }
         let mut hints = RouteHints::default();
         let mut unlisted = false;
+        // An adaptive limit per resource needs the resource even for a method every resource
+        // allows.
         if let Some(policy) = config
             .policy
             .as_ref()
-            .filter(|p| !p.passes_everywhere(method))
+            .filter(|p| config.partitioned || !p.passes_everywhere(method))
         {
             match policy.decide(req.method(), req.uri().path()) {
                 Decision::Pass(route) => hints = route,

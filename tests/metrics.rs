@@ -202,12 +202,28 @@ fn refusals_are_counted_by_reason() {
     }
 }
 
+/// The value of the gauge `series` (name and labels, as Prometheus writes them) in `text`.
+fn prometheus_gauge(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Builds what `make` returns with a Prometheus recorder as the local one (the gauges are
+/// registered with the recorder current when the layer is built). The exporter users run, not
+/// the debugging recorder, whose snapshots set gauges back to zero.
+fn with_prometheus<T>(
+    make: impl FnOnce() -> T,
+) -> (T, metrics_exporter_prometheus::PrometheusHandle) {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let handle = recorder.handle();
+    let made = metrics::with_local_recorder(&recorder, make);
+    // The handle renders what the recorder holds; the recorder itself may go.
+    (made, handle)
+}
+
 #[test]
 fn the_gauges_follow_requests_in_flight_and_the_limit() {
-    let recorder = DebuggingRecorder::new();
-    let snapshotter = recorder.snapshotter();
-    // The gauges are registered with the recorder current when the layer is built.
-    let (app, release) = metrics::with_local_recorder(&recorder, || {
+    let ((app, release), prometheus) = with_prometheus(|| {
         let (release, wait) = tokio::sync::oneshot::channel::<()>();
         let wait = std::sync::Mutex::new(Some(wait));
         let held = std::sync::Arc::new(wait);
@@ -225,14 +241,17 @@ fn the_gauges_follow_requests_in_flight_and_the_limit() {
         );
         (ApiErrorLayer::new().max_in_flight(8).layer(router), release)
     });
+    let in_flight = || prometheus_gauge(&prometheus.render(), "api_in_flight");
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async {
-        let all = metrics(&snapshotter);
-        assert_eq!(gauge(&all, "api_in_flight"), Some(0.0));
-        assert_eq!(gauge(&all, "api_concurrency_limit"), Some(8.0));
+        assert_eq!(in_flight(), Some(0.0));
+        assert_eq!(
+            prometheus_gauge(&prometheus.render(), "api_concurrency_limit"),
+            Some(8.0)
+        );
 
         let mut call = std::pin::pin!(app.oneshot(req("GET", "/held")));
         // One poll: admitted, and waiting in the handler.
@@ -241,10 +260,10 @@ fn the_gauges_follow_requests_in_flight_and_the_limit() {
             _ = &mut call => panic!("the handler waits"),
             () = std::future::ready(()) => {}
         }
-        assert_eq!(gauge(&metrics(&snapshotter), "api_in_flight"), Some(1.0));
+        assert_eq!(in_flight(), Some(1.0));
         release.send(()).unwrap();
         assert_eq!(call.await.unwrap().status(), StatusCode::OK);
-        assert_eq!(gauge(&metrics(&snapshotter), "api_in_flight"), Some(0.0));
+        assert_eq!(in_flight(), Some(0.0));
     });
 
     // The adaptive limit starts at its initial limit.
@@ -257,4 +276,76 @@ fn the_gauges_follow_requests_in_flight_and_the_limit() {
         gauge(&metrics(&snapshotter), "api_concurrency_limit"),
         Some(6.0)
     );
+}
+
+/// Bursts on two worker threads: the gauge ends at the counter's value, 0, every time. (It was
+/// set from a count read before: two threads could leave the older value behind.)
+#[test]
+fn the_in_flight_gauge_ends_at_zero_after_concurrent_bursts() {
+    let (app, prometheus) = with_prometheus(|| {
+        let router = Router::new().route(
+            "/work",
+            get(|| async {
+                tokio::task::yield_now().await;
+                "done"
+            }),
+        );
+        ApiErrorLayer::new().max_in_flight(10_000).layer(router)
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    for _ in 0..20 {
+        runtime.block_on(async {
+            let burst: Vec<_> = (0..200)
+                .map(|_| tokio::spawn(app.clone().oneshot(req("GET", "/work"))))
+                .collect();
+            for call in burst {
+                assert_eq!(call.await.unwrap().unwrap().status(), StatusCode::OK);
+            }
+        });
+        assert_eq!(
+            prometheus_gauge(&prometheus.render(), "api_in_flight"),
+            Some(0.0)
+        );
+    }
+}
+
+/// With an adaptive limit and a route table, the gauges are per resource, labelled with the
+/// route pattern (never the raw path), and `(unmatched)` for the rest.
+#[test]
+fn adaptive_gauges_are_per_resource() {
+    let (app, prometheus) = with_prometheus(|| {
+        let policy = MethodPolicy::builder()
+            .resource("/notes/{id}", Resource::allow([Method::GET]))
+            .build()
+            .unwrap();
+        ApiErrorLayer::new()
+            .adaptive_concurrency(AdaptiveConcurrency::default())
+            .method_policy(policy)
+            .layer(Router::new().route("/notes/{id}", get(|| async { "note" })))
+    });
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let reply = app.clone().oneshot(req("GET", "/notes/7")).await.unwrap();
+        assert_eq!(reply.status(), StatusCode::OK);
+    });
+    let text = prometheus.render();
+    let series = |name: &str, resource: &str| {
+        prometheus_gauge(&text, &format!("{name}{{resource=\"{resource}\"}}"))
+    };
+    assert_eq!(series("api_in_flight", "/notes/{id}"), Some(0.0), "{text}");
+    assert_eq!(series("api_in_flight", "(unmatched)"), Some(0.0), "{text}");
+    assert_eq!(
+        series("api_concurrency_limit", "/notes/{id}"),
+        Some(16.0),
+        "{text}"
+    );
+    assert!(!text.contains("/notes/7"), "{text}");
+    assert_eq!(prometheus_gauge(&text, "api_in_flight"), None, "{text}");
 }

@@ -307,7 +307,10 @@ async fn the_adaptive_limit_finds_the_pool_and_refuses_short_deadlines() {
     let served = ok.load(Ordering::Relaxed);
     assert!(served >= 1_080, "{served} served");
     assert!(refused.load(Ordering::Relaxed) > 0);
-    assert!((4..=8).contains(&gauge.limit()), "limit {}", gauge.limit());
+    // The report resource's own limit found the pool; the others were never busy.
+    let reports = gauge.resource(Some("/reports/{id}/result")).unwrap();
+    assert!((4..=8).contains(&reports.limit), "{reports:?}");
+    assert_eq!(reports.min_latency, Some(Duration::from_millis(10)));
     assert_eq!(gauge.min_latency(), Some(Duration::from_millis(10)));
     assert_eq!(gauge.current(), 0);
 
@@ -322,6 +325,8 @@ async fn the_adaptive_limit_finds_the_pool_and_refuses_short_deadlines() {
     let reply = call(app.clone(), short()).await;
     assert_eq!(reply.status, StatusCode::GATEWAY_TIMEOUT);
     assert_eq!(reply.error_body()["error"], "gateway_timeout");
+    // The same request with the same deadline would fail again.
+    assert_eq!(reply.error_body()["retryable"], false);
     assert_eq!(queries.load(Ordering::Relaxed), before);
     // A critical request with the same deadline is not judged by the others' latency.
     let health = Request::get("/health")
@@ -337,4 +342,60 @@ async fn the_adaptive_limit_finds_the_pool_and_refuses_short_deadlines() {
     let reply = call(app, garbage).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     reply.error_body();
+}
+
+/// The deadline check compares with the request's own resource: a fast route with a short
+/// deadline is served after a slow route taught its controller 250 ms.
+#[tokio::test(start_paused = true)]
+async fn a_short_deadline_is_judged_by_its_own_resources_latency() {
+    use tower_api_errors::{AdaptiveConcurrency, MethodPolicy, Resource};
+
+    let policy = MethodPolicy::builder()
+        .resource("/slow", Resource::allow([http::Method::GET]))
+        .resource("/fast", Resource::allow([http::Method::GET]))
+        .build()
+        .unwrap();
+    let layer = ApiErrorLayer::new()
+        .deadline_header("x-request-timeout-ms")
+        .adaptive_concurrency(AdaptiveConcurrency::default())
+        .method_policy(policy);
+    let gauge = layer.in_flight().unwrap();
+    let router = Router::new()
+        .route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                "slow"
+            }),
+        )
+        .route("/fast", get(|| async { "fast" }));
+    let app = layer.layer(router);
+    // Enough traffic on /slow for its baseline: 8 at a time for 3 s.
+    for _ in 0..12 {
+        let batch: Vec<_> = (0..8)
+            .map(|_| tokio::spawn(call(app.clone(), get_req("/slow"))))
+            .collect();
+        for reply in batch {
+            assert_eq!(reply.await.unwrap().status, StatusCode::OK);
+        }
+    }
+    let slow = gauge.resource(Some("/slow")).unwrap();
+    assert_eq!(slow.min_latency, Some(Duration::from_millis(250)));
+    let with_deadline = |path: &str, ms: &str| {
+        Request::get(path)
+            .header("x-request-timeout-ms", ms)
+            .body(Body::empty())
+            .unwrap()
+    };
+    // 50 ms is plenty for /fast, whatever /slow takes.
+    let reply = call(app.clone(), with_deadline("/fast", "50")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    // And too little for /slow: refused at once, not retryable.
+    let reply = call(app.clone(), with_deadline("/slow", "50")).await;
+    assert_eq!(reply.status, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(reply.error_body()["retryable"], false);
+    // A zero deadline can never be met, on any resource.
+    let reply = call(app, with_deadline("/fast", "0")).await;
+    assert_eq!(reply.status, StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(reply.error_body()["retryable"], false);
 }
