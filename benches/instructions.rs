@@ -28,7 +28,7 @@
 //! | id | what one request is |
 //! |---|---|
 //! | `request_only` | `GET /hello` built and dropped: what every row below pays before any service |
-//! | `ok_bare`, `ok_layer`, `ok_layer_minimal`, `ok_peer_stack` | `GET /hello` → 200 |
+//! | `ok_bare`, `ok_layer`, `ok_layer_minimal`, `ok_layer_adaptive`, `ok_peer_stack` | `GET /hello` → 200 |
 //! | `ok_catch_panic`, `ok_timeout` | `GET /hello` → 200 through one tower middleware, for reference |
 //! | `ok_map_response` | `GET /hello` → 200 through tower's `MapResponse` changing nothing: the floor of any wrapper |
 //! | `not_found_bare`, `not_found_layer`, ... | `GET /missing` → axum's 404 (JSON from all but bare) |
@@ -78,6 +78,7 @@ enum Row {
     OkBare,
     OkLayer,
     OkLayerMinimal,
+    OkLayerAdaptive,
     OkPeerStack,
     OkCatchPanic,
     OkTimeout,
@@ -213,6 +214,9 @@ fn fixture(row: Row) -> Fixture {
         Row::OkLayerMinimal => {
             Fixture::stack(rt(), stacks::layer_minimal(), requests::hello, S::OK)
         }
+        Row::OkLayerAdaptive => {
+            Fixture::stack(rt(), stacks::layer_adaptive(), requests::hello, S::OK)
+        }
         Row::OkPeerStack => Fixture::stack(rt(), stacks::peer_stack(), requests::hello, S::OK),
         Row::OkCatchPanic => {
             Fixture::stack(rt(), stacks::catch_panic_only(), requests::hello, S::OK)
@@ -304,6 +308,7 @@ macro_rules! batch {
         #[bench::ok_bare(args = (Row::OkBare), setup = fixture)]
         #[bench::ok_layer(args = (Row::OkLayer), setup = fixture)]
         #[bench::ok_layer_minimal(args = (Row::OkLayerMinimal), setup = fixture)]
+        #[bench::ok_layer_adaptive(args = (Row::OkLayerAdaptive), setup = fixture)]
         #[bench::ok_peer_stack(args = (Row::OkPeerStack), setup = fixture)]
         #[bench::ok_catch_panic(args = (Row::OkCatchPanic), setup = fixture)]
         #[bench::ok_timeout(args = (Row::OkTimeout), setup = fixture)]

@@ -260,14 +260,36 @@ struct Phase {
 struct Run {
     reports: Tally,
     health: Tally,
+    /// The steady traffic beside the load (`GET /payments`, instant), when there is some.
+    beside: Tally,
     /// `(time since the run's start, limit)` every 10 ms.
     limits: Vec<(Duration, usize)>,
     measured: Duration,
 }
 
-/// Sends the phases' arrivals to `server` and collects every outcome; returns when every
+/// What an open-loop run sends: the phases' arrivals to `path`, and beside them `beside`
+/// requests a second to `/payments` (an instant route), if any.
+struct Load<'a> {
+    path: &'a str,
+    phases: &'a [Phase],
+    beside: Option<f64>,
+}
+
+impl<'a> Load<'a> {
+    /// The demo's database-bound route, alone.
+    fn reports(phases: &'a [Phase]) -> Self {
+        Self {
+            path: "/reports/1/result",
+            phases,
+            beside: None,
+        }
+    }
+}
+
+/// Sends the load's arrivals to `server` and collects every outcome; returns when every
 /// request has an outcome (at most `CLIENT_TIMEOUT` after the last arrival).
-fn open_loop(server: &Server, phases: &[Phase]) -> Run {
+fn open_loop(server: &Server, load: &Load<'_>) -> Run {
+    let phases = load.phases;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -276,9 +298,11 @@ fn open_loop(server: &Server, phases: &[Phase]) -> Run {
     let gauge = server.gauge.clone();
     runtime.block_on(async move {
         let client = client();
-        let reports: http::Uri = format!("http://{addr}/reports/1/result").parse().unwrap();
+        let reports: http::Uri = format!("http://{addr}{}", load.path).parse().unwrap();
         let health: http::Uri = format!("http://{addr}/health").parse().unwrap();
+        let payments: http::Uri = format!("http://{addr}/payments").parse().unwrap();
         let tallies = Arc::new(Mutex::new((Tally::default(), Tally::default())));
+        let beside_tally = Arc::new(Mutex::new(Tally::default()));
         let outstanding = Arc::new(AtomicUsize::new(0));
         let start = Instant::now();
         let total: Duration = phases.iter().map(|p| p.length).sum();
@@ -300,13 +324,40 @@ fn open_loop(server: &Server, phases: &[Phase]) -> Run {
                 }
             })
         };
-        // The limit, every 10 ms.
+        // Steady arrivals to `/payments` beside the load, each in its own task.
+        let beside = load.beside.map(|rate| {
+            let (client, tally) = (client.clone(), beside_tally.clone());
+            let measured: Vec<(Instant, Instant)> = windows(start, phases);
+            tokio::spawn(async move {
+                let every = Duration::from_secs_f64(1.0 / rate);
+                let mut sent = Vec::new();
+                let mut next = start;
+                while next < end {
+                    tokio::time::sleep_until(next).await;
+                    let (client, uri, tally) = (client.clone(), payments.clone(), tally.clone());
+                    let counted = measured.iter().any(|(a, b)| (*a..*b).contains(&next));
+                    let scheduled = next;
+                    sent.push(tokio::spawn(async move {
+                        let outcome = get(&client, &uri, scheduled).await;
+                        if counted {
+                            tally.lock().unwrap().add(outcome);
+                        }
+                    }));
+                    next += every;
+                }
+                for request in sent {
+                    request.await.unwrap();
+                }
+            })
+        });
+        // The limit of the loaded resource (the layer's, with a fixed limit), every 10 ms.
+        let pattern = load.path.split('?').next().unwrap_or_default().to_owned();
         let sampler = tokio::spawn(async move {
             let mut limits = Vec::new();
             let mut next = start;
             while next < end {
                 tokio::time::sleep_until(next).await;
-                limits.push((next - start, gauge.limit()));
+                limits.push((next - start, resource_limit(&gauge, &pattern)));
                 next += Duration::from_millis(10);
             }
             limits
@@ -354,15 +405,39 @@ fn open_loop(server: &Server, phases: &[Phase]) -> Run {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         health_probe.await.unwrap();
+        if let Some(beside) = beside {
+            beside.await.unwrap();
+        }
         let limits = sampler.await.unwrap();
         let (reports, health) = std::mem::take(&mut *tallies.lock().unwrap());
+        let beside = std::mem::take(&mut *beside_tally.lock().unwrap());
         Run {
             reports,
             health,
+            beside,
             limits,
             measured: phases.iter().filter(|p| p.measured).map(|p| p.length).sum(),
         }
     })
+}
+
+/// The limit of the resource whose route a request to `path` takes (the demo's patterns: a
+/// number in the path is `{id}`), or the layer's limit when it has no resources.
+fn resource_limit(gauge: &InFlight, path: &str) -> usize {
+    gauge
+        .resources()
+        .find(|r| r.pattern.is_some_and(|p| matches_pattern(p, path)))
+        .map_or_else(|| gauge.limit(), |r| r.limit)
+}
+
+fn matches_pattern(pattern: &str, path: &str) -> bool {
+    let (pattern, path): (Vec<_>, Vec<_>) =
+        (pattern.split('/').collect(), path.split('/').collect());
+    pattern.len() == path.len()
+        && pattern
+            .iter()
+            .zip(&path)
+            .all(|(p, s)| p == s || (p.starts_with('{') && p.ends_with('}')))
 }
 
 fn windows(start: Instant, phases: &[Phase]) -> Vec<(Instant, Instant)> {
@@ -419,23 +494,61 @@ fn capacity(config: &Config) -> f64 {
     })
 }
 
+/// The phases of one cell: warm-up, then the measured part, at `rate`.
+fn cell_phases(rate: f64, config: &Config) -> [Phase; 2] {
+    [
+        Phase {
+            rate,
+            length: config.warmup,
+            measured: false,
+        },
+        Phase {
+            rate,
+            length: Duration::from_secs_f64(config.secs),
+            measured: true,
+        },
+    ]
+}
+
 fn cell(strategy: Strategy, rate: f64, config: &Config) -> Run {
     let server = Server::start(strategy, config);
-    open_loop(
-        &server,
-        &[
-            Phase {
-                rate,
-                length: config.warmup,
-                measured: false,
-            },
-            Phase {
-                rate,
-                length: Duration::from_secs_f64(config.secs),
-                measured: true,
-            },
-        ],
-    )
+    open_loop(&server, &Load::reports(&cell_phases(rate, config)))
+}
+
+/// `GET /payments` (instant) at 200 a second beside the database-bound route at `load`× its
+/// capacity: with the adaptive limit, one limit per resource, so the payments are not shed.
+fn mixed(strategy: Strategy, capacity: f64, load: f64, config: &Config) -> Run {
+    let server = Server::start(strategy, config);
+    let phases = cell_phases(capacity * load, config);
+    let load = Load {
+        beside: Some(200.0),
+        ..Load::reports(&phases)
+    };
+    open_loop(&server, &load)
+}
+
+/// `GET /slow?ms=400` (a 400 ms handler, no bottleneck) offered 80 a second (32 in flight):
+/// the limit must get out of the way. Warm-up 10 s: the adaptive limit starts at 16.
+fn slow_handlers(strategy: Strategy, config: &Config) -> Run {
+    let server = Server::start(strategy, config);
+    let phases = [
+        Phase {
+            rate: 80.0,
+            length: Duration::from_secs(10),
+            measured: false,
+        },
+        Phase {
+            rate: 80.0,
+            length: Duration::from_secs_f64(config.secs.max(3.0)),
+            measured: true,
+        },
+    ];
+    let load = Load {
+        path: "/slow?ms=400",
+        phases: &phases,
+        beside: None,
+    };
+    open_loop(&server, &load)
 }
 
 fn main() {
@@ -490,6 +603,21 @@ fn short_run(config: &Config) {
         assert_eq!(r.other(), 0, "every request answered 200 or 503");
         assert_eq!(h.ok.len(), h.total(), "health is never refused");
     }
+    // One limit per resource: the instant `/payments` beside an overloaded report route.
+    let run = mixed(Strategy::Adaptive, capacity, 5.0, config);
+    let (r, p) = (&run.reports, &run.beside);
+    println!(
+        "adaptive, reports at 5× with /payments beside: {} × 200 and {} × 503 of {} reports; \
+         /payments {} × 200 of {}",
+        r.ok.len(),
+        r.refused.len(),
+        r.total(),
+        p.ok.len(),
+        p.total()
+    );
+    assert!(p.total() > 0, "payments were sent");
+    assert_eq!(r.other(), 0, "every report answered 200 or 503");
+    assert_eq!(p.ok.len(), p.total(), "the payments are not shed");
     println!("overload (short): accounting ok");
 }
 
@@ -566,28 +694,73 @@ fn full_run(config: &Config) {
             );
         }
     }
+    mixed_table(config, capacity);
+    slow_table(config);
     step(config, capacity);
+}
+
+/// The mixed scenario on real sockets: `/payments` beside the report route at 5×.
+fn mixed_table(config: &Config, capacity: f64) {
+    println!("\n`GET /payments` (instant, 200/s) beside `GET /reports/{{id}}/result` at 5× its capacity:\n");
+    println!("| strategy | reports goodput (% of capacity) | reports p99 of 200s | /payments answered 200 | /payments p99 |");
+    println!("|---|---|---|---|---|");
+    for strategy in [
+        Strategy::Fixed(64),
+        Strategy::Fixed(config.pool),
+        Strategy::Adaptive,
+    ] {
+        let mut run = mixed(strategy, capacity, 5.0, config);
+        let secs = run.measured.as_secs_f64();
+        let goodput = run.reports.ok.len() as f64 / secs;
+        let payments = &mut run.beside;
+        let share = payments.ok.len() as f64 / payments.total().max(1) as f64;
+        println!(
+            "| {} | {goodput:.0} ({:.0} %) | {} | {:.1} % | {} |",
+            strategy.name(config.pool),
+            100.0 * goodput / capacity,
+            ms(percentile(&mut run.reports.ok, 0.99)),
+            100.0 * share,
+            ms(percentile(&mut payments.ok, 0.99)),
+        );
+    }
+}
+
+/// The slow-handler scenario on real sockets: 400 ms handlers, no bottleneck, 80/s offered.
+fn slow_table(config: &Config) {
+    println!("\n`GET /slow?ms=400` (no bottleneck) offered 80/s, measured after 10 s:\n");
+    println!("| strategy | goodput (200/s) | p99 of 200s | refused |");
+    println!("|---|---|---|---|");
+    for strategy in [Strategy::NoLimit, Strategy::Fixed(64), Strategy::Adaptive] {
+        let mut run = slow_handlers(strategy, config);
+        let secs = run.measured.as_secs_f64();
+        let r = &mut run.reports;
+        println!(
+            "| {} | {:.1} | {} | {:.1} % |",
+            strategy.name(config.pool),
+            r.ok.len() as f64 / secs,
+            ms(percentile(&mut r.ok, 0.99)),
+            100.0 * r.refused.len() as f64 / r.total().max(1) as f64,
+        );
+    }
 }
 
 /// 2 s at 0.5×, then 3 s at 5×: when does the adaptive limit settle?
 fn step(config: &Config, capacity: f64) {
     let server = Server::start(Strategy::Adaptive, config);
     let before = Duration::from_secs(2);
-    let mut run = open_loop(
-        &server,
-        &[
-            Phase {
-                rate: capacity * 0.5,
-                length: before,
-                measured: false,
-            },
-            Phase {
-                rate: capacity * 5.0,
-                length: Duration::from_secs(3),
-                measured: true,
-            },
-        ],
-    );
+    let phases = [
+        Phase {
+            rate: capacity * 0.5,
+            length: before,
+            measured: false,
+        },
+        Phase {
+            rate: capacity * 5.0,
+            length: Duration::from_secs(3),
+            measured: true,
+        },
+    ];
+    let mut run = open_loop(&server, &Load::reports(&phases));
     let after: Vec<(Duration, usize)> = run
         .limits
         .iter()

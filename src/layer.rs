@@ -54,9 +54,6 @@ pub(crate) struct Config {
     pub(crate) rendering: &'static Rendering,
     pub(crate) timeout: Option<Duration>,
     pub(crate) in_flight: Option<InFlight>,
-    /// The adaptive limit's settings, kept to make its partitions again when the route table
-    /// changes.
-    pub(crate) adaptive: Option<AdaptiveConcurrency>,
     /// An adaptive limit with a route table: every request's resource is looked up, even for a
     /// method every resource allows.
     pub(crate) partitioned: bool,
@@ -73,15 +70,10 @@ pub(crate) struct Config {
 }
 
 impl Config {
-    /// Makes the adaptive limit's partitions again, one per resource of the route table.
+    /// Whether requests are admitted per resource: an adaptive limit with a route table.
     fn partition(&mut self) {
-        let Some(adaptive) = self.adaptive else {
-            self.partitioned = false;
-            return;
-        };
-        let patterns = self.policy.iter().flat_map(MethodPolicy::patterns);
-        self.in_flight = Some(InFlight::adaptive(adaptive, patterns));
-        self.partitioned = self.policy.is_some();
+        let adaptive = self.in_flight.as_ref().is_some_and(InFlight::is_adaptive);
+        self.partitioned = adaptive && self.policy.is_some();
     }
 }
 
@@ -101,7 +93,6 @@ impl ApiErrorLayer {
                 rendering: Rendering::default().kept(),
                 timeout: None,
                 in_flight: None,
-                adaptive: None,
                 partitioned: false,
                 shed_when_not_ready: false,
                 retry_after: Duration::from_secs(1),
@@ -181,7 +172,6 @@ impl<C> ApiErrorLayer<C> {
     #[must_use]
     pub fn max_in_flight(self, max: usize) -> Self {
         self.configure(|c| {
-            c.adaptive = None;
             c.in_flight = Some(InFlight::new(max));
             c.partition();
         })
@@ -195,12 +185,13 @@ impl<C> ApiErrorLayer<C> {
     /// [`retry_after`](Self::retry_after), 1 s to a minute). Critical requests are never
     /// refused, sheddable ones first ([`Criticality`](crate::Criticality)).
     ///
-    /// Take the [`in_flight`](Self::in_flight) gauge once the layer is configured: setting the
-    /// route table after this makes the resources' limits anew.
+    /// The resources are those of the route table the layer has when it makes its first
+    /// service (so [`ApiRouter::into_service`](crate::routing::ApiRouter::into_service) works,
+    /// and an [`in_flight`](Self::in_flight) handle taken before shows them).
     #[must_use]
     pub fn adaptive_concurrency(self, adaptive: AdaptiveConcurrency) -> Self {
         self.configure(|c| {
-            c.adaptive = Some(adaptive);
+            c.in_flight = Some(InFlight::adaptive(adaptive));
             c.partition();
         })
     }
@@ -293,6 +284,7 @@ impl<C> ApiErrorLayer<C> {
         self.configure(|c| {
             c.drain = Some(drain);
             c.in_flight.get_or_insert_with(InFlight::unlimited);
+            c.partition();
         })
     }
 
@@ -457,8 +449,10 @@ impl<S, C: Clone> Layer<S> for ApiErrorLayer<C> {
         if let (Some(drain), Some(in_flight)) = (&self.config.drain, &self.config.in_flight) {
             drain.attach(in_flight);
         }
-        #[cfg(feature = "metrics")]
         if let Some(in_flight) = &self.config.in_flight {
+            let patterns = self.config.policy.iter().flat_map(MethodPolicy::patterns);
+            in_flight.partition(patterns);
+            #[cfg(feature = "metrics")]
             in_flight.register_gauges();
         }
         ApiErrorService::new(inner, Arc::clone(&self.config), self.classifier.clone())

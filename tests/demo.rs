@@ -4,6 +4,8 @@
 #[path = "../examples/demo/app.rs"]
 mod app;
 mod common;
+#[path = "support/simulation.rs"]
+mod simulation;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -508,4 +510,72 @@ async fn metrics_are_served_in_prometheus_text() {
             assert!(text.contains(line), "{line} missing:\n{text}");
         }
     }
+}
+
+/// The demo under `--max-in-flight auto` keeps `GET /payments` answering 200 while
+/// `/reports/1234/result` is offered 5× its database's capacity (4 connections × 10 ms): one
+/// adaptive limit per resource of its route table. On the paused clock, deterministic.
+#[tokio::test(start_paused = true)]
+async fn the_adaptive_demo_keeps_payments_answering_while_reports_are_overloaded() {
+    use simulation::{open_loop, Client, Phase, Recorder, View};
+    use tower::ServiceExt;
+
+    let settings = app::Settings {
+        max_in_flight: app::MaxInFlight::Auto,
+        db_pool: 4,
+        db_time: Duration::from_millis(10),
+        ..app::Settings::default()
+    };
+    let demo = app::demo(&settings);
+    let service =
+        ServiceExt::<http::Request<axum::body::Body>>::map_response(demo.service.clone(), |r| {
+            r.map(axum::body::Body::new)
+        });
+    let app = tower::util::BoxCloneSyncService::new(service);
+    let recorder = Recorder::default();
+    let start = tokio::time::Instant::now();
+    let phase = |rate, secs| Phase {
+        rate,
+        length: Duration::from_secs(secs),
+    };
+    let clients = Client::named("clients");
+    let reports = open_loop(
+        &app,
+        "/reports/1234/result",
+        clients,
+        vec![phase(2000.0, 6)],
+        1,
+        &recorder,
+    );
+    let payments = open_loop(
+        &app,
+        "/payments",
+        clients,
+        vec![phase(200.0, 6)],
+        2,
+        &recorder,
+    );
+    reports.await.unwrap();
+    payments.await.unwrap();
+    let outcomes = recorder.outcomes();
+    let end = start + Duration::from_secs(6);
+    let payments = View::of(&outcomes, "/payments", start, end);
+    let reports = View::of(
+        &outcomes,
+        "/reports/1234/result",
+        start + Duration::from_secs(1),
+        end,
+    );
+    assert!(payments.total() > 1_000);
+    assert_eq!(payments.ok(), payments.total(), "{:?}", payments.others());
+    assert!(reports.refused() > 0, "the reports were overloaded");
+    // The reports still get their database's capacity, 400 a second.
+    assert!(reports.goodput(Duration::from_secs(5)) >= 360.0);
+    let load = demo
+        .in_flight
+        .resource(Some("/reports/{id}/result"))
+        .unwrap();
+    assert!((4..=8).contains(&load.limit), "{load:?}");
+    let payments_load = demo.in_flight.resource(Some("/payments")).unwrap();
+    assert_eq!(payments_load.current, 0);
 }

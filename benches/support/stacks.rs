@@ -7,6 +7,7 @@
 //! - `bare`: the axum `Router` alone (`GET /hello` → 200 "hello").
 //! - `layer`: the Router inside `ApiErrorLayer` with a timeout, an in-flight limit and a method
 //!   policy of 20 resources: the realistic setup.
+//! - `layer_adaptive`: the `layer` configuration with the adaptive limit instead of the fixed one.
 //! - `layer_minimal`: the Router inside `ApiErrorLayer::new()`.
 //! - `layer_overloaded`, `layer_maintenance`: the `layer` configuration with `max_in_flight(0)`,
 //!   and with a [`Maintenance`] switch that is on: every request gets the layer's own 503.
@@ -55,7 +56,8 @@ use tower::timeout::Timeout;
 use tower::util::MapResponse;
 use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_api_errors::{
-    ApiErrorLayer, ApiErrorService, DefaultClassifier, Maintenance, MethodPolicy, Resource,
+    AdaptiveConcurrency, ApiErrorLayer, ApiErrorService, DefaultClassifier, Maintenance,
+    MethodPolicy, Resource,
 };
 use tower_http::catch_panic::{CatchPanic, CatchPanicLayer, DefaultResponseForPanic};
 
@@ -118,6 +120,20 @@ pub fn bare() -> Router {
 /// `layer`: the Router inside the fully configured layer.
 pub fn layer() -> ApiErrorService<Router, DefaultClassifier> {
     ServiceBuilder::new().layer(full_layer()).service(router())
+}
+
+/// `layer_adaptive`: the Router inside the layer with the adaptive limit (one per resource of
+/// the 20-resource policy) and the timeout: every request is looked up in the route table for
+/// its resource, admitted under its limit and the cap, and 1 in 16 is timed.
+pub fn layer_adaptive() -> ApiErrorService<Router, DefaultClassifier> {
+    ServiceBuilder::new()
+        .layer(
+            ApiErrorLayer::new()
+                .timeout(TIMEOUT)
+                .adaptive_concurrency(AdaptiveConcurrency::default())
+                .method_policy(policy()),
+        )
+        .service(router())
 }
 
 /// `layer_minimal`: the Router inside `ApiErrorLayer::new()`.

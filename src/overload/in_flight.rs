@@ -2,7 +2,7 @@
 //! the [`Permit`] an admitted request holds.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use http::Request;
@@ -24,13 +24,17 @@ struct Shared {
     count: AtomicUsize,
     /// The fixed limit; with an adaptive limit, the cap over all resources.
     limit: usize,
+    /// The adaptive limit's settings; `None` for a fixed limit.
+    adaptive: Option<AdaptiveConcurrency>,
     /// Adaptive only: one per resource of the route table, then one for the requests no
-    /// resource matches (or the only one, without a table).
-    partitions: Box<[Partition]>,
+    /// resource matches (or the only one, without a table). Made when the layer makes its
+    /// first service, its route table known (see [`InFlight::partition`]), so that a handle
+    /// taken before that (`layer.in_flight()`) sees them.
+    partitions: OnceLock<Box<[Partition]>>,
     /// `api_in_flight` and `api_concurrency_limit` without a label, for a fixed limit;
     /// registered when the first service is made (see [`InFlight::register_gauges`]).
     #[cfg(feature = "metrics")]
-    gauges: std::sync::OnceLock<crate::metrics::Gauges>,
+    gauges: OnceLock<crate::metrics::Gauges>,
 }
 
 /// One resource's share of admission: its own count, limit and controller.
@@ -43,7 +47,7 @@ struct Partition {
     controller: Controller,
     /// Labelled with the pattern when there are several partitions.
     #[cfg(feature = "metrics")]
-    gauges: std::sync::OnceLock<crate::metrics::Gauges>,
+    gauges: OnceLock<crate::metrics::Gauges>,
 }
 
 /// What [`InFlight::resources`] shows of one resource's admission.
@@ -64,7 +68,7 @@ pub struct ResourceLoad<'a> {
 impl InFlight {
     /// A fixed limit.
     pub(crate) fn new(max: usize) -> Self {
-        Self::with(max, Box::new([]))
+        Self::with(max, None)
     }
 
     /// No limit: only counts (for [`Drain`](crate::Drain)).
@@ -72,30 +76,44 @@ impl InFlight {
         Self::new(usize::MAX)
     }
 
-    /// A limit found from measured latency, one per pattern of `resources` and one for the
-    /// requests none of them matches.
-    pub(crate) fn adaptive<'a>(
-        config: AdaptiveConcurrency,
-        resources: impl IntoIterator<Item = &'a str>,
-    ) -> Self {
-        let patterns: Vec<Option<&str>> = resources.into_iter().map(Some).chain([None]).collect();
-        let partitions = patterns
-            .into_iter()
-            .map(|pattern| Partition::new(config, pattern))
-            .collect();
-        Self::with(config.max_limit, partitions)
+    /// A limit found from measured latency, one per resource once
+    /// [partitioned](Self::partition).
+    pub(crate) fn adaptive(config: AdaptiveConcurrency) -> Self {
+        Self::with(config.max_limit, Some(config))
     }
 
-    fn with(limit: usize, partitions: Box<[Partition]>) -> Self {
+    fn with(limit: usize, adaptive: Option<AdaptiveConcurrency>) -> Self {
         Self {
             shared: Arc::new(Shared {
                 count: AtomicUsize::new(0),
                 limit,
-                partitions,
+                adaptive,
+                partitions: OnceLock::new(),
                 #[cfg(feature = "metrics")]
-                gauges: std::sync::OnceLock::new(),
+                gauges: OnceLock::new(),
             }),
         }
+    }
+
+    /// Gives an adaptive limit one partition per pattern of `resources` and one for the
+    /// requests none of them matches; once, when the layer makes its first service. (A limit
+    /// shared by layers with other route tables keeps the first one's resources.)
+    pub(crate) fn partition<'a>(&self, resources: impl IntoIterator<Item = &'a str>) {
+        let Some(config) = self.shared.adaptive else {
+            return;
+        };
+        self.shared.partitions.get_or_init(|| {
+            resources
+                .into_iter()
+                .map(Some)
+                .chain([None])
+                .map(|pattern| Partition::new(config, pattern))
+                .collect()
+        });
+    }
+
+    fn partitions(&self) -> &[Partition] {
+        self.shared.partitions.get().map_or(&[], |p| &p[..])
     }
 
     /// Registers the gauges with the recorder current now, once: when the layer makes its
@@ -106,7 +124,7 @@ impl InFlight {
     pub(crate) fn register_gauges(&self) {
         use crate::metrics::{Gauges, UNMATCHED};
         let shared = &*self.shared;
-        match &*shared.partitions {
+        match self.partitions() {
             [] => {
                 shared
                     .gauges
@@ -139,15 +157,16 @@ impl InFlight {
     #[must_use]
     pub fn limit(&self) -> usize {
         let shared = &*self.shared;
-        if shared.partitions.is_empty() {
-            return shared.limit;
+        match (shared.adaptive, self.partitions()) {
+            (None, _) => shared.limit,
+            // Before the first service is made: what each resource will start at.
+            (Some(config), []) => config.initial(),
+            (Some(_), partitions) => partitions
+                .iter()
+                .map(|p| p.limit.load(Ordering::Relaxed))
+                .sum::<usize>()
+                .min(shared.limit),
         }
-        shared
-            .partitions
-            .iter()
-            .map(|p| p.limit.load(Ordering::Relaxed))
-            .sum::<usize>()
-            .min(shared.limit)
     }
 
     /// The fixed limit, or the cap of the adaptive one over all resources.
@@ -159,7 +178,7 @@ impl InFlight {
     /// Whether the limit is adaptive.
     #[must_use]
     pub fn is_adaptive(&self) -> bool {
-        !self.shared.partitions.is_empty()
+        self.shared.adaptive.is_some()
     }
 
     /// The smallest latency baseline the adaptive controllers have measured (the only one,
@@ -170,10 +189,11 @@ impl InFlight {
     }
 
     /// Each resource's admission, in the order of the route table, then the requests no
-    /// resource matches. Empty with a fixed limit.
+    /// resource matches. Empty with a fixed limit, and before the layer has made a service.
     ///
     /// ```
     /// use http::Method;
+    /// use tower::Layer;
     /// use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, MethodPolicy, Resource};
     ///
     /// let policy = MethodPolicy::builder()
@@ -185,12 +205,15 @@ impl InFlight {
     ///     .adaptive_concurrency(AdaptiveConcurrency::default())
     ///     .method_policy(policy);
     /// let gauge = layer.in_flight().unwrap();
+    /// let _app = layer.layer(tower::service_fn(|_req: http::Request<()>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// }));
     /// let patterns: Vec<_> = gauge.resources().map(|r| r.pattern).collect();
     /// assert_eq!(patterns, [Some("/payments"), Some("/reports/{id}/result"), None]);
     /// assert!(gauge.resources().all(|r| r.limit == 16 && r.current == 0));
     /// ```
     pub fn resources(&self) -> impl Iterator<Item = ResourceLoad<'_>> {
-        self.shared.partitions.iter().map(|p| ResourceLoad {
+        self.partitions().iter().map(|p| ResourceLoad {
             pattern: p.pattern.as_deref(),
             current: p.count.load(Ordering::Acquire),
             limit: p.limit.load(Ordering::Relaxed),
@@ -212,8 +235,8 @@ impl InFlight {
     /// The partition of a request with these hints: its resource's, or the last one (no
     /// resource matched).
     #[inline]
-    fn partition(&self, hints: RouteHints) -> Option<(u32, &Partition)> {
-        let partitions = &self.shared.partitions;
+    fn partition_of(&self, hints: RouteHints) -> Option<(u32, &Partition)> {
+        let partitions = self.partitions();
         let last = partitions.len().checked_sub(1)?;
         let index = hints.resource.map_or(last, |i| usize::from(i).min(last));
         Some((index as u32, &partitions[index]))
@@ -236,7 +259,7 @@ impl InFlight {
             .copied()
             .or(hints.criticality)
             .unwrap_or_default();
-        let partition = self.partition(hints);
+        let partition = self.partition_of(hints);
         if let (Some(timeout), Some((_, partition))) = (timeout, partition) {
             let needed = match criticality {
                 Criticality::Critical => None,
@@ -338,7 +361,7 @@ impl Partition {
             limit: AtomicUsize::new(config.initial()),
             controller: Controller::new(config),
             #[cfg(feature = "metrics")]
-            gauges: std::sync::OnceLock::new(),
+            gauges: OnceLock::new(),
         }
     }
 
@@ -381,7 +404,12 @@ impl Permit {
     #[cold]
     #[inline(never)]
     fn record(&self, failed: bool) {
-        let Some(partition) = self.shared.partitions.get(self.partition as usize) else {
+        let Some(partition) = self
+            .shared
+            .partitions
+            .get()
+            .and_then(|p| p.get(self.partition as usize))
+        else {
             return;
         };
         let end = tokio::time::Instant::now();
@@ -399,7 +427,12 @@ impl Drop for Permit {
     #[inline]
     fn drop(&mut self) {
         self.shared.count.fetch_sub(1, Ordering::AcqRel);
-        if let Some(partition) = self.shared.partitions.get(self.partition as usize) {
+        if let Some(partition) = self
+            .shared
+            .partitions
+            .get()
+            .and_then(|p| p.get(self.partition as usize))
+        {
             partition.count.fetch_sub(1, Ordering::AcqRel);
             #[cfg(feature = "metrics")]
             if let Some(gauges) = partition.gauges.get() {
@@ -492,7 +525,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn each_resource_has_its_own_limit_under_one_cap() {
         let config = AdaptiveConcurrency::default().initial_limit(2).max_limit(3);
-        let gauge = InFlight::adaptive(config, ["/a", "/b"]);
+        let gauge = InFlight::adaptive(config);
+        gauge.partition(["/a", "/b"]);
         let on = |resource: u16| RouteHints {
             resource: Some(resource),
             ..RouteHints::default()
