@@ -166,6 +166,7 @@ impl MethodPolicyBuilder {
     /// planned, say), or a resource that names no method.
     pub fn build(self) -> Result<MethodPolicy, PolicyError> {
         let mut router = matchit::Router::new();
+        let mut exact = Vec::new();
         let mut resources = Vec::with_capacity(self.resources.len());
         let mut everywhere: Vec<Method> = Vec::new();
         for (pattern, resource) in self.resources {
@@ -191,6 +192,9 @@ impl MethodPolicyBuilder {
             router
                 .insert(pattern.as_str(), resources.len())
                 .map_err(|e| error(e.to_string()))?;
+            if !pattern.contains('{') {
+                exact.push((Box::from(pattern.as_str()), resources.len()));
+            }
             everywhere.extend(resource.allowed.iter().cloned());
             resources.push(CompiledResource::new(
                 pattern,
@@ -208,6 +212,7 @@ impl MethodPolicyBuilder {
             .fold(0, |set, m| set | MethodId::of(m).bit());
         Ok(MethodPolicy {
             router,
+            exact: ExactPaths::new(exact),
             resources,
             passed_everywhere,
             strict: self.strict.then(|| Canned::new(ApiError::not_found())),
@@ -272,6 +277,11 @@ impl MethodPolicyBuilder {
 #[derive(Debug, Clone)]
 pub struct MethodPolicy {
     router: matchit::Router<usize>,
+    /// The patterns without a parameter, with their resource: matched by comparing bytes,
+    /// before the tree. matchit gives a static route priority over any route with a parameter,
+    /// so the answer is the same, for a third of the cost (most APIs' busiest routes, `/health`,
+    /// `/payments`, `/login`, have no parameter).
+    exact: ExactPaths,
     resources: Vec<CompiledResource>,
     /// Methods every resource allows (not in strict mode), as [`MethodId`] bits: no lookup
     /// needed.
@@ -342,6 +352,46 @@ impl CompiledResource {
         self.answers
             .iter()
             .find_map(|(m, canned)| (m == method).then_some(canned))
+    }
+}
+
+/// The patterns without a parameter, each with its resource, grouped by length: a path is
+/// compared only with the patterns of its own length, usually one or two.
+#[derive(Debug, Clone, Default)]
+struct ExactPaths {
+    /// Sorted by length.
+    patterns: Box<[(Box<str>, usize)]>,
+    /// `starts[n]..starts[n + 1]`: the patterns of length `n`.
+    starts: Box<[u32]>,
+}
+
+impl ExactPaths {
+    fn new(mut patterns: Vec<(Box<str>, usize)>) -> Self {
+        patterns.sort_by_key(|(pattern, _)| pattern.len());
+        let longest = patterns.last().map_or(0, |(p, _)| p.len());
+        let starts = (0..=longest + 1)
+            .map(|len| {
+                let first = patterns.partition_point(|(p, _)| p.len() < len);
+                u32::try_from(first).unwrap_or(u32::MAX)
+            })
+            .collect();
+        Self {
+            patterns: patterns.into_boxed_slice(),
+            starts,
+        }
+    }
+
+    /// The resource whose pattern is exactly `path`.
+    #[inline]
+    fn find(&self, path: &str) -> Option<usize> {
+        let (from, to) = (
+            *self.starts.get(path.len())?,
+            *self.starts.get(path.len() + 1)?,
+        );
+        self.patterns
+            .get(from as usize..to as usize)?
+            .iter()
+            .find_map(|(pattern, index)| (**pattern == *path).then_some(*index))
     }
 }
 
@@ -429,13 +479,16 @@ impl MethodPolicy {
     /// What the table says of `method` on `path`. The service asks only when the method does
     /// not [pass everywhere](Self::passes_everywhere); the answer would be the same.
     pub(crate) fn decide(&self, method: &Method, path: &str) -> Decision<'_> {
-        let Ok(matched) = self.router.at(path) else {
+        let Some(index) = self
+            .exact
+            .find(path)
+            .or_else(|| self.router.at(path).ok().map(|matched| *matched.value))
+        else {
             return match &self.strict {
                 Some(not_found) => Decision::Refuse(not_found),
                 None => Decision::Pass(RouteHints::default()),
             };
         };
-        let index = *matched.value;
         let resource = &self.resources[index];
         let hints = RouteHints {
             // Tables are built by hand: far fewer than 65 535 resources (an adaptive limit of
@@ -714,6 +767,44 @@ mod tests {
             .build()
             .unwrap();
         assert_eq!(strict.passed_everywhere, 0);
+    }
+
+    #[test]
+    fn exact_paths_agree_with_the_tree() {
+        let policy = MethodPolicy::builder()
+            .resource("/a", Resource::allow([Method::GET]))
+            .resource("/b", Resource::allow([Method::GET]))
+            .resource("/files/{*path}", Resource::allow([Method::GET]))
+            .resource("/files/readme", Resource::allow([Method::GET]))
+            .resource("/notes/{id}", Resource::allow([Method::GET]))
+            .resource("/notes/new", Resource::allow([Method::GET]))
+            .resource("/reports/{id}/result", Resource::allow([Method::GET]))
+            .build()
+            .unwrap();
+        for path in [
+            "/a",
+            "/b",
+            "/c",
+            "",
+            "/",
+            "/files/readme",
+            "/files/readme2",
+            "/files/x/y",
+            "/notes/new",
+            "/notes/7",
+            "/notes",
+            "/reports/1/result",
+            "/a/",
+            "/aa",
+        ] {
+            let tree = policy.router.at(path).ok().map(|m| *m.value);
+            let exact = policy.exact.find(path);
+            assert!(
+                exact.is_none() || exact == tree,
+                "{path}: {exact:?} vs {tree:?}"
+            );
+            assert_eq!(exact.or(tree), tree, "{path}");
+        }
     }
 
     #[test]

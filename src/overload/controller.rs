@@ -111,6 +111,16 @@ impl Controller {
         }
     }
 
+    /// Whether a request with this deadline cannot be answered in time: it is shorter than the
+    /// baseline (never before one is measured).
+    #[inline]
+    pub(crate) fn too_short(&self, timeout: Duration) -> bool {
+        match self.min_latency_micros.load(Ordering::Relaxed) {
+            0 => false,
+            micros => timeout < Duration::from_micros(micros),
+        }
+    }
+
     /// Called on admission with the resource's count in flight including this request: when
     /// this request is timed, its stamp (1 + nanoseconds since the epoch), else 0. (A stamp
     /// rather than an `Option<Instant>` keeps the permit, and so the response future, small.)

@@ -112,6 +112,7 @@ impl InFlight {
         });
     }
 
+    #[inline(always)]
     fn partitions(&self) -> &[Partition] {
         self.shared.partitions.get().map_or(&[], |p| &p[..])
     }
@@ -232,16 +233,6 @@ impl InFlight {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
 
-    /// The partition of a request with these hints: its resource's, or the last one (no
-    /// resource matched).
-    #[inline]
-    fn partition_of(&self, hints: RouteHints) -> Option<(u32, &Partition)> {
-        let partitions = self.partitions();
-        let last = partitions.len().checked_sub(1)?;
-        let index = hints.resource.map_or(last, |i| usize::from(i).min(last));
-        Some((index as u32, &partitions[index]))
-    }
-
     /// Admits `req`, or refuses it with the error to answer: `503 overloaded` over the limit,
     /// `504 gateway_timeout` when its deadline (`timeout`) is shorter than its resource's
     /// measured minimum latency (see [`ApiErrorLayer::deadline_header`](crate::ApiErrorLayer::deadline_header)).
@@ -259,22 +250,39 @@ impl InFlight {
             .copied()
             .or(hints.criticality)
             .unwrap_or_default();
-        let partition = self.partition_of(hints);
-        if let (Some(timeout), Some((_, partition))) = (timeout, partition) {
-            let needed = match criticality {
-                Criticality::Critical => None,
-                _ => partition.controller.min_latency(),
-            };
-            if needed.is_some_and(|needed| timeout < needed) {
-                return Err(Shed::DeadlineTooShort);
-            }
+        if self.shared.adaptive.is_none() {
+            return self.try_acquire(criticality).ok_or(Shed::Overloaded);
         }
-        match partition {
-            None => self.try_acquire(criticality).ok_or(Shed::Overloaded),
-            Some((index, partition)) => self
-                .try_acquire_in(index, partition, criticality)
-                .ok_or_else(|| Shed::Adaptive(partition.refuse(retry_after))),
+        self.admit_adaptive(hints, timeout, retry_after, criticality)
+    }
+
+    /// [`admit`](Self::admit) under an adaptive limit: the request's resource (the last
+    /// partition when no resource matched), its deadline against the resource's baseline, its
+    /// limit, then the cap.
+    #[inline]
+    fn admit_adaptive(
+        &self,
+        hints: RouteHints,
+        timeout: Option<Duration>,
+        retry_after: Duration,
+        criticality: Criticality,
+    ) -> Result<Permit, Shed> {
+        let partitions = self.partitions();
+        let Some(last) = partitions.len().checked_sub(1) else {
+            // Not partitioned yet: no service was made, so no request comes here.
+            return self.try_acquire(criticality).ok_or(Shed::Overloaded);
+        };
+        let index = hints.resource.map_or(last, |i| usize::from(i).min(last));
+        let partition = &partitions[index];
+        // Critical requests are not judged by the resource's baseline: a health check is
+        // usually faster than the work.
+        if criticality != Criticality::Critical
+            && timeout.is_some_and(|timeout| partition.controller.too_short(timeout))
+        {
+            return Err(Shed::DeadlineTooShort);
         }
+        self.try_acquire_in(index as u32, partition, criticality)
+            .ok_or_else(|| Shed::Adaptive(partition.refuse(retry_after)))
     }
 
     /// A permit under a fixed limit (or none), or `None` when the limit (for `criticality`)
@@ -325,13 +333,10 @@ impl InFlight {
                     (n < room).then_some(n + 1)
                 })
                 .ok()?;
-            let cap = shared.limit;
-            let capped = shared
-                .count
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                    (n < cap).then_some(n + 1)
-                });
-            if capped.is_err() {
+            // The cap: one increment, undone when over (cheaper than a compare-and-swap loop;
+            // a request over the cap may count for an instant, never be admitted).
+            if shared.count.fetch_add(1, Ordering::AcqRel) >= shared.limit {
+                shared.count.fetch_sub(1, Ordering::AcqRel);
                 partition.count.fetch_sub(1, Ordering::AcqRel);
                 return None;
             }
@@ -426,22 +431,23 @@ impl Permit {
 impl Drop for Permit {
     #[inline]
     fn drop(&mut self) {
-        self.shared.count.fetch_sub(1, Ordering::AcqRel);
-        if let Some(partition) = self
-            .shared
-            .partitions
-            .get()
-            .and_then(|p| p.get(self.partition as usize))
-        {
+        let shared = &*self.shared;
+        shared.count.fetch_sub(1, Ordering::AcqRel);
+        #[cfg(feature = "metrics")]
+        if let Some(gauges) = shared.gauges.get() {
+            gauges.released();
+        }
+        // Under a fixed limit, known without reading the partitions.
+        if self.partition == NO_PARTITION {
+            return;
+        }
+        let partitions = shared.partitions.get().map_or(&[][..], |p| &p[..]);
+        if let Some(partition) = partitions.get(self.partition as usize) {
             partition.count.fetch_sub(1, Ordering::AcqRel);
             #[cfg(feature = "metrics")]
             if let Some(gauges) = partition.gauges.get() {
                 gauges.released();
             }
-        }
-        #[cfg(feature = "metrics")]
-        if let Some(gauges) = self.shared.gauges.get() {
-            gauges.released();
         }
     }
 }
