@@ -131,7 +131,7 @@ struct Shared {
     adaptive: Option<Controller>,
     /// `api_in_flight` and `api_concurrency_limit`, registered when the layer is built.
     #[cfg(feature = "metrics")]
-    gauges: crate::metrics::Gauges,
+    gauges: crate::respond::observe::Gauges,
 }
 
 impl InFlight {
@@ -157,7 +157,7 @@ impl InFlight {
 
     fn with(limit: usize, max: usize, adaptive: Option<Controller>) -> Self {
         #[cfg(feature = "metrics")]
-        let gauges = crate::metrics::Gauges::register();
+        let gauges = crate::respond::observe::Gauges::register();
         #[cfg(feature = "metrics")]
         {
             gauges.in_flight(0);

@@ -2,15 +2,14 @@
 //! [`MethodPolicy`].
 
 use std::fmt;
-use std::sync::OnceLock;
 use std::time::Duration;
 
 use http::header::{ALLOW, CACHE_CONTROL};
 use http::{HeaderValue, Method, StatusCode};
 
-use crate::error::allow_header;
+use crate::contract::method_id::{allow_header, not_supported_detail, MethodId, STANDARD};
 use crate::overload::{Criticality, RouteHints};
-use crate::render::Canned;
+use crate::respond::canned::Canned;
 use crate::ApiError;
 
 /// What the route table says of one resource: the methods it allows today, the ones planned
@@ -357,11 +356,6 @@ fn allow_value(allowed: impl IntoIterator<Item = Method>, answer_options: bool) 
     allow_header(listed)
 }
 
-/// The `detail` of a 405: the API document's own words for it.
-pub(crate) fn not_supported_detail(method: &str) -> String {
-    format!("{method} is not supported for this resource.")
-}
-
 /// What the policy decides for a request.
 pub(crate) enum Decision<'a> {
     /// Let the inner service answer: the method is allowed, or the path is not in the table.
@@ -453,105 +447,6 @@ impl MethodPolicy {
     pub(crate) fn server_allow(&self) -> &HeaderValue {
         &self.server_allow
     }
-}
-
-/// The methods the server recognizes: RFC 9110's, `PATCH` and `QUERY`, plus the ones added.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct RecognizedMethods {
-    extensions: Vec<Method>,
-}
-
-/// RFC 9110's methods and `PATCH`, in the order of the names errors quote (`render`).
-pub(crate) const STANDARD: [Method; 9] = [
-    Method::GET,
-    Method::HEAD,
-    Method::POST,
-    Method::PUT,
-    Method::DELETE,
-    Method::PATCH,
-    Method::OPTIONS,
-    Method::CONNECT,
-    Method::TRACE,
-];
-
-/// A request method as its index in [`STANDARD`] (then `QUERY`), computed once per request so
-/// that every later check is an integer comparison or a bit test, and an error can quote the
-/// method's name without keeping the request's `Method`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct MethodId(u8);
-
-/// The names of the methods a [`MethodId`] knows, in its order.
-const NAMES: [&str; 10] = [
-    "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "QUERY",
-];
-
-impl MethodId {
-    pub(crate) const HEAD: Self = Self(1);
-    pub(crate) const OPTIONS: Self = Self(6);
-    /// An extension method other than `QUERY`.
-    pub(crate) const OTHER: Self = Self(u8::MAX);
-
-    #[inline]
-    pub(crate) fn of(method: &Method) -> Self {
-        // `STANDARD` lists the methods in `NAMES`' order; GET, the most common, comes first.
-        match STANDARD.iter().position(|m| m == method) {
-            Some(i) => Self(i as u8),
-            None if method.as_str() == "QUERY" => Self(9),
-            None => Self::OTHER,
-        }
-    }
-
-    /// The method's name, unless it is an extension method other than `QUERY`.
-    pub(crate) fn name(self) -> Option<&'static str> {
-        NAMES.get(usize::from(self.0)).copied()
-    }
-
-    /// The method's bit in a [`MethodPolicy`]'s set of methods passed everywhere (none for an
-    /// extension method).
-    fn bit(self) -> u16 {
-        1u16.checked_shl(u32::from(self.0)).unwrap_or(0)
-    }
-}
-
-impl RecognizedMethods {
-    pub(crate) fn add(&mut self, method: Method) {
-        if !self.recognizes(&method) {
-            self.extensions.push(method);
-        }
-    }
-
-    pub(crate) fn recognizes(&self, method: &Method) -> bool {
-        // Most traffic is GET: one comparison.
-        *method == Method::GET
-            || STANDARD.contains(method)
-            // QUERY: safe and idempotent, registered with IANA (draft-ietf-httpbis-safe-method-w-body).
-            || method.as_str() == "QUERY"
-            || self.extensions.contains(method)
-    }
-}
-
-/// The methods a resource can route, plan or refuse: not `HEAD` (it follows `GET`), `OPTIONS`
-/// (the layer answers it from the inner service's 405), `CONNECT` or extension methods (left
-/// to the inner service).
-pub(crate) const ROUTABLE: [Method; 6] = [
-    Method::GET,
-    Method::POST,
-    Method::PUT,
-    Method::DELETE,
-    Method::PATCH,
-    Method::TRACE,
-];
-
-/// The `501 not_implemented` for a method the server does not recognize. Its detail does not
-/// echo the method: one answer, rendered once, whatever a scanner sends.
-pub(crate) fn unrecognized() -> &'static Canned {
-    static UNRECOGNIZED: OnceLock<Canned> = OnceLock::new();
-    UNRECOGNIZED.get_or_init(|| {
-        Canned::new(
-            ApiError::not_implemented()
-                .with_detail("The request's method is not one this server recognizes."),
-        )
-    })
 }
 
 #[cfg(test)]
@@ -733,17 +628,5 @@ mod tests {
             policy.decide(&Method::DELETE, "/items/7"),
             Decision::Pass(_)
         ));
-    }
-
-    #[test]
-    fn recognized_methods_are_case_sensitive_and_include_query() {
-        let mut recognized = RecognizedMethods::default();
-        assert!(recognized.recognizes(&Method::PATCH));
-        assert!(!recognized.recognizes(&Method::from_bytes(b"get").unwrap()));
-        assert!(recognized.recognizes(&Method::from_bytes(b"QUERY").unwrap()));
-        let brew = Method::from_bytes(b"BREW").unwrap();
-        assert!(!recognized.recognizes(&brew));
-        recognized.add(brew.clone());
-        assert!(recognized.recognizes(&brew));
     }
 }

@@ -92,7 +92,7 @@ impl ClassifyError for DefaultClassifier {
             }
             cause = current.source();
         }
-        tracing::error!(error = %error, "inner service failed; answering 500");
+        tracing::error!(target: "tower_api_errors::classify", error = %error, "inner service failed; answering 500");
         ApiError::internal_error()
     }
 }

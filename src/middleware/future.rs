@@ -1,7 +1,6 @@
 //! [`ResponseFuture`]: waits for the inner service under the deadline and the panic guard,
 //! then passes a success through or turns a failure into the error body.
 
-use std::any::Any;
 use std::future::Future;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::pin::Pin;
@@ -14,12 +13,16 @@ use http_body::Body;
 use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
-use crate::body::{ErrorBody, ResponseBody};
-use crate::classify::ClassifyError;
-use crate::normalize::{normalize, Normalized};
+use crate::admission::slow_client::{poll_watching_body, watching};
+use crate::middleware::body::ResponseBody;
 use crate::overload::Permit;
-use crate::render::{respond_fresh, respond_status, Rendering, RequestContext};
-use crate::slow_client::{poll_watching_body, watching};
+use crate::respond::classify::ClassifyError;
+use crate::respond::context::RequestContext;
+use crate::respond::error_body::ErrorBody;
+use crate::respond::exit::{exit, Answer};
+use crate::respond::normalize::{normalize, Normalized};
+use crate::respond::observe::log_panic;
+use crate::respond::settings::Rendering;
 use crate::BoxError;
 
 pin_project! {
@@ -146,7 +149,8 @@ where
                     Normalized::Untouched(response) => {
                         return Poll::Ready(Ok(response.map(ResponseBody::inner)))
                     }
-                    Normalized::Rendered(response) => response,
+                    Normalized::Answer(answer) => exit(answer, &running.ctx, running.rendering),
+                    Normalized::Options(response) => response,
                 }
             }
             Ok(Poll::Ready(Err(error))) => {
@@ -154,14 +158,11 @@ where
                 running.complete();
                 let error = error.into();
                 match catch_unwind(AssertUnwindSafe(|| running.classifier.classify(error))) {
-                    Ok(error) => respond_fresh(error, &running.ctx, running.rendering),
+                    Ok(error) => exit(Answer::error(error), &running.ctx, running.rendering),
                     Err(panic) => {
                         log_panic(&*panic);
-                        respond_status(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            &running.ctx,
-                            running.rendering,
-                        )
+                        let answer = Answer::Status(StatusCode::INTERNAL_SERVER_ERROR);
+                        exit(answer, &running.ctx, running.rendering)
                     }
                 }
             }
@@ -176,17 +177,14 @@ where
                 } else {
                     StatusCode::GATEWAY_TIMEOUT
                 };
-                respond_status(status, &running.ctx, running.rendering)
+                exit(Answer::Status(status), &running.ctx, running.rendering)
             }
             Err(panic) => {
                 log_panic(&*panic);
                 let mut running = this.running.take().expect("checked above");
                 running.complete();
-                respond_status(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &running.ctx,
-                    running.rendering,
-                )
+                let answer = Answer::Status(StatusCode::INTERNAL_SERVER_ERROR);
+                exit(answer, &running.ctx, running.rendering)
             }
         };
         // Replacing the state drops the inner future (and so cancels the handler) now, not
@@ -204,6 +202,7 @@ fn warn_unlisted(ctx: &RequestContext, status: StatusCode) {
         return;
     }
     tracing::warn!(
+        target: "tower_api_errors::future",
         method = ctx.method().unwrap_or("?"),
         path = ctx.instance_path().unwrap_or("?"),
         status = status.as_u16(),
@@ -227,14 +226,4 @@ fn poll_deadline(
     deadline
         .as_pin_mut()
         .map_or(Poll::Pending, |sleep| sleep.poll(cx))
-}
-
-/// Logs a caught panic's message; it never goes into a response.
-pub(crate) fn log_panic(panic: &(dyn Any + Send)) {
-    let message = panic
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("<non-string panic payload>");
-    tracing::error!(panic = message, "inner service panicked; answering 500");
 }

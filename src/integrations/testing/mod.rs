@@ -46,112 +46,22 @@
 //! message, a source path, a backtrace). Handlers of allowed methods do run, with an empty
 //! body: call this on a test instance.
 
-use std::fmt;
 use std::future::poll_fn;
 use std::pin::pin;
 
 use bytes::{Bytes, BytesMut};
-use http::header::{ALLOW, CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http::header::{ALLOW, CACHE_CONTROL};
+use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
-use serde_json::Value;
 use tower_service::Service;
 
-use crate::check_policy::sample_path;
+mod report;
+mod rules;
+
+pub use self::report::{Checked, Report, Violation, Violations};
+use self::rules::{body_problems, is_layer_refusal, Answer};
+use crate::integrations::check_policy::sample_path;
 use crate::{BoxError, MethodPolicy};
-
-/// One request [`check_contract`] sent, and the status it got.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Checked {
-    /// The method sent.
-    pub method: String,
-    /// The path sent (a resource's pattern with sample values, or `*`).
-    pub path: String,
-    /// What the request was, for the policy: `allowed`, `planned`, `refused`, `unlisted`,
-    /// `head`, `options`, `unrecognized`.
-    pub kind: &'static str,
-    /// The status it got.
-    pub status: u16,
-}
-
-/// What [`check_contract`] checked, when everything kept the contract.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Report {
-    checked: Vec<Checked>,
-}
-
-impl Report {
-    /// Every request sent, in order.
-    #[must_use]
-    pub fn checked(&self) -> &[Checked] {
-        &self.checked
-    }
-}
-
-impl fmt::Display for Report {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in &self.checked {
-            writeln!(f, "{} {} ({}): {}", c.method, c.path, c.kind, c.status)?;
-        }
-        Ok(())
-    }
-}
-
-/// One broken rule.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Violation {
-    /// The method sent.
-    pub method: String,
-    /// The path sent.
-    pub path: String,
-    /// What was wrong.
-    pub problem: String,
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}: {}", self.method, self.path, self.problem)
-    }
-}
-
-/// Every broken rule [`check_contract`] found, and the report of what it checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violations {
-    violations: Vec<Violation>,
-    report: Report,
-}
-
-impl Violations {
-    /// Each broken rule, in the order found.
-    #[must_use]
-    pub fn violations(&self) -> &[Violation] {
-        &self.violations
-    }
-
-    /// Everything that was sent, the good answers included.
-    #[must_use]
-    pub fn report(&self) -> &Report {
-        &self.report
-    }
-}
-
-impl fmt::Display for Violations {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(
-            f,
-            "{} violation(s) of the error contract:",
-            self.violations.len()
-        )?;
-        for v in &self.violations {
-            writeln!(f, "  {v}")?;
-        }
-        Ok(())
-    }
-}
-
-impl std::error::Error for Violations {}
 
 /// The recognized methods probed where the policy names them nowhere.
 const PROBED: [Method; 5] = [
@@ -350,28 +260,6 @@ where
     }
 }
 
-/// An answer, its body collected.
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-    json: Option<Value>,
-}
-
-impl Answer {
-    fn code(&self) -> Option<&str> {
-        self.json.as_ref()?.get("error")?.as_str()
-    }
-}
-
-/// The layer's own 405 or 501, which an allowed method must never get.
-fn is_layer_refusal(answer: &Answer) -> bool {
-    matches!(
-        (answer.status.as_u16(), answer.code()),
-        (405, Some("method_not_allowed")) | (501, Some("not_implemented"))
-    )
-}
-
 #[derive(Default)]
 struct Run {
     checked: Vec<Checked>,
@@ -478,74 +366,6 @@ impl Run {
             );
         }
     }
-}
-
-/// What is wrong with an error answer's body.
-fn body_problems(answer: &Answer) -> Vec<String> {
-    let mut problems = Vec::new();
-    let content_type = answer
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let media = content_type.split(';').next().unwrap_or("").trim();
-    if !media.eq_ignore_ascii_case("application/json")
-        && !media.eq_ignore_ascii_case("application/problem+json")
-    {
-        problems.push(format!(
-            "an error answer with Content-Type `{content_type}`, not JSON"
-        ));
-        return problems;
-    }
-    let Some(body) = answer.json.as_ref().and_then(Value::as_object) else {
-        problems.push("an error body that is not a JSON object".to_owned());
-        return problems;
-    };
-    let mut member = |name: &str, ok: bool, what: &str| {
-        if !ok {
-            problems.push(format!("`{name}` must be {what}"));
-        }
-    };
-    member("ok", body.get("ok") == Some(&Value::Bool(false)), "false");
-    member(
-        "status",
-        body.get("status").and_then(Value::as_u64) == Some(u64::from(answer.status.as_u16())),
-        "the HTTP status",
-    );
-    member(
-        "error",
-        body.get("error")
-            .and_then(Value::as_str)
-            .is_some_and(|code| {
-                code.starts_with(|c: char| c.is_ascii_lowercase())
-                    && code
-                        .bytes()
-                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-            }),
-        "a snake_case string",
-    );
-    for name in ["message", "detail"] {
-        member(
-            name,
-            body.get(name)
-                .and_then(Value::as_str)
-                .is_some_and(|s| !s.is_empty()),
-            "a non-empty string",
-        );
-    }
-    member(
-        "retryable",
-        body.get("retryable").is_some_and(Value::is_boolean),
-        "a boolean",
-    );
-    if answer.status.is_server_error() {
-        const INTERNAL: [&str; 5] = ["panicked", "panic", ".rs:", "backtrace", "RUST_BACKTRACE"];
-        let text = String::from_utf8_lossy(&answer.body);
-        if let Some(marker) = INTERNAL.iter().find(|m| text.contains(*m)) {
-            problems.push(format!("a 5xx body with internal text (`{marker}`)"));
-        }
-    }
-    problems
 }
 
 async fn call<S, B, R>(service: &mut S, req: Request<B>) -> Result<Answer, BoxError>

@@ -9,13 +9,15 @@ use http::header::HeaderName;
 use http::{HeaderValue, Method};
 use tower_layer::Layer;
 
-use crate::classify::{ClassifyError, DefaultClassifier};
-use crate::drain::Drain;
-use crate::maintenance::Maintenance;
-use crate::methods::{MethodPolicy, RecognizedMethods};
+use crate::admission::drain::Drain;
+use crate::admission::maintenance::Maintenance;
+use crate::methods::policy::MethodPolicy;
+use crate::middleware::config::Config;
+use crate::middleware::service::ApiErrorService;
 use crate::overload::{AdaptiveConcurrency, InFlight};
-use crate::render::{keep, Canned, Format, Rendering};
-use crate::service::ApiErrorService;
+use crate::respond::canned::Canned;
+use crate::respond::classify::{ClassifyError, DefaultClassifier};
+use crate::respond::settings::{keep, Format, Rendering};
 use crate::ApiError;
 
 /// A [`Layer`](tower_layer::Layer) that makes every failure of the wrapped service leave as the documented error
@@ -48,24 +50,6 @@ pub struct ApiErrorLayer<C = DefaultClassifier> {
     classifier: C,
 }
 
-/// Everything a layer's services share but the classifier.
-#[derive(Debug, Clone)]
-pub(crate) struct Config {
-    pub(crate) rendering: &'static Rendering,
-    pub(crate) timeout: Option<Duration>,
-    pub(crate) in_flight: Option<InFlight>,
-    pub(crate) shed_when_not_ready: bool,
-    /// The `Retry-After` of `503 overloaded` (the least an adaptive limit sends).
-    pub(crate) retry_after: Duration,
-    /// The `503 overloaded` of a fixed in-flight limit and of shedding, rendered once.
-    pub(crate) overloaded: Canned,
-    pub(crate) maintenance: Option<Maintenance>,
-    pub(crate) recognized: RecognizedMethods,
-    pub(crate) policy: Option<MethodPolicy>,
-    pub(crate) deadline_header: Option<HeaderName>,
-    pub(crate) drain: Option<Drain>,
-}
-
 impl Default for ApiErrorLayer {
     fn default() -> Self {
         Self::new()
@@ -78,19 +62,7 @@ impl ApiErrorLayer {
     #[must_use]
     pub fn new() -> Self {
         Self {
-            config: Arc::new(Config {
-                rendering: Rendering::default().kept(),
-                timeout: None,
-                in_flight: None,
-                shed_when_not_ready: false,
-                retry_after: Duration::from_secs(1),
-                overloaded: Canned::new(ApiError::overloaded(Duration::from_secs(1))),
-                maintenance: None,
-                recognized: RecognizedMethods::default(),
-                policy: None,
-                deadline_header: None,
-                drain: None,
-            }),
+            config: Arc::new(Config::default()),
             classifier: DefaultClassifier,
         }
     }

@@ -12,7 +12,9 @@ use http::header::{
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::Value;
 
-use crate::catalog;
+use crate::contract::catalog;
+use crate::contract::method_id::allow_header;
+use crate::contract::numbers::number_value;
 
 /// Members of the body that belong to the contract; [`ApiError::with`] never overwrites them.
 ///
@@ -314,7 +316,7 @@ impl ApiError {
     pub fn with(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> Self {
         let key = key.into();
         if RESERVED_MEMBERS.contains(&key.as_ref()) {
-            tracing::warn!(member = %key, "ignored an error member that the contract reserves");
+            tracing::warn!(target: "tower_api_errors::error", member = %key, "ignored an error member that the contract reserves");
             return self;
         }
         let value = value.into();
@@ -348,7 +350,7 @@ impl ApiError {
     #[must_use]
     pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         if BODY_HEADERS.contains(&name) {
-            tracing::warn!(header = %name, "ignored a body header on an ApiError: the layer writes it");
+            tracing::warn!(target: "tower_api_errors::error", header = %name, "ignored a body header on an ApiError: the layer writes it");
             return self;
         }
         self.custom().headers.insert(name, value);
@@ -374,7 +376,7 @@ impl ApiError {
             .as_secs()
             .saturating_add(u64::from(retry_after.subsec_nanos() > 0))
             .min(MAX_RETRY_AFTER.as_secs());
-        self.with_header(RETRY_AFTER, crate::render::number_value(seconds))
+        self.with_header(RETRY_AFTER, number_value(seconds))
     }
 
     /// Says whether the same request can succeed later (the `retryable` member). By default it
@@ -503,23 +505,6 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// The `Allow` value for `methods`, in the order given, without duplicates.
-pub(crate) fn allow_header(methods: impl IntoIterator<Item = Method>) -> HeaderValue {
-    let mut seen: Vec<Method> = Vec::new();
-    for method in methods {
-        if !seen.contains(&method) {
-            seen.push(method);
-        }
-    }
-    let joined = seen
-        .iter()
-        .map(Method::as_str)
-        .collect::<Vec<_>>()
-        .join(", ");
-    // Methods are tokens, so the joined list is always a valid header value.
-    HeaderValue::try_from(joined).expect("method tokens form a valid header value")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -603,11 +588,5 @@ mod tests {
                 !retryable
             );
         }
-    }
-
-    #[test]
-    fn allow_header_drops_duplicates() {
-        let value = allow_header([Method::GET, Method::HEAD, Method::GET]);
-        assert_eq!(value, "GET, HEAD");
     }
 }

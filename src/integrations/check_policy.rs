@@ -34,7 +34,7 @@ impl std::error::Error for PolicyMismatch {}
 
 /// The methods probed on each resource. `HEAD` goes with `GET` on both sides; `OPTIONS` is the
 /// layer's to answer (a Router's 405 to it becomes `204` with `Allow`).
-const PROBED: [Method; 6] = crate::methods::ROUTABLE;
+const PROBED: [Method; 6] = crate::methods::recognized::ROUTABLE;
 
 /// Checks that `service` (without the layer) routes what `policy` says, for those who build the
 /// two apart (with [`ApiRouter`](crate::routing::ApiRouter) they can't disagree). `ReqBody` is the

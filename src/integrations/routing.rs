@@ -42,7 +42,7 @@ use http::Method;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::methods::ROUTABLE;
+use crate::methods::recognized::ROUTABLE;
 use crate::overload::RouteHints;
 use crate::{ApiErrorLayer, ApiErrorService, MethodPolicy, PolicyError, PolicyMismatch, Resource};
 

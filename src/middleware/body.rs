@@ -1,61 +1,15 @@
-//! Response bodies: the error body, and the enum of it and the inner service's body.
+//! [`ResponseBody`]: the response body of the service, one enum over the inner service's body
+//! and the error body, so that nothing is boxed.
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
+use http::Response;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-/// The body of an error response: the rendered JSON, sent as one frame.
-///
-/// For a `HEAD` request it is empty (its size hint says 0) while `Content-Length` still tells
-/// the size the `GET` would have had, as RFC 9110 §8.6 allows.
-#[derive(Debug, Clone, Default)]
-pub struct ErrorBody {
-    // Inline, not boxed: an answer the layer renders once is a reference-counted `Bytes`, so
-    // sending it costs no allocation.
-    bytes: Bytes,
-}
-
-impl ErrorBody {
-    pub(crate) fn new(bytes: Bytes) -> Self {
-        Self { bytes }
-    }
-
-    pub(crate) fn empty() -> Self {
-        Self::default()
-    }
-
-    /// The bytes not sent yet.
-    #[cfg(test)]
-    pub(crate) fn bytes(&self) -> &Bytes {
-        &self.bytes
-    }
-}
-
-impl Body for ErrorBody {
-    type Data = Bytes;
-    type Error = std::convert::Infallible;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
-        if self.bytes.is_empty() {
-            return Poll::Ready(None);
-        }
-        Poll::Ready(Some(Ok(Frame::data(std::mem::take(&mut self.bytes)))))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.bytes.is_empty()
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        SizeHint::with_exact(self.bytes.len() as u64)
-    }
-}
+use crate::{ApiError, ErrorBody};
 
 pin_project! {
     /// The response body of [`ApiErrorService`](crate::ApiErrorService): the inner service's
@@ -138,5 +92,11 @@ where
             Kind::Inner { body } => body.size_hint(),
             Kind::Error { body } => body.size_hint(),
         }
+    }
+}
+
+impl<B> From<ApiError> for Response<ResponseBody<B>> {
+    fn from(error: ApiError) -> Self {
+        error.into_detached_response().map(ResponseBody::from)
     }
 }

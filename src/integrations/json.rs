@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::error::Category;
 use serde_path_to_error::Segment;
 
-use crate::field_errors::{push_segment, FieldError};
+use crate::contract::field_errors::{push_segment, FieldError};
 use crate::ApiError;
 
 /// The longest `detail` of one item the crate writes from what it parsed; longer text is cut
@@ -278,7 +278,7 @@ impl<T: Serialize> IntoResponse for Json<T> {
             )
                 .into_response(),
             Err(error) => {
-                tracing::error!(%error, "a response body failed to serialize");
+                tracing::error!(target: "tower_api_errors::json", %error, "a response body failed to serialize");
                 ApiError::internal_error().into_response()
             }
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use http::header::HeaderName;
 use http::Request;
 
-use crate::render::Canned;
+use crate::respond::canned::Canned;
 use crate::ApiError;
 
 /// The longest deadline a header can ask for when nothing else bounds it.

@@ -10,14 +10,20 @@ use http::{Request, Response, StatusCode};
 use http_body::Body;
 use tower_service::Service;
 
-use crate::body::{ErrorBody, ResponseBody};
-use crate::classify::ClassifyError;
-use crate::future::{log_panic, ResponseFuture, Running};
-use crate::layer::Config;
-use crate::methods::{self, Decision, MethodId};
-use crate::observe::{shed, ShedReason};
+use crate::admission::deadline;
+use crate::contract::method_id::MethodId;
+use crate::methods::policy::Decision;
+use crate::methods::recognized;
+use crate::middleware::body::ResponseBody;
+use crate::middleware::config::Config;
+use crate::middleware::future::{ResponseFuture, Running};
 use crate::overload::{RouteHints, Shed};
-use crate::render::{respond_fresh, respond_status, Canned, Rendering, RequestContext};
+use crate::respond::classify::ClassifyError;
+use crate::respond::context::RequestContext;
+use crate::respond::error_body::ErrorBody;
+use crate::respond::exit::{exit, Answer};
+use crate::respond::observe::{log_panic, ShedReason};
+use crate::respond::settings::Rendering;
 use crate::{ApiError, BoxError};
 
 /// The service [`ApiErrorLayer`](crate::ApiErrorLayer) makes. It never fails: every error
@@ -117,24 +123,21 @@ where
             match std::mem::replace(&mut self.readiness, Readiness::Ready) {
                 Readiness::Ready => {}
                 Readiness::NotReady => {
-                    shed(ShedReason::Overloaded);
-                    return canned(&config.overloaded, &ctx, rendering);
+                    let refusal = Answer::shed(&config.overloaded, ShedReason::Overloaded);
+                    return answer(refusal, &ctx, rendering);
                 }
                 Readiness::Failed(error) => {
-                    return ResponseFuture::ready(respond_fresh(
-                        self.classifier.classify(error),
-                        &ctx,
-                        rendering,
-                    ))
+                    let error = self.classifier.classify(error);
+                    return answer(Answer::error(error), &ctx, rendering);
                 }
             }
         }
         if let Some(drain) = config.drain.as_ref().filter(|d| d.is_draining()) {
-            shed(ShedReason::ShuttingDown);
-            return canned(drain.refusal(req.version()), &ctx, rendering);
+            let refusal = Answer::shed(drain.refusal(req.version()), ShedReason::ShuttingDown);
+            return answer(refusal, &ctx, rendering);
         }
         if method == MethodId::OTHER && !config.recognized.recognizes(req.method()) {
-            return canned(methods::unrecognized(), &ctx, rendering);
+            return answer(Answer::refusal(recognized::unrecognized()), &ctx, rendering);
         }
         if method == MethodId::OPTIONS && req.uri() == "*" {
             // RFC 9110 §9.3.7: the server in general, never a resource to route.
@@ -142,8 +145,8 @@ where
         }
         if let Some(maintenance) = &config.maintenance {
             if maintenance.is_enabled() && !maintenance.bypasses(req.uri().path()) {
-                shed(ShedReason::Maintenance);
-                return canned(maintenance.answer(), &ctx, rendering);
+                let refusal = Answer::shed(maintenance.answer(), ShedReason::Maintenance);
+                return answer(refusal, &ctx, rendering);
             }
         }
         let mut hints = RouteHints::default();
@@ -159,35 +162,39 @@ where
                     hints = route;
                     unlisted = true;
                 }
-                Decision::Refuse(refusal) => return canned(refusal, &ctx, rendering),
+                Decision::Refuse(refusal) => {
+                    return answer(Answer::refusal(refusal), &ctx, rendering)
+                }
             }
         }
         let configured = hints.timeout.or(config.timeout);
-        let timeout =
-            match crate::deadline::timeout(&req, config.deadline_header.as_ref(), configured) {
-                Ok(timeout) => timeout,
-                Err(malformed) => return canned(malformed, &ctx, rendering),
-            };
+        let timeout = match deadline::timeout(&req, config.deadline_header.as_ref(), configured) {
+            Ok(timeout) => timeout,
+            Err(malformed) => return answer(Answer::refusal(malformed), &ctx, rendering),
+        };
         if timeout.is_some_and(|t| t.is_zero()) {
             // Nothing can be done in no time, limit or not: the answer the deadline would give.
-            shed(ShedReason::Deadline);
-            return canned(crate::deadline::too_short(), &ctx, rendering);
+            let refusal = Answer::shed(deadline::too_short(), ShedReason::Deadline);
+            return answer(refusal, &ctx, rendering);
         }
         let permit = match &config.in_flight {
             Some(in_flight) => match in_flight.admit(&req, hints, timeout, config.retry_after) {
                 Ok(permit) => Some(permit),
                 Err(Shed::Overloaded) => {
-                    shed(ShedReason::Overloaded);
-                    return canned(&config.overloaded, &ctx, rendering);
+                    let refusal = Answer::shed(&config.overloaded, ShedReason::Overloaded);
+                    return answer(refusal, &ctx, rendering);
                 }
                 Err(Shed::DeadlineTooShort) => {
-                    shed(ShedReason::Deadline);
-                    return canned(crate::deadline::too_short(), &ctx, rendering);
+                    let refusal = Answer::shed(deadline::too_short(), ShedReason::Deadline);
+                    return answer(refusal, &ctx, rendering);
                 }
                 Err(Shed::Adaptive(retry_after)) => {
-                    shed(ShedReason::Overloaded);
                     let error = ApiError::overloaded(retry_after);
-                    return ResponseFuture::ready(respond_fresh(error, &ctx, rendering));
+                    let refusal = Answer::Error {
+                        error,
+                        shed: Some(ShedReason::Overloaded),
+                    };
+                    return answer(refusal, &ctx, rendering);
                 }
             },
             None => None,
@@ -213,24 +220,20 @@ where
             ),
             Err(panic) => {
                 log_panic(&*panic);
-                ResponseFuture::ready(respond_status(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &ctx,
-                    rendering,
-                ))
+                let panicked = Answer::Status(StatusCode::INTERNAL_SERVER_ERROR);
+                answer(panicked, &ctx, rendering)
             }
         }
     }
 }
 
-/// An answer decided before the inner call, rendered once for every request (but those that
-/// ask for another format or carry a request id).
-fn canned<F, C>(
-    canned: &Canned,
+/// An answer decided before the inner call, sent through the one exit.
+fn answer<F, C>(
+    answer: Answer<'_>,
     ctx: &RequestContext,
     rendering: &Rendering,
 ) -> ResponseFuture<F, C> {
-    ResponseFuture::ready(canned.respond(ctx, rendering))
+    ResponseFuture::ready(exit(answer, ctx, rendering))
 }
 
 /// `204` to `OPTIONS *`, with `Allow` listing every method the route table allows somewhere

@@ -102,7 +102,7 @@ impl PartialSchema for ApiError {
     fn schema() -> RefOr<Schema> {
         static SCHEMA: OnceLock<RefOr<Schema>> = OnceLock::new();
         SCHEMA
-            .get_or_init(|| from_file(include_str!("../schema/error.schema.json")))
+            .get_or_init(|| from_file(include_str!("../../schema/error.schema.json")))
             .clone()
     }
 }
@@ -114,7 +114,7 @@ impl PartialSchema for Problem {
     fn schema() -> RefOr<Schema> {
         static SCHEMA: OnceLock<RefOr<Schema>> = OnceLock::new();
         SCHEMA
-            .get_or_init(|| from_file(include_str!("../schema/problem.schema.json")))
+            .get_or_init(|| from_file(include_str!("../../schema/problem.schema.json")))
             .clone()
     }
 }
@@ -423,11 +423,11 @@ mod tests {
     fn the_schemas_are_the_json_schema_files() {
         assert_eq!(
             serde_json::to_value(ApiError::schema()).unwrap(),
-            file(include_str!("../schema/error.schema.json"))
+            file(include_str!("../../schema/error.schema.json"))
         );
         assert_eq!(
             serde_json::to_value(Problem::schema()).unwrap(),
-            file(include_str!("../schema/problem.schema.json"))
+            file(include_str!("../../schema/problem.schema.json"))
         );
     }
 

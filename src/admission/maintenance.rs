@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::render::Canned;
+use crate::respond::canned::Canned;
 use crate::ApiError;
 
 /// A switch that makes the service answer `503 maintenance` with `Retry-After`, flipped at

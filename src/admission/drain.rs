@@ -8,7 +8,7 @@ use http::header::CONNECTION;
 use http::{HeaderValue, Version};
 
 use crate::overload::InFlight;
-use crate::render::Canned;
+use crate::respond::canned::Canned;
 use crate::ApiError;
 
 /// Drain on shutdown: once triggered, new requests get `503 shutting_down` with

@@ -15,17 +15,16 @@ use std::pin::pin;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{ALLOW, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::{ALLOW, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{response, HeaderValue, Response, StatusCode};
 use http_body::Body;
 
-use crate::body::ErrorBody;
-use crate::future::log_panic;
-use crate::methods::not_supported_detail;
-use crate::render::{
-    fresh_parts, respond, respond_carried, respond_default, respond_status, strip_representation,
-    Rendering, RequestContext,
-};
+use crate::contract::method_id::not_supported_detail;
+use crate::respond::context::RequestContext;
+use crate::respond::error_body::ErrorBody;
+use crate::respond::exit::{fresh_parts, strip_representation, Answer};
+use crate::respond::observe::log_panic;
+use crate::respond::settings::Rendering;
 use crate::ApiError;
 
 /// The longest 4xx text body that becomes `detail`.
@@ -38,8 +37,10 @@ const LOGGED_EXCERPT: usize = 256;
 pub(crate) enum Normalized<B> {
     /// Already JSON: sent as it is.
     Untouched(Response<B>),
-    /// Replaced by the error body.
-    Rendered(Response<ErrorBody>),
+    /// Replaced by the error body: the answer to send through the [exit](crate::respond::exit).
+    Answer(Answer<'static>),
+    /// An inner `405` to `OPTIONS`, become `204` with `Allow`: no error response.
+    Options(Response<ErrorBody>),
 }
 
 /// Decides what becomes of `response`, whose status is >= 400. `cx` is the response future's:
@@ -53,18 +54,21 @@ pub(crate) fn normalize<B: Body<Data = Bytes>>(
     let (mut parts, body) = response.into_parts();
     // A domain error: rendered here, once, for this request and with the layer's settings.
     if let Some(error) = parts.extensions.remove::<ApiError>() {
-        return Normalized::Rendered(respond_carried(error, parts, ctx, rendering));
+        return Normalized::Answer(Answer::Carried { error, parts });
     }
     if parts.headers.is_empty() && parts.status != StatusCode::METHOD_NOT_ALLOWED {
         // No type, no encoding: nothing to read (axum's empty 404, a bare status).
-        return Normalized::Rendered(respond_default(parts, ctx, rendering));
+        return Normalized::Answer(Answer::Inner {
+            parts,
+            detail_unread: false,
+        });
     }
     if parts.headers.get(CONTENT_TYPE).is_some_and(is_json) {
         return Normalized::Untouched(Response::from_parts(parts, body));
     }
     if parts.status == StatusCode::METHOD_NOT_ALLOWED {
-        if let Some(response) = method_not_allowed(&mut parts, ctx, rendering) {
-            return Normalized::Rendered(response);
+        if let Some(normalized) = method_not_allowed(&mut parts, ctx, rendering) {
+            return normalized;
         }
     }
     let content_type = parts.headers.get(CONTENT_TYPE);
@@ -82,67 +86,64 @@ pub(crate) fn normalize<B: Body<Data = Bytes>>(
             Some(charset) => match read_ready(body, LOGGED_EXCERPT, true, cx) {
                 Ok(text) => text.and_then(|text| charset.decode(&text)),
                 Err(()) => {
-                    return Normalized::Rendered(respond_status(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        ctx,
-                        rendering,
-                    ))
+                    return Normalized::Answer(Answer::Status(StatusCode::INTERNAL_SERVER_ERROR))
                 }
             },
             None => None,
         };
         tracing::error!(
+            target: "tower_api_errors::normalize",
             status = parts.status.as_u16(),
             excerpt = excerpt.as_deref().unwrap_or_default(),
             "replaced the body of an inner 5xx response"
         );
-        return Normalized::Rendered(respond_default(parts, ctx, rendering));
+        return Normalized::Answer(Answer::Inner {
+            parts,
+            detail_unread: false,
+        });
     }
 
     let Some(charset) = charset else {
-        return Normalized::Rendered(respond_default(parts, ctx, rendering));
+        return Normalized::Answer(Answer::Inner {
+            parts,
+            detail_unread: false,
+        });
     };
     let hint = body.size_hint();
     let short = hint.lower() > 0 && hint.upper().is_some_and(|n| n <= DETAIL_LIMIT as u64);
     if !short {
-        let mut response = respond_default(parts, ctx, rendering);
-        if ctx.is_head() {
-            // The GET would have carried the text as its detail, which a HEAD answer (an empty
-            // body) cannot know: no Content-Length rather than a wrong one (RFC 9110 §8.6).
-            response.headers_mut().remove(CONTENT_LENGTH);
-        }
-        return Normalized::Rendered(response);
+        return Normalized::Answer(Answer::Inner {
+            parts,
+            detail_unread: true,
+        });
     }
     let text = match read_ready(body, DETAIL_LIMIT, false, cx) {
         Ok(text) => text.and_then(|text| charset.decode(&text)),
-        Err(()) => {
-            return Normalized::Rendered(respond_status(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                ctx,
-                rendering,
-            ))
-        }
+        Err(()) => return Normalized::Answer(Answer::Status(StatusCode::INTERNAL_SERVER_ERROR)),
     };
     let detail = text
         .map(|text| text.trim().to_owned())
         .filter(|t| !t.is_empty());
-    Normalized::Rendered(match detail {
+    Normalized::Answer(match detail {
         Some(detail) => {
             let error = ApiError::new(parts.status).with_detail(detail);
-            respond(error, parts, ctx, rendering)
+            Answer::Replaced { error, parts }
         }
-        None => respond_default(parts, ctx, rendering),
+        None => Answer::Inner {
+            parts,
+            detail_unread: false,
+        },
     })
 }
 
 /// An inner 405 in the same words as the method policy's: `Allow` listed as the layer lists it,
 /// and the `detail` naming the method. An inner 405 to `OPTIONS` means the resource exists but
 /// has no `OPTIONS` handler: the layer answers `204` with `Allow`, as RFC 9110 §9.3.7 suggests.
-fn method_not_allowed(
+fn method_not_allowed<B>(
     parts: &mut response::Parts,
     ctx: &RequestContext,
     rendering: &Rendering,
-) -> Option<Response<ErrorBody>> {
+) -> Option<Normalized<B>> {
     let allow = canonical_allow(parts, rendering.answer_options)?;
     parts.headers.insert(ALLOW, allow);
     let mut parts = std::mem::replace(parts, fresh_parts());
@@ -150,7 +151,10 @@ fn method_not_allowed(
         // Everything else the inner response said (CORS, request ids…) stays.
         strip_representation(&mut parts);
         parts.status = StatusCode::NO_CONTENT;
-        return Some(Response::from_parts(parts, ErrorBody::empty()));
+        return Some(Normalized::Options(Response::from_parts(
+            parts,
+            ErrorBody::empty(),
+        )));
     }
     // A HEAD answer describes the GET answer, so it names GET: same text, same Content-Length.
     let named = match ctx.method() {
@@ -160,7 +164,7 @@ fn method_not_allowed(
     };
     let detail = not_supported_detail(named);
     let error = ApiError::new(StatusCode::METHOD_NOT_ALLOWED).with_detail(detail);
-    Some(respond(error, parts, ctx, rendering))
+    Some(Normalized::Answer(Answer::Replaced { error, parts }))
 }
 
 /// The inner response's `Allow` methods as the layer writes them (`GET, HEAD, OPTIONS`), or
