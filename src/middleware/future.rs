@@ -149,7 +149,7 @@ where
                     Normalized::Untouched(response) => {
                         return Poll::Ready(Ok(response.map(ResponseBody::inner)))
                     }
-                    Normalized::Answer(answer) => exit(answer, &running.ctx, running.rendering),
+                    Normalized::Answered(response) => response,
                     Normalized::Options(response) => response,
                 }
             }

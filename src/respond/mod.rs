@@ -13,7 +13,7 @@
 //! - [`classify`]: inner service errors become [`ApiError`](crate::ApiError)s;
 //! - [`exit`]: **the one exit** every error response the layer sends passes, where it is
 //!   observed and finished, with what differs as data ([`exit::Answer`]);
-//! - [`normalize`]: what becomes of an inner error response (an answer for the exit).
+//! - [`normalize`]: what becomes of an inner error response (answered through the exit).
 
 pub(crate) mod canned;
 pub(crate) mod classify;

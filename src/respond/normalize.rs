@@ -22,7 +22,7 @@ use http_body::Body;
 use crate::contract::method_id::not_supported_detail;
 use crate::respond::context::RequestContext;
 use crate::respond::error_body::ErrorBody;
-use crate::respond::exit::{fresh_parts, strip_representation, Answer};
+use crate::respond::exit::{exit, fresh_parts, strip_representation, Answer};
 use crate::respond::observe::log_panic;
 use crate::respond::settings::Rendering;
 use crate::ApiError;
@@ -37,8 +37,8 @@ const LOGGED_EXCERPT: usize = 256;
 pub(crate) enum Normalized<B> {
     /// Already JSON: sent as it is.
     Untouched(Response<B>),
-    /// Replaced by the error body: the answer to send through the [exit](crate::respond::exit).
-    Answer(Answer<'static>),
+    /// Replaced by the error body: answered through the [one exit](crate::respond::exit).
+    Answered(Response<ErrorBody>),
     /// An inner `405` to `OPTIONS`, become `204` with `Allow`: no error response.
     Options(Response<ErrorBody>),
 }
@@ -54,14 +54,18 @@ pub(crate) fn normalize<B: Body<Data = Bytes>>(
     let (mut parts, body) = response.into_parts();
     // A domain error: rendered here, once, for this request and with the layer's settings.
     if let Some(error) = parts.extensions.remove::<ApiError>() {
-        return Normalized::Answer(Answer::Carried { error, parts });
+        return answered(Answer::Carried { error, parts }, ctx, rendering);
     }
     if parts.headers.is_empty() && parts.status != StatusCode::METHOD_NOT_ALLOWED {
         // No type, no encoding: nothing to read (axum's empty 404, a bare status).
-        return Normalized::Answer(Answer::Inner {
-            parts,
-            detail_unread: false,
-        });
+        return answered(
+            Answer::Inner {
+                parts,
+                detail_unread: false,
+            },
+            ctx,
+            rendering,
+        );
     }
     if parts.headers.get(CONTENT_TYPE).is_some_and(is_json) {
         return Normalized::Untouched(Response::from_parts(parts, body));
@@ -86,7 +90,11 @@ pub(crate) fn normalize<B: Body<Data = Bytes>>(
             Some(charset) => match read_ready(body, LOGGED_EXCERPT, true, cx) {
                 Ok(text) => text.and_then(|text| charset.decode(&text)),
                 Err(()) => {
-                    return Normalized::Answer(Answer::Status(StatusCode::INTERNAL_SERVER_ERROR))
+                    return answered(
+                        Answer::Status(StatusCode::INTERNAL_SERVER_ERROR),
+                        ctx,
+                        rendering,
+                    )
                 }
             },
             None => None,
@@ -97,43 +105,71 @@ pub(crate) fn normalize<B: Body<Data = Bytes>>(
             excerpt = excerpt.as_deref().unwrap_or_default(),
             "replaced the body of an inner 5xx response"
         );
-        return Normalized::Answer(Answer::Inner {
-            parts,
-            detail_unread: false,
-        });
+        return answered(
+            Answer::Inner {
+                parts,
+                detail_unread: false,
+            },
+            ctx,
+            rendering,
+        );
     }
 
     let Some(charset) = charset else {
-        return Normalized::Answer(Answer::Inner {
-            parts,
-            detail_unread: false,
-        });
+        return answered(
+            Answer::Inner {
+                parts,
+                detail_unread: false,
+            },
+            ctx,
+            rendering,
+        );
     };
     let hint = body.size_hint();
     let short = hint.lower() > 0 && hint.upper().is_some_and(|n| n <= DETAIL_LIMIT as u64);
     if !short {
-        return Normalized::Answer(Answer::Inner {
-            parts,
-            detail_unread: true,
-        });
+        return answered(
+            Answer::Inner {
+                parts,
+                detail_unread: true,
+            },
+            ctx,
+            rendering,
+        );
     }
     let text = match read_ready(body, DETAIL_LIMIT, false, cx) {
         Ok(text) => text.and_then(|text| charset.decode(&text)),
-        Err(()) => return Normalized::Answer(Answer::Status(StatusCode::INTERNAL_SERVER_ERROR)),
+        Err(()) => {
+            return answered(
+                Answer::Status(StatusCode::INTERNAL_SERVER_ERROR),
+                ctx,
+                rendering,
+            )
+        }
     };
     let detail = text
         .map(|text| text.trim().to_owned())
         .filter(|t| !t.is_empty());
-    Normalized::Answer(match detail {
+    match detail {
         Some(detail) => {
             let error = ApiError::new(parts.status).with_detail(detail);
-            Answer::Replaced { error, parts }
+            answered(Answer::Replaced { error, parts }, ctx, rendering)
         }
-        None => Answer::Inner {
-            parts,
-            detail_unread: false,
-        },
-    })
+        None => {
+            let answer = Answer::Inner {
+                parts,
+                detail_unread: false,
+            };
+            answered(answer, ctx, rendering)
+        }
+    }
+}
+
+/// Sends `answer` through the one exit. Inlined where the kind of answer is known, so that only
+/// its branch of the exit remains.
+#[inline(always)]
+fn answered<B>(answer: Answer<'_>, ctx: &RequestContext, rendering: &Rendering) -> Normalized<B> {
+    Normalized::Answered(exit(answer, ctx, rendering))
 }
 
 /// An inner 405 in the same words as the method policy's: `Allow` listed as the layer lists it,
@@ -164,7 +200,7 @@ fn method_not_allowed<B>(
     };
     let detail = not_supported_detail(named);
     let error = ApiError::new(StatusCode::METHOD_NOT_ALLOWED).with_detail(detail);
-    Some(Normalized::Answer(Answer::Replaced { error, parts }))
+    Some(answered(Answer::Replaced { error, parts }, ctx, rendering))
 }
 
 /// The inner response's `Allow` methods as the layer writes them (`GET, HEAD, OPTIONS`), or
