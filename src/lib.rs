@@ -167,60 +167,50 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// One public path per type: the modules are private, and everything public is at the root.
-mod body;
-mod catalog;
-mod check_policy;
-mod classify;
-mod deadline;
-mod drain;
-mod error;
-mod field_errors;
-mod future;
-mod layer;
-mod maintenance;
+// One public path per type: the modules are private, and everything public is at the root
+// (the integrations' public modules too). The floors, from the ground up (see the README's
+// "Layout"): `contract`, `respond`, `admission` (with `overload`) / `methods`, `middleware`; the
+// `integrations` beside the last.
+mod admission;
+mod contract;
+mod integrations;
 mod methods;
-mod normalize;
-mod observe;
-mod overload;
-mod render;
-mod service;
-mod slow_client;
+mod middleware;
+mod respond;
 
-#[cfg(feature = "axum")]
-mod axum;
-#[cfg(feature = "axum")]
-pub use crate::axum::{AxumFuture, AxumService};
-#[cfg(feature = "axum")]
-mod json;
 #[cfg(feature = "metrics")]
-pub mod metrics;
+pub use crate::integrations::metrics;
 #[cfg(feature = "utoipa")]
-pub mod openapi;
+pub use crate::integrations::openapi;
 #[cfg(feature = "axum")]
-pub mod routing;
+pub use crate::integrations::routing;
 #[cfg(feature = "testing")]
-pub mod testing;
-#[cfg(feature = "axum")]
-pub use crate::json::Json;
+pub use crate::integrations::testing;
 
-pub use crate::body::{ErrorBody, ResponseBody};
-pub use crate::check_policy::{check_policy, PolicyMismatch};
-pub use crate::classify::{ClassifyError, DefaultClassifier};
-pub use crate::drain::Drain;
-pub use crate::error::{ApiError, MAX_RETRY_AFTER, RESERVED_MEMBERS};
-pub use crate::field_errors::FieldError;
-pub use crate::future::ResponseFuture;
-pub use crate::layer::ApiErrorLayer;
-pub use crate::maintenance::Maintenance;
-pub use crate::methods::{MethodPolicy, MethodPolicyBuilder, PolicyError, Resource};
-pub use crate::normalize::DETAIL_LIMIT;
-pub use crate::overload::{
+#[cfg(feature = "axum")]
+pub use crate::integrations::axum::{AxumFuture, AxumService};
+#[cfg(feature = "axum")]
+pub use crate::integrations::json::Json;
+
+pub use crate::admission::drain::Drain;
+pub use crate::admission::maintenance::Maintenance;
+pub use crate::admission::overload::{
     AdaptiveConcurrency, Criticality, InFlight, ResourceLoad, SHEDDABLE_SHARE_PERCENT,
 };
-pub use crate::render::{Format, MAX_REQUEST_ID_LEN};
-pub use crate::service::ApiErrorService;
-pub use crate::slow_client::{SlowClient, SlowClientLayer, WatchedBody};
+pub use crate::admission::slow_client::{SlowClient, SlowClientLayer, WatchedBody};
+pub use crate::contract::api_error::{ApiError, MAX_RETRY_AFTER, RESERVED_MEMBERS};
+pub use crate::contract::field_errors::FieldError;
+pub use crate::integrations::check_policy::{check_policy, PolicyMismatch};
+pub use crate::methods::policy::{MethodPolicy, MethodPolicyBuilder, PolicyError, Resource};
+pub use crate::middleware::body::ResponseBody;
+pub use crate::middleware::future::ResponseFuture;
+pub use crate::middleware::layer::ApiErrorLayer;
+pub use crate::middleware::service::ApiErrorService;
+pub use crate::respond::classify::{ClassifyError, DefaultClassifier};
+pub use crate::respond::context::MAX_REQUEST_ID_LEN;
+pub use crate::respond::error_body::ErrorBody;
+pub use crate::respond::normalize::DETAIL_LIMIT;
+pub use crate::respond::settings::Format;
 
 /// The error type inner services' errors are converted into before classification.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -1,0 +1,219 @@
+//! [`Drain`]: refuse new requests on shutdown while the ones in flight finish.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use http::header::CONNECTION;
+use http::{HeaderValue, Version};
+
+use crate::admission::overload::InFlight;
+use crate::respond::canned::Canned;
+use crate::ApiError;
+
+/// Drain on shutdown: once triggered, new requests get `503 shutting_down` with
+/// `Connection: close` (HTTP/1.x) and `Retry-After`, while those in flight finish.
+///
+/// Give one clone to the layer and keep another in the
+/// shutdown path. The usual sequence on SIGTERM is: [`trigger`](Drain::trigger), wait until
+/// [`in_flight`](Drain::in_flight) is zero (or a grace period ends: [`drained`](Drain::drained)
+/// does both with a timeout around it), then let the server's graceful shutdown close the
+/// connections. Meanwhile every new request is answered at once (health checks too, so that
+/// a load balancer stops sending), and `Connection: close` makes HTTP/1.1 clients take their
+/// next request elsewhere instead of reusing a connection to a server that is going away.
+/// (HTTP/2 forbids that header; there the server's `GOAWAY` does the same.)
+///
+/// ```
+/// use std::time::Duration;
+/// use axum::{routing::get, Router};
+/// use http::Request;
+/// use tower::{Layer, ServiceExt};
+/// use tower_api_errors::{ApiErrorLayer, Drain};
+///
+/// # #[tokio::main(flavor = "current_thread", start_paused = true)]
+/// # async fn main() {
+/// let drain = Drain::new().retry_after(Duration::from_secs(5));
+/// let app = ApiErrorLayer::new()
+///     .drain(drain.clone())
+///     .layer(Router::new().route("/", get(|| async { "hello" })));
+///
+/// let get = || Request::get("/").body(axum::body::Body::empty()).unwrap();
+/// assert_eq!(app.clone().oneshot(get()).await.unwrap().status(), 200);
+///
+/// drain.trigger();
+/// let response = app.oneshot(get()).await.unwrap();
+/// assert_eq!(response.status(), 503);
+/// assert_eq!(response.headers()["connection"], "close");
+/// assert_eq!(response.headers()["retry-after"], "5");
+/// assert_eq!(drain.in_flight(), 0);
+/// drain.drained().await; // at once: nothing is in flight
+/// # }
+/// ```
+///
+/// A cheap handle: clones share the switch.
+#[derive(Debug, Clone)]
+pub struct Drain {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    draining: AtomicBool,
+    retry_after: Duration,
+    /// The in-flight counters of the layers this drain is attached to; read when asked, never
+    /// per request.
+    gauges: Mutex<Vec<InFlight>>,
+    /// `503 shutting_down` for HTTP/1.x (with `Connection: close`) and for HTTP/2 and later,
+    /// rendered at the first refusal (`retry_after` is fixed by then): once draining, every
+    /// request gets one.
+    refusals: OnceLock<[Canned; 2]>,
+}
+
+impl Default for Drain {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Drain {
+    /// A drain, not triggered, answering `Retry-After: 1`.
+    #[must_use]
+    pub fn new() -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                draining: AtomicBool::new(false),
+                retry_after: Duration::from_secs(1),
+                gauges: Mutex::new(Vec::new()),
+                refusals: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// The `Retry-After` of `503 shutting_down` (default 1 s: another instance is likely
+    /// ready).
+    ///
+    /// # Panics
+    ///
+    /// When the drain was already cloned: configure it first.
+    #[must_use]
+    pub fn retry_after(mut self, retry_after: Duration) -> Self {
+        Arc::get_mut(&mut self.shared)
+            .expect("configure a Drain before cloning it")
+            .retry_after = retry_after;
+        self
+    }
+
+    /// Starts draining: from now on, new requests are refused.
+    pub fn trigger(&self) {
+        self.shared.draining.store(true, Ordering::Release);
+    }
+
+    /// Whether [`trigger`](Self::trigger) was called.
+    #[must_use]
+    #[inline]
+    pub fn is_draining(&self) -> bool {
+        self.shared.draining.load(Ordering::Acquire)
+    }
+
+    /// Requests in flight in the layers this drain is attached to.
+    #[must_use]
+    pub fn in_flight(&self) -> usize {
+        self.gauges().iter().map(InFlight::current).sum()
+    }
+
+    /// Waits until no request is in flight, looking every 10 ms (tokio's clock). Put a
+    /// `tokio::time::timeout` around it for a grace period.
+    pub async fn drained(&self) {
+        while self.in_flight() > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn gauges(&self) -> std::sync::MutexGuard<'_, Vec<InFlight>> {
+        // A poisoned list of counters is still a list of counters.
+        self.shared
+            .gauges
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Counts the requests of a layer's `gauge` (once, however many services it makes).
+    pub(crate) fn attach(&self, gauge: &InFlight) {
+        let mut gauges = self.gauges();
+        if !gauges.iter().any(|g| g.same_as(gauge)) {
+            gauges.push(gauge.clone());
+        }
+    }
+
+    /// `503 shutting_down` for a request of `version`.
+    pub(crate) fn refusal(&self, version: Version) -> &Canned {
+        let [http1, http2] = self.shared.refusals.get_or_init(|| {
+            let error = ApiError::service_unavailable(self.shared.retry_after)
+                .with_code("shutting_down")
+                .with_detail(
+                    "This server is shutting down. Retry after the time given in Retry-After; another server may answer.",
+                );
+            [
+                Canned::new(
+                    error
+                        .clone()
+                        .with_header(CONNECTION, HeaderValue::from_static("close")),
+                ),
+                Canned::new(error),
+            ]
+        });
+        if version <= Version::HTTP_11 {
+            http1
+        } else {
+            http2
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admission::overload::Criticality;
+
+    #[test]
+    fn connection_close_only_below_http_2() {
+        let drain = Drain::new();
+        let h1 = drain.refusal(Version::HTTP_11).error();
+        assert_eq!(h1.headers()[CONNECTION], "close");
+        assert_eq!(h1.code(), "shutting_down");
+        assert_eq!(h1.status(), 503);
+        assert!(drain
+            .refusal(Version::HTTP_10)
+            .error()
+            .headers()
+            .contains_key(CONNECTION));
+        assert!(!drain
+            .refusal(Version::HTTP_2)
+            .error()
+            .headers()
+            .contains_key(CONNECTION));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn counts_each_attached_layer_once_and_waits_for_them() {
+        let drain = Drain::new();
+        let (a, b) = (InFlight::unlimited(), InFlight::new(4));
+        drain.attach(&a);
+        drain.attach(&a.clone());
+        drain.attach(&b);
+        let permits = [
+            a.try_acquire(Criticality::Normal).unwrap(),
+            b.try_acquire(Criticality::Normal).unwrap(),
+        ];
+        assert_eq!(drain.in_flight(), 2);
+        let waiting = tokio::spawn({
+            let drain = drain.clone();
+            async move { drain.drained().await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished());
+        drop(permits);
+        waiting.await.unwrap();
+        assert_eq!(drain.in_flight(), 0);
+    }
+}

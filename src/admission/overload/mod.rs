@@ -1,0 +1,84 @@
+//! Overload: a limit on requests in flight that answers at once instead of queueing, fixed or
+//! adaptive, with priorities.
+//!
+//! tower's `ConcurrencyLimit` makes callers wait for a permit, and under `Router::layer` it
+//! counts per route. This limit is one counter for every service a layer makes (one per
+//! resource under one cap, when adaptive with a route table), and a request
+//! over the limit gets `503 overloaded` with `Retry-After` immediately: a client can retry
+//! elsewhere or later, and the server's latency does not grow with its queue.
+//!
+//! The limit is either a number you choose ([`ApiErrorLayer::max_in_flight`]) or found from
+//! measured latency ([`ApiErrorLayer::adaptive_concurrency`], see [`AdaptiveConcurrency`]
+//! for the algorithm). A fixed number is a guess: too high and requests queue behind the real
+//! bottleneck (a database pool) while the limit admits them all; too low and capacity is thrown
+//! away. The adaptive limit follows the service as it is.
+//!
+//! A permit is held by the response future and released when that future completes or is
+//! dropped (a client that disconnects gives its place back at once).
+//!
+//! ```
+//! use std::time::Duration;
+//! use tower_api_errors::ApiErrorLayer;
+//!
+//! let layer = ApiErrorLayer::new().max_in_flight(64).retry_after(Duration::from_secs(2));
+//! let gauge = layer.in_flight().expect("a limit is configured");
+//! assert_eq!(gauge.current(), 0);
+//! assert_eq!(gauge.limit(), 64);
+//! ```
+//!
+//! # Priorities
+//!
+//! Each request has a [`Criticality`]: from a request extension (set by an outer layer, e.g.
+//! after authentication) or else from the route table ([`Resource::critical`],
+//! [`Resource::sheddable`]), or else [`Criticality::Normal`].
+//!
+//! - **Critical** requests (health checks, admin) are never refused by the limiter. They are
+//!   counted in flight, so the gauge stays honest, but never measured by the adaptive
+//!   controller (a fast health check would hide the latency of the real work).
+//! - **Normal** requests are admitted while fewer than the limit are in flight.
+//! - **Sheddable** requests are admitted only while fewer than
+//!   [three quarters](SHEDDABLE_SHARE_PERCENT) of the limit (rounded up) are in flight: as
+//!   the limit tightens they go first, and a quarter of the places stays for normal traffic.
+//!   Rounded up, a limit of 1 to 3 still admits a sheddable request when nothing is in flight.
+//!
+//! With an adaptive limit and a route table, each resource has its limit (see
+//! [`AdaptiveConcurrency`]), and the priorities apply within it: a critical health check is
+//! never refused, a sheddable report is refused before a normal one of the same resource.
+//!
+//! ```
+//! use axum::{routing::get, Router};
+//! use http::{Request, StatusCode};
+//! use tower::{Layer, ServiceExt};
+//! use tower_api_errors::{ApiErrorLayer, Criticality};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let router = Router::new().route("/health", get(|| async { "ok" }));
+//! // A limit of zero refuses everything the limiter may refuse.
+//! let app = ApiErrorLayer::new().max_in_flight(0).layer(router);
+//!
+//! let mut health = Request::get("/health").body(axum::body::Body::empty()).unwrap();
+//! health.extensions_mut().insert(Criticality::Critical);
+//! assert_eq!(app.clone().oneshot(health).await.unwrap().status(), StatusCode::OK);
+//!
+//! let normal = Request::get("/health").body(axum::body::Body::empty()).unwrap();
+//! assert_eq!(app.oneshot(normal).await.unwrap().status(), StatusCode::SERVICE_UNAVAILABLE);
+//! # }
+//! ```
+//!
+//! [`ApiErrorLayer::max_in_flight`]: crate::ApiErrorLayer::max_in_flight
+//! [`ApiErrorLayer::adaptive_concurrency`]: crate::ApiErrorLayer::adaptive_concurrency
+//! [`Resource::critical`]: crate::Resource::critical
+//! [`Resource::sheddable`]: crate::Resource::sheddable
+
+mod adaptive;
+mod controller;
+mod criticality;
+mod in_flight;
+mod refusal;
+
+pub use self::adaptive::AdaptiveConcurrency;
+pub use self::criticality::{Criticality, SHEDDABLE_SHARE_PERCENT};
+pub(crate) use self::in_flight::Permit;
+pub use self::in_flight::{InFlight, ResourceLoad};
+pub(crate) use self::refusal::{RouteHints, Shed};

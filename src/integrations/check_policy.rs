@@ -1,0 +1,195 @@
+//! [`check_policy`]: whether a service and a [`MethodPolicy`] kept apart still agree.
+
+use std::fmt;
+use std::future::poll_fn;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body::Body;
+use tower_layer::Layer;
+use tower_service::Service;
+
+use crate::{ApiErrorLayer, BoxError, MethodPolicy};
+
+/// The disagreements [`check_policy`] found, one a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyMismatch {
+    problems: Vec<String>,
+}
+
+impl PolicyMismatch {
+    /// Each disagreement, in the policy's order.
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+}
+
+impl fmt::Display for PolicyMismatch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.problems.join("\n"))
+    }
+}
+
+impl std::error::Error for PolicyMismatch {}
+
+/// The methods probed on each resource. `HEAD` goes with `GET` on both sides; `OPTIONS` is the
+/// layer's to answer (a Router's 405 to it becomes `204` with `Allow`).
+const PROBED: [Method; 6] = crate::methods::recognized::ROUTABLE;
+
+/// Checks that `service` (without the layer) routes what `policy` says, for those who build the
+/// two apart (with [`ApiRouter`](crate::routing::ApiRouter) they can't disagree). `ReqBody` is the
+/// request body type to probe with (an empty one, from `Default`); for an axum `Router`,
+/// [`routing::check_router`](crate::routing::check_router) names it for you.
+///
+/// For each resource, the pattern is filled with sample values (`/notes/{id}` → `/notes/1`,
+/// `{*path}` → `1`) and each method sent with an empty body:
+///
+/// - an allowed method answered `404`: the service has no route for the resource;
+/// - an allowed method answered `405`: the route lacks the method;
+/// - a method the policy does not allow answered anything but `405` (or `404`): the service
+///   routes a method the policy refuses, so its handler is never reached.
+///
+/// Only `404` and `405` count: a `400`, `401` or `415` means the handler ran and refused the
+/// sample request. Handlers do run (a panic counts as an answer), so call this on a test
+/// instance. A Router whose fallback answers something other than `404` hides missing routes.
+///
+/// ```
+/// use axum::routing::get;
+/// use http::Method;
+/// use tower_api_errors::{check_policy, MethodPolicy, Resource};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let router = axum::Router::new()
+///     .route("/notes/{id}", get(|| async { "note" }).delete(|| async {}))
+///     .route("/payments", get(|| async { "[]" }));
+/// let policy = MethodPolicy::builder()
+///     .resource("/notes/{id}", Resource::allow([Method::GET]))
+///     .resource("/payments", Resource::allow([Method::GET, Method::POST]))
+///     .resource("/reports/{id}/result", Resource::allow([Method::GET]))
+///     .build()
+///     .unwrap();
+///
+/// let mismatch = check_policy::<axum::body::Body, _, _>(router, &policy)
+///     .await
+///     .unwrap_err();
+/// assert_eq!(
+///     mismatch.problems(),
+///     [
+///         "/notes/{id}: the service routes DELETE, which the policy refuses",
+///         "/payments: the service does not route POST (405)",
+///         "/reports/{id}/result: the service has no route (404 for GET /reports/1/result)",
+///     ]
+/// );
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// Every disagreement found, in a [`PolicyMismatch`].
+pub async fn check_policy<ReqBody, S, ResBody>(
+    service: S,
+    policy: &MethodPolicy,
+) -> Result<(), PolicyMismatch>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Error: Into<BoxError>,
+    ReqBody: Default,
+    ResBody: Body<Data = Bytes>,
+{
+    // The layer (without a policy) turns panics and errors into answers, and leaves 404 and
+    // 405 as they are.
+    let mut service = ApiErrorLayer::new().layer(service);
+    let mut problems = Vec::new();
+    for (pattern, allowed, _planned, _allow) in policy.resources() {
+        let path = sample_path(pattern);
+        for method in PROBED {
+            let Some(status) = probe(&mut service, &method, &path).await else {
+                problems.push(format!(
+                    "{pattern}: no valid URI for a sample path ({path})"
+                ));
+                break;
+            };
+            let allows = allowed.contains(&method);
+            if status == StatusCode::NOT_FOUND && allows {
+                problems.push(format!(
+                    "{pattern}: the service has no route (404 for {method} {path})"
+                ));
+                break;
+            }
+            if allows && status == StatusCode::METHOD_NOT_ALLOWED {
+                problems.push(format!(
+                    "{pattern}: the service does not route {method} (405)"
+                ));
+            } else if !allows
+                && status != StatusCode::METHOD_NOT_ALLOWED
+                && status != StatusCode::NOT_FOUND
+            {
+                problems.push(format!(
+                    "{pattern}: the service routes {method}, which the policy refuses"
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(PolicyMismatch { problems })
+    }
+}
+
+async fn probe<S, B, R>(service: &mut S, method: &Method, path: &str) -> Option<StatusCode>
+where
+    S: Service<Request<B>, Response = Response<R>, Error = std::convert::Infallible>,
+    B: Default,
+{
+    let req = Request::builder()
+        .method(method.clone())
+        .uri(path)
+        .body(B::default())
+        .ok()?;
+    let Ok(()) = poll_fn(|cx| service.poll_ready(cx)).await;
+    let Ok(response) = service.call(req).await;
+    Some(response.status())
+}
+
+/// `pattern` with each parameter replaced by `1` (matchit's `{{` and `}}` are literal braces).
+pub(crate) fn sample_path(pattern: &str) -> String {
+    let mut path = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '{' if chars.peek() == Some(&'{') => {
+                chars.next();
+                path.push('{');
+            }
+            '}' if chars.peek() == Some(&'}') => {
+                chars.next();
+                path.push('}');
+            }
+            '{' => {
+                for c in chars.by_ref() {
+                    if c == '}' {
+                        break;
+                    }
+                }
+                path.push('1');
+            }
+            c => path.push(c),
+        }
+    }
+    path
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_paths_fill_parameters() {
+        assert_eq!(sample_path("/reports/{id}/result"), "/reports/1/result");
+        assert_eq!(sample_path("/files/{*path}"), "/files/1");
+        assert_eq!(sample_path("/a/{x}.{y}"), "/a/1.1");
+        assert_eq!(sample_path("/{{literal}}"), "/{literal}");
+    }
+}

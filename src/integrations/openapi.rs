@@ -1,0 +1,440 @@
+//! OpenAPI from the code (feature `utoipa`, utoipa 5): the error body's schemas, and a
+//! [`Modify`] that adds to a utoipa document what the layer will answer.
+//!
+//! - [`ApiError`] and [`Problem`] implement `ToSchema`: their schemas are the crate's
+//!   `schema/error.schema.json` and `schema/problem.schema.json` themselves (without `$schema`
+//!   and `$id`), so the document and the JSON Schemas cannot drift.
+//! - [`ErrorResponses`], made from the layer, adds to every operation: `500`; `504` when a
+//!   [deadline](crate::ApiErrorLayer::timeout) is set; `503` with `Retry-After` when an
+//!   [in-flight limit](crate::ApiErrorLayer::max_in_flight), [load
+//!   shedding](crate::ApiErrorLayer::shed_when_not_ready) or a [maintenance
+//!   switch](crate::ApiErrorLayer::maintenance) is on; `401` with `WWW-Authenticate` on the
+//!   operations with a security requirement (their own, or the document's). Each method the
+//!   [`MethodPolicy`] *plans* becomes an operation answering `501` with
+//!   `Allow`. Responses the document already has for a status are kept.
+//!
+//! ```
+//! use std::time::Duration;
+//! use http::Method;
+//! use tower_api_errors::openapi::ErrorResponses;
+//! use tower_api_errors::{ApiErrorLayer, MethodPolicy, Resource};
+//! use utoipa::openapi::{OpenApiBuilder, PathItem, HttpMethod};
+//! use utoipa::openapi::path::{OperationBuilder, PathsBuilder};
+//! use utoipa::Modify;
+//!
+//! let policy = MethodPolicy::builder()
+//!     .resource("/payments", Resource::allow([Method::GET]).plan([Method::POST]))
+//!     .build()
+//!     .unwrap();
+//! let layer = ApiErrorLayer::new().timeout(Duration::from_secs(2)).method_policy(policy);
+//!
+//! // A user's document (usually `#[derive(OpenApi)]`), with GET /payments.
+//! let list = OperationBuilder::new().operation_id(Some("listPayments")).build();
+//! let mut doc = OpenApiBuilder::new()
+//!     .paths(PathsBuilder::new().path("/payments", PathItem::new(HttpMethod::Get, list)))
+//!     .build();
+//! ErrorResponses::from_layer(&layer).modify(&mut doc);
+//!
+//! let payments = &doc.paths.paths["/payments"];
+//! let get = payments.get.as_ref().unwrap();
+//! assert!(get.responses.responses.contains_key("500"));
+//! assert!(get.responses.responses.contains_key("504"));
+//! let post = payments.post.as_ref().expect("the planned POST is documented");
+//! assert!(post.responses.responses.contains_key("501"));
+//! ```
+
+use std::sync::OnceLock;
+
+use http::Method;
+use serde_json::Value;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, SchemaType, Type};
+use utoipa::openapi::{Components, OpenApi, PathItem, Ref, RefOr, Required};
+use utoipa::{Modify, PartialSchema, ToSchema};
+
+use crate::{ApiError, ApiErrorLayer, MethodPolicy};
+
+/// The RFC 9457 problem document (`application/problem+json`) that the layer writes when the
+/// client's `Accept` or the layer's [`Format`](crate::Format) asks for it. A name for its
+/// schema: nothing of this type is ever built.
+///
+/// ```
+/// use utoipa::{PartialSchema, ToSchema};
+/// use tower_api_errors::openapi::Problem;
+///
+/// assert_eq!(Problem::name(), "Problem");
+/// let schema = serde_json::to_value(Problem::schema()).unwrap();
+/// assert_eq!(schema["required"][0], "type");
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct Problem {
+    _private: (),
+}
+
+fn from_file(file: &str) -> RefOr<Schema> {
+    let Value::Object(mut members) = serde_json::from_str(file).expect("the schema is JSON") else {
+        unreachable!("the schema is an object")
+    };
+    // `$id` would make the schema a resource of its own inside the document, and `$schema` is
+    // the document's to say.
+    members.remove("$schema");
+    members.remove("$id");
+    // A typeless object whose members are the file's: serialized, it is the file itself.
+    let mut object = Object::with_type(SchemaType::AnyValue);
+    object.extensions = Some(members.into_iter().collect());
+    RefOr::T(Schema::Object(object))
+}
+
+/// The schema of the JSON error body: `schema/error.schema.json`.
+///
+/// ```
+/// use utoipa::{PartialSchema, ToSchema};
+/// use tower_api_errors::ApiError;
+///
+/// assert_eq!(ApiError::name(), "ApiError");
+/// let schema = serde_json::to_value(ApiError::schema()).unwrap();
+/// assert_eq!(schema["properties"]["ok"]["const"], false);
+/// ```
+impl PartialSchema for ApiError {
+    fn schema() -> RefOr<Schema> {
+        static SCHEMA: OnceLock<RefOr<Schema>> = OnceLock::new();
+        SCHEMA
+            .get_or_init(|| from_file(include_str!("../../schema/error.schema.json")))
+            .clone()
+    }
+}
+
+impl ToSchema for ApiError {}
+
+/// The schema of the problem document: `schema/problem.schema.json`.
+impl PartialSchema for Problem {
+    fn schema() -> RefOr<Schema> {
+        static SCHEMA: OnceLock<RefOr<Schema>> = OnceLock::new();
+        SCHEMA
+            .get_or_init(|| from_file(include_str!("../../schema/problem.schema.json")))
+            .clone()
+    }
+}
+
+impl ToSchema for Problem {}
+
+/// A [`Modify`] that documents what an [`ApiErrorLayer`] answers; see the [module
+/// documentation](self).
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct ErrorResponses {
+    timeout: bool,
+    unavailable: bool,
+    /// Each planned method: the OpenAPI path, the method, and the `Allow` of its 501.
+    planned: Vec<(String, Method, String)>,
+}
+
+impl ErrorResponses {
+    /// What `layer`, as configured, answers.
+    pub fn from_layer<C>(layer: &ApiErrorLayer<C>) -> Self {
+        let config = layer.config();
+        let mut planned = Vec::new();
+        if let Some(policy) = &config.policy {
+            for (pattern, _allowed, methods, allow) in policy.resources() {
+                let allow = allow.to_str().unwrap_or_default();
+                for method in methods {
+                    planned.push((openapi_path(pattern), method.clone(), allow.to_owned()));
+                }
+            }
+        }
+        Self {
+            // A deadline from the layer, a resource, or the request's own header.
+            timeout: config.timeout.is_some()
+                || config.deadline_header.is_some()
+                || config
+                    .policy
+                    .as_ref()
+                    .is_some_and(MethodPolicy::has_timeouts),
+            unavailable: config.in_flight.is_some()
+                || config.maintenance.is_some()
+                || config.drain.is_some()
+                || config.shed_when_not_ready,
+            planned,
+        }
+    }
+}
+
+/// Names of the response components this modifier adds.
+const INTERNAL_ERROR: &str = "ApiErrorInternal";
+const GATEWAY_TIMEOUT: &str = "ApiErrorGatewayTimeout";
+const UNAVAILABLE: &str = "ApiErrorServiceUnavailable";
+const UNAUTHORIZED: &str = "ApiErrorUnauthorized";
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Components::new);
+        components
+            .schemas
+            .insert(ApiError::name().into_owned(), ApiError::schema());
+        components
+            .schemas
+            .insert(Problem::name().into_owned(), Problem::schema());
+        let mut responses = vec![(INTERNAL_ERROR, error_response(500, "Server Error: an error occurred on our side (a panic, an unknown error); nothing internal in the body.", &[]))];
+        if self.timeout {
+            responses.push((
+                GATEWAY_TIMEOUT,
+                error_response(
+                    504,
+                    "Gateway Timeout: the handler did not answer before the deadline.",
+                    &[],
+                ),
+            ));
+        }
+        if self.unavailable {
+            responses.push((
+                UNAVAILABLE,
+                error_response(
+                    503,
+                    "Service Unavailable: too many requests at once, or maintenance.",
+                    &[(
+                        "Retry-After",
+                        "Delta-seconds to wait before retrying (RFC 9110 §10.2.3).",
+                        pattern("^[0-9]+$"),
+                    )],
+                ),
+            ));
+        }
+        for (name, response) in responses {
+            components
+                .responses
+                .entry(name.to_owned())
+                .or_insert(response.into());
+        }
+
+        for (path, method, allow) in &self.planned {
+            let item = openapi.paths.paths.entry(path.clone()).or_default();
+            if let Some(slot) = operation_mut(item, method) {
+                let operation = slot.get_or_insert_with(|| planned_operation(path, method));
+                // Inline: `Allow` is the resource's own.
+                let not_implemented = error_response(
+                    501,
+                    &format!("Not Implemented: {method} is planned but not implemented yet; `Allow` says what works today."),
+                    &[
+                        ("Allow", "The methods the resource supports today (RFC 9110 §10.2.1).", pattern(&format!("^{}$", regex_escape(allow)))),
+                        ("Cache-Control", "The answer will change: caches must not keep it.", pattern("^no-store$")),
+                    ],
+                );
+                operation
+                    .responses
+                    .responses
+                    .entry("501".to_owned())
+                    .or_insert(RefOr::T(not_implemented));
+            }
+        }
+
+        let document_secured = openapi.security.as_deref().is_some_and(secured);
+        let mut any_secured = false;
+        for item in openapi.paths.paths.values_mut() {
+            for operation in operations_mut(item) {
+                add_response(operation, 500, INTERNAL_ERROR);
+                if self.timeout {
+                    add_response(operation, 504, GATEWAY_TIMEOUT);
+                }
+                if self.unavailable {
+                    add_response(operation, 503, UNAVAILABLE);
+                }
+                let own = operation.security.as_deref();
+                if own.map_or(document_secured, secured) {
+                    add_response(operation, 401, UNAUTHORIZED);
+                    any_secured = true;
+                }
+            }
+        }
+        if any_secured {
+            let unauthorized = error_response(
+                401,
+                "Unauthorized: not authenticated, or authentication failed.",
+                &[(
+                    "WWW-Authenticate",
+                    "The challenge (RFC 9110 §11.6.1).",
+                    pattern("^.+$"),
+                )],
+            );
+            openapi
+                .components
+                .get_or_insert_with(Components::new)
+                .responses
+                .entry(UNAUTHORIZED.to_owned())
+                .or_insert(unauthorized.into());
+        }
+    }
+}
+
+/// Whether a list of requirements asks for credentials: an empty requirement (`{}`) means
+/// "none needed", so only a non-empty one counts.
+fn secured(requirements: &[utoipa::openapi::security::SecurityRequirement]) -> bool {
+    requirements.iter().any(|requirement| {
+        serde_json::to_value(requirement)
+            .is_ok_and(|v| v.as_object().is_some_and(|o| !o.is_empty()))
+    })
+}
+
+/// A response with the error body in both formats and `headers`.
+/// `text` with the regular-expression metacharacters escaped (an `Allow` value has none but
+/// is escaped all the same).
+fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if r"\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A string schema with `pattern`, for a header.
+fn pattern(pattern: &str) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .pattern(Some(pattern))
+        .build()
+}
+
+fn error_response(status: u16, description: &str, headers: &[(&str, &str, Object)]) -> Response {
+    let json = ContentBuilder::new()
+        .schema(Some(status_schema(ApiError::name().as_ref(), status)))
+        .build();
+    let problem = ContentBuilder::new()
+        .schema(Some(status_schema(Problem::name().as_ref(), status)))
+        .build();
+    let mut response = ResponseBuilder::new()
+        .description(description)
+        .content("application/json", json)
+        .content("application/problem+json", problem);
+    for (name, description, schema) in headers {
+        let header = HeaderBuilder::new()
+            .schema(schema.clone())
+            .description(Some(*description))
+            .build();
+        response = response.header(*name, header);
+    }
+    response.build()
+}
+
+/// `{"allOf": [{"$ref": schema}, {"properties": {"status": {"const": status}}}]}`; a 501
+/// requires `allowed` too (only planned methods are documented with one).
+fn status_schema(schema: &str, status: u16) -> RefOr<Schema> {
+    let mut narrowed = serde_json::json!({"properties": {"status": {"const": status}}});
+    if status == 501 {
+        narrowed["required"] = serde_json::json!(["allowed"]);
+    }
+    let mut members = serde_json::Map::new();
+    members.insert(
+        "allOf".to_owned(),
+        serde_json::json!([Ref::from_schema_name(schema), narrowed]),
+    );
+    let mut object = Object::with_type(SchemaType::AnyValue);
+    object.extensions = Some(members.into_iter().collect());
+    RefOr::T(Schema::Object(object))
+}
+
+fn add_response(operation: &mut Operation, status: u16, component: &str) {
+    operation
+        .responses
+        .responses
+        .entry(status.to_string())
+        .or_insert_with(|| RefOr::Ref(Ref::from_response_name(component)));
+}
+
+/// An operation for a planned method: its path parameters and nothing else, but the 501.
+fn planned_operation(path: &str, method: &Method) -> Operation {
+    let parameters = path_parameters(path)
+        .map(|name| {
+            ParameterBuilder::new()
+                .name(name)
+                .parameter_in(ParameterIn::Path)
+                .required(Required::True)
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                .build()
+        })
+        .collect::<Vec<_>>();
+    OperationBuilder::new()
+        .summary(Some(format!("{method} is planned: 501 until it comes.")))
+        .parameters((!parameters.is_empty()).then_some(parameters))
+        .extensions(Some(
+            [("x-planned", Value::Bool(true))].into_iter().collect(),
+        ))
+        .build()
+}
+
+/// The names of `{name}` segments of an OpenAPI path.
+fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
+    path.split('{')
+        .skip(1)
+        .filter_map(|rest| rest.split_once('}').map(|(name, _)| name))
+}
+
+/// axum's pattern as an OpenAPI path: `{*rest}` is `{rest}` (OpenAPI has no wildcard).
+fn openapi_path(pattern: &str) -> String {
+    pattern.replace("{*", "{")
+}
+
+fn operation_mut<'a>(item: &'a mut PathItem, method: &Method) -> Option<&'a mut Option<Operation>> {
+    Some(match *method {
+        Method::GET => &mut item.get,
+        Method::PUT => &mut item.put,
+        Method::POST => &mut item.post,
+        Method::DELETE => &mut item.delete,
+        Method::OPTIONS => &mut item.options,
+        Method::HEAD => &mut item.head,
+        Method::PATCH => &mut item.patch,
+        Method::TRACE => &mut item.trace,
+        _ => return None,
+    })
+}
+
+fn operations_mut(item: &mut PathItem) -> impl Iterator<Item = &mut Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.options,
+        &mut item.head,
+        &mut item.patch,
+        &mut item.trace,
+    ]
+    .into_iter()
+    .filter_map(Option::as_mut)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> Value {
+        let mut value: Value = serde_json::from_str(text).unwrap();
+        let members = value.as_object_mut().unwrap();
+        members.remove("$schema");
+        members.remove("$id");
+        value
+    }
+
+    #[test]
+    fn the_schemas_are_the_json_schema_files() {
+        assert_eq!(
+            serde_json::to_value(ApiError::schema()).unwrap(),
+            file(include_str!("../../schema/error.schema.json"))
+        );
+        assert_eq!(
+            serde_json::to_value(Problem::schema()).unwrap(),
+            file(include_str!("../../schema/problem.schema.json"))
+        );
+    }
+
+    #[test]
+    fn paths_and_their_parameters() {
+        assert_eq!(openapi_path("/files/{*path}"), "/files/{path}");
+        let names: Vec<_> = path_parameters("/a/{id}/b/{key}").collect();
+        assert_eq!(names, ["id", "key"]);
+    }
+}

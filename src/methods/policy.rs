@@ -1,0 +1,730 @@
+//! Method policy: 405 versus 501, per resource, declared once in a route table. See
+//! [`MethodPolicy`].
+
+use std::fmt;
+use std::time::Duration;
+
+use http::header::{ALLOW, CACHE_CONTROL};
+use http::{HeaderValue, Method, StatusCode};
+
+use crate::admission::overload::{Criticality, RouteHints};
+use crate::contract::method_id::{allow_header, not_supported_detail, MethodId, STANDARD};
+use crate::respond::canned::Canned;
+use crate::ApiError;
+
+/// What the route table says of one resource: the methods it allows today, the ones planned
+/// for it (`501`), and the ones it refuses (`405`). A method it does not name is the inner
+/// service's to answer.
+#[derive(Debug, Clone, Default)]
+pub struct Resource {
+    allowed: Vec<Method>,
+    planned: Vec<Method>,
+    refused: Vec<Method>,
+    hints: RouteHints,
+}
+
+impl Resource {
+    /// A resource that allows `methods` (and `HEAD` when `GET` is among them): they go to the
+    /// inner service, and `Allow` lists them.
+    #[must_use]
+    pub fn allow(methods: impl IntoIterator<Item = Method>) -> Self {
+        Self {
+            allowed: methods.into_iter().collect(),
+            ..Self::default()
+        }
+    }
+
+    /// Methods that will come: until then the layer answers them `501 not_implemented`,
+    /// without calling the inner service.
+    #[must_use]
+    pub fn plan(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
+        self.planned.extend(methods);
+        self
+    }
+
+    /// Methods the resource will never take: the layer answers them `405 method_not_allowed`,
+    /// without calling the inner service. (A method named nowhere is left to the inner service,
+    /// whose own 405 the layer renders the same way.)
+    #[must_use]
+    pub fn refuse(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
+        self.refused.extend(methods);
+        self
+    }
+
+    /// This resource's deadline, instead of the layer's [`timeout`](crate::ApiErrorLayer::timeout)
+    /// (a [deadline header](crate::ApiErrorLayer::deadline_header) can shorten it).
+    #[must_use]
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.hints.timeout = Some(timeout);
+        self
+    }
+
+    /// Never refused by the in-flight limit: health checks, admin ([`Criticality::Critical`]).
+    #[must_use]
+    pub fn critical(mut self) -> Self {
+        self.hints.criticality = Some(Criticality::Critical);
+        self
+    }
+
+    /// The timeout and criticality of `hints` (for [`routing`](crate::routing)).
+    #[cfg(feature = "axum")]
+    pub(crate) fn with_hints(mut self, hints: RouteHints) -> Self {
+        self.hints = hints;
+        self
+    }
+
+    /// Refused first when the in-flight limit tightens ([`Criticality::Sheddable`]).
+    #[must_use]
+    pub fn sheddable(mut self) -> Self {
+        self.hints.criticality = Some(Criticality::Sheddable);
+        self
+    }
+}
+
+/// A mistake in a route table, found by [`MethodPolicyBuilder::build`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    pattern: String,
+    reason: String,
+}
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.pattern, self.reason)
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// Builds a [`MethodPolicy`]; see its documentation.
+#[derive(Debug, Default)]
+#[must_use]
+pub struct MethodPolicyBuilder {
+    resources: Vec<(String, Resource)>,
+    strict: bool,
+    answer_options: bool,
+}
+
+impl MethodPolicyBuilder {
+    /// Declares the resource at `pattern` (axum syntax: `/notes/{id}`, `/files/{*path}`),
+    /// relative to where the layer sits: behind `Router::nest_service("/api", …)` the layer
+    /// sees `/notes`, not `/api/notes`.
+    pub fn resource(mut self, pattern: impl Into<String>, resource: Resource) -> Self {
+        self.resources.push((pattern.into(), resource));
+        self
+    }
+
+    /// Declares every resource of `table` under `prefix`, so that a prefix is written once.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::{MethodPolicy, Resource};
+    ///
+    /// let v1 = MethodPolicy::builder()
+    ///     .resource("/items", Resource::allow([Method::GET]).plan([Method::POST]))
+    ///     .resource("/items/{id}", Resource::allow([Method::GET, Method::PUT]));
+    /// let policy = MethodPolicy::builder().nest("/api/v1", v1).build().unwrap();
+    /// assert_eq!(
+    ///     policy.patterns().collect::<Vec<_>>(),
+    ///     ["/api/v1/items", "/api/v1/items/{id}"]
+    /// );
+    /// ```
+    pub fn nest(mut self, prefix: &str, table: MethodPolicyBuilder) -> Self {
+        let prefix = prefix.trim_end_matches('/');
+        for (pattern, resource) in table.resources {
+            let pattern = match pattern.as_str() {
+                "" | "/" => prefix.to_owned(),
+                _ => format!("{prefix}{pattern}"),
+            };
+            self.resources.push((pattern, resource));
+        }
+        self
+    }
+
+    /// Paths that match no resource get `404 not_found` from the layer instead of going to the
+    /// inner service.
+    pub fn strict(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Whether the layer answers `OPTIONS` (default: yes): an inner `405` to `OPTIONS` becomes
+    /// `204` with `Allow`, `OPTIONS *` gets `204` with every method the table allows, and
+    /// `Allow` lists `OPTIONS`. Turn it off when the inner service answers `OPTIONS` itself.
+    pub fn answer_options(mut self, answer: bool) -> Self {
+        self.answer_options = answer;
+        self
+    }
+
+    /// Checks the table and compiles it: every answer the layer makes from it is rendered here,
+    /// once.
+    ///
+    /// # Errors
+    ///
+    /// A pattern that is invalid or conflicts with another, a method named twice (allowed and
+    /// planned, say), or a resource that names no method.
+    pub fn build(self) -> Result<MethodPolicy, PolicyError> {
+        let mut router = matchit::Router::new();
+        let mut exact = Vec::new();
+        let mut resources = Vec::with_capacity(self.resources.len());
+        let mut everywhere: Vec<Method> = Vec::new();
+        for (pattern, resource) in self.resources {
+            let error = |reason: String| PolicyError {
+                pattern: pattern.clone(),
+                reason,
+            };
+            let lists = [
+                ("allowed", &resource.allowed),
+                ("planned", &resource.planned),
+                ("refused", &resource.refused),
+            ];
+            for (i, (first, methods)) in lists.iter().enumerate() {
+                for (second, others) in &lists[i + 1..] {
+                    if let Some(both) = methods.iter().find(|m| others.contains(m)) {
+                        return Err(error(format!("{both} is both {first} and {second}")));
+                    }
+                }
+            }
+            if lists.iter().all(|(_, methods)| methods.is_empty()) {
+                return Err(error("no method is allowed, planned or refused".to_owned()));
+            }
+            router
+                .insert(pattern.as_str(), resources.len())
+                .map_err(|e| error(e.to_string()))?;
+            if !pattern.contains('{') {
+                exact.push((Box::from(pattern.as_str()), resources.len()));
+            }
+            everywhere.extend(resource.allowed.iter().cloned());
+            resources.push(CompiledResource::new(
+                pattern,
+                resource,
+                self.answer_options,
+            ));
+        }
+        // A method every resource allows is passed without a lookup when no resource has a
+        // timeout or criticality of its own: whatever the path, the answer would be the inner
+        // service's, with the layer's settings.
+        let plain = !self.strict && resources.iter().all(|r| r.hints == RouteHints::default());
+        let passed_everywhere = STANDARD
+            .iter()
+            .filter(|m| plain && resources.iter().all(|r| r.allows(m)))
+            .fold(0, |set, m| set | MethodId::of(m).bit());
+        Ok(MethodPolicy {
+            router,
+            exact: ExactPaths::new(exact),
+            resources,
+            passed_everywhere,
+            strict: self.strict.then(|| Canned::new(ApiError::not_found())),
+            answer_options: self.answer_options,
+            server_allow: allow_value(everywhere, self.answer_options),
+        })
+    }
+}
+
+/// Method policy: 405 versus 501, per resource, declared once in a route table.
+///
+/// The API document draws a line between two answers to a method a resource does not take:
+///
+/// - **405 Method Not Allowed**: the resource does not support the method and won't
+///   (`POST /reports/1234/result`). `Allow` lists what it supports (RFC 9110 §15.5.6).
+/// - **501 Not Implemented**: the method is *planned* for the resource and will come
+///   (`POST /payments`). `Allow` lists what works today, and `Cache-Control: no-store` keeps
+///   caches from remembering an answer that will change (501 is heuristically cacheable).
+///
+/// The table speaks only for what it names, so that it can never hide a working endpoint:
+///
+/// | the request's method is, for the resource its path matches | who answers |
+/// |---|---|
+/// | allowed (`HEAD` goes with `GET`) | the inner service |
+/// | planned | the layer: `501`, `Allow`, `Cache-Control: no-store` |
+/// | refused | the layer: `405`, `Allow` |
+/// | named nowhere | the inner service; its `405` is rendered like the layer's (and `tracing` warns when it *succeeds*: the table forgot a method the service has) |
+/// | `OPTIONS`, not allowed | the inner service; its `405` becomes `204` with `Allow` |
+///
+/// A path no resource matches is left to the inner service, or answered 404 in
+/// [strict](MethodPolicyBuilder::strict) mode. A method the server does not recognize at all
+/// (`BREW`, or `get` in lower case: methods are case-sensitive) is 501 on every path
+/// (RFC 9110 §9.1), decided before the table is looked at.
+///
+/// Patterns use axum's syntax (`/reports/{id}/result`, `/files/{*path}`) and axum's own
+/// matcher, [`matchit`], relative to where the layer sits.
+///
+/// ```
+/// use http::Method;
+/// use tower_api_errors::{MethodPolicy, Resource};
+///
+/// let policy = MethodPolicy::builder()
+///     .resource("/reports/{id}/result", Resource::allow([Method::GET]).refuse([Method::POST]))
+///     .resource("/payments", Resource::allow([Method::GET]).plan([Method::POST]))
+///     .build()
+///     .expect("a valid route table");
+/// # let _ = policy;
+/// ```
+///
+/// Mistakes in the table are reported when it is built:
+///
+/// ```
+/// use http::Method;
+/// use tower_api_errors::{MethodPolicy, Resource};
+///
+/// let error = MethodPolicy::builder()
+///     .resource("/payments", Resource::allow([Method::GET]).plan([Method::GET]))
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(error.to_string(), "/payments: GET is both allowed and planned");
+/// ```
+#[derive(Debug, Clone)]
+pub struct MethodPolicy {
+    router: matchit::Router<usize>,
+    /// The patterns without a parameter, with their resource: matched by comparing bytes,
+    /// before the tree. matchit gives a static route priority over any route with a parameter,
+    /// so the answer is the same, for a third of the cost (most APIs' busiest routes, `/health`,
+    /// `/payments`, `/login`, have no parameter).
+    exact: ExactPaths,
+    resources: Vec<CompiledResource>,
+    /// Methods every resource allows (not in strict mode), as [`MethodId`] bits: no lookup
+    /// needed.
+    passed_everywhere: u16,
+    /// The `404` of strict mode.
+    strict: Option<Canned>,
+    answer_options: bool,
+    /// `Allow` of `OPTIONS *`: every method some resource allows.
+    server_allow: HeaderValue,
+}
+
+#[derive(Debug, Clone)]
+struct CompiledResource {
+    pattern: String,
+    allowed: Vec<Method>,
+    planned: Vec<Method>,
+    /// What `Allow` says for this resource.
+    allow: HeaderValue,
+    /// The layer's answer to each planned or refused method.
+    answers: Vec<(Method, Canned)>,
+    hints: RouteHints,
+}
+
+impl CompiledResource {
+    fn new(pattern: String, resource: Resource, answer_options: bool) -> Self {
+        let allow = allow_value(resource.allowed.iter().cloned(), answer_options);
+        let planned_methods = resource.planned.clone();
+        let planned = resource.planned.into_iter().map(|method| {
+            let error = ApiError::not_implemented()
+                .with_detail(format!(
+                    "{method} is planned for this resource but not implemented yet."
+                ))
+                .with_header(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            (method, error)
+        });
+        let refused = resource.refused.into_iter().map(|method| {
+            let error = ApiError::new(StatusCode::METHOD_NOT_ALLOWED)
+                .with_detail(not_supported_detail(method.as_str()));
+            (method, error)
+        });
+        let answers = planned
+            .chain(refused)
+            .map(|(method, error)| (method, Canned::new(error.with_header(ALLOW, allow.clone()))))
+            .collect();
+        Self {
+            pattern,
+            allowed: resource.allowed,
+            planned: planned_methods,
+            allow,
+            answers,
+            hints: resource.hints,
+        }
+    }
+
+    fn allows(&self, method: &Method) -> bool {
+        self.allowed.contains(method)
+            || (*method == Method::HEAD && self.allowed.contains(&Method::GET))
+    }
+
+    /// The layer's answer to `method`; `HEAD` gets `GET`'s (the same status and headers, and
+    /// a detail that names `GET`, so the same `Content-Length`, RFC 9110 §8.6).
+    fn answer(&self, method: &Method) -> Option<&Canned> {
+        let method = if *method == Method::HEAD {
+            &Method::GET
+        } else {
+            method
+        };
+        self.answers
+            .iter()
+            .find_map(|(m, canned)| (m == method).then_some(canned))
+    }
+}
+
+/// The patterns without a parameter, each with its resource, grouped by length: a path is
+/// compared only with the patterns of its own length, usually one or two.
+#[derive(Debug, Clone, Default)]
+struct ExactPaths {
+    /// Sorted by length.
+    patterns: Box<[(Box<str>, usize)]>,
+    /// `starts[n]..starts[n + 1]`: the patterns of length `n`.
+    starts: Box<[u32]>,
+}
+
+impl ExactPaths {
+    fn new(mut patterns: Vec<(Box<str>, usize)>) -> Self {
+        patterns.sort_by_key(|(pattern, _)| pattern.len());
+        let longest = patterns.last().map_or(0, |(p, _)| p.len());
+        let starts = (0..=longest + 1)
+            .map(|len| {
+                let first = patterns.partition_point(|(p, _)| p.len() < len);
+                u32::try_from(first).unwrap_or(u32::MAX)
+            })
+            .collect();
+        Self {
+            patterns: patterns.into_boxed_slice(),
+            starts,
+        }
+    }
+
+    /// The resource whose pattern is exactly `path`.
+    #[inline]
+    fn find(&self, path: &str) -> Option<usize> {
+        let (from, to) = (
+            *self.starts.get(path.len())?,
+            *self.starts.get(path.len() + 1)?,
+        );
+        self.patterns
+            .get(from as usize..to as usize)?
+            .iter()
+            .find_map(|(pattern, index)| (**pattern == *path).then_some(*index))
+    }
+}
+
+/// The `Allow` value for `allowed`: `HEAD` with `GET`, `OPTIONS` when the layer answers it.
+fn allow_value(allowed: impl IntoIterator<Item = Method>, answer_options: bool) -> HeaderValue {
+    let mut listed: Vec<Method> = allowed.into_iter().collect();
+    if let Some(get) = listed.iter().position(|m| *m == Method::GET) {
+        listed.insert(get + 1, Method::HEAD);
+    }
+    if answer_options {
+        listed.push(Method::OPTIONS);
+    }
+    allow_header(listed)
+}
+
+/// What the policy decides for a request.
+pub(crate) enum Decision<'a> {
+    /// Let the inner service answer: the method is allowed, or the path is not in the table.
+    /// With the resource's timeout and criticality.
+    Pass(RouteHints),
+    /// Let the inner service answer a method the table does not name for this resource.
+    Unlisted(RouteHints),
+    /// Answer with this.
+    Refuse(&'a Canned),
+}
+
+impl MethodPolicy {
+    /// Starts a table: no resource, not strict, answering `OPTIONS`.
+    pub fn builder() -> MethodPolicyBuilder {
+        MethodPolicyBuilder {
+            answer_options: true,
+            ..MethodPolicyBuilder::default()
+        }
+    }
+
+    /// The patterns of the table, in the order they were declared.
+    pub fn patterns(&self) -> impl Iterator<Item = &str> {
+        self.resources.iter().map(|r| r.pattern.as_str())
+    }
+
+    /// Each resource's pattern, allowed and planned methods, and `Allow`, in the order declared.
+    pub(crate) fn resources(
+        &self,
+    ) -> impl Iterator<Item = (&str, &[Method], &[Method], &HeaderValue)> {
+        self.resources
+            .iter()
+            .map(|r| (r.pattern.as_str(), &r.allowed[..], &r.planned[..], &r.allow))
+    }
+
+    /// Whether some resource has a timeout of its own.
+    #[cfg_attr(not(feature = "utoipa"), allow(dead_code))]
+    pub(crate) fn has_timeouts(&self) -> bool {
+        self.resources.iter().any(|r| r.hints.timeout.is_some())
+    }
+
+    /// Each resource's pattern, and its allowed, planned and refused methods, in the order
+    /// declared.
+    #[cfg_attr(not(feature = "testing"), allow(dead_code))]
+    pub(crate) fn resource_lists(
+        &self,
+    ) -> impl Iterator<Item = (&str, &[Method], &[Method], Vec<Method>)> {
+        self.resources.iter().map(|r| {
+            let refused = r
+                .answers
+                .iter()
+                .map(|(m, _)| m)
+                .filter(|m| !r.planned.contains(m))
+                .cloned()
+                .collect();
+            (r.pattern.as_str(), &r.allowed[..], &r.planned[..], refused)
+        })
+    }
+
+    /// Whether every resource allows the method: no need to look the path up.
+    #[inline]
+    pub(crate) fn passes_everywhere(&self, method: MethodId) -> bool {
+        self.passed_everywhere & method.bit() != 0
+    }
+
+    /// What the table says of `method` on `path`. The service asks only when the method does
+    /// not [pass everywhere](Self::passes_everywhere); the answer would be the same.
+    pub(crate) fn decide(&self, method: &Method, path: &str) -> Decision<'_> {
+        let Some(index) = self
+            .exact
+            .find(path)
+            .or_else(|| self.router.at(path).ok().map(|matched| *matched.value))
+        else {
+            return match &self.strict {
+                Some(not_found) => Decision::Refuse(not_found),
+                None => Decision::Pass(RouteHints::default()),
+            };
+        };
+        let resource = &self.resources[index];
+        let hints = RouteHints {
+            // Tables are built by hand: far fewer than 65 535 resources (an adaptive limit of
+            // its own each); past that, resources share the last one.
+            resource: Some(u16::try_from(index).unwrap_or(u16::MAX)),
+            ..resource.hints
+        };
+        if resource.allows(method) {
+            return Decision::Pass(hints);
+        }
+        match resource.answer(method) {
+            Some(canned) => Decision::Refuse(canned),
+            None => Decision::Unlisted(hints),
+        }
+    }
+
+    pub(crate) fn answers_options(&self) -> bool {
+        self.answer_options
+    }
+
+    /// `Allow` of `OPTIONS *`.
+    pub(crate) fn server_allow(&self) -> &HeaderValue {
+        &self.server_allow
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy() -> MethodPolicy {
+        MethodPolicy::builder()
+            .resource(
+                "/reports/{id}/result",
+                Resource::allow([Method::GET]).refuse([Method::POST]),
+            )
+            .resource(
+                "/payments",
+                Resource::allow([Method::GET]).plan([Method::POST]),
+            )
+            .resource(
+                "/files/{*path}",
+                Resource::allow([Method::GET, Method::PUT]),
+            )
+            .build()
+            .unwrap()
+    }
+
+    /// `Ok(status)` when the layer answers, `Err(unlisted)` when the inner service does.
+    fn decide(method: &str, path: &str) -> Result<StatusCode, bool> {
+        let method = Method::from_bytes(method.as_bytes()).unwrap();
+        match policy().decide(&method, path) {
+            Decision::Pass(_) => Err(false),
+            Decision::Unlisted(_) => Err(true),
+            Decision::Refuse(canned) => Ok(canned.error().status()),
+        }
+    }
+
+    #[test]
+    fn allowed_and_head_pass() {
+        assert_eq!(decide("GET", "/reports/1234/result"), Err(false));
+        assert_eq!(decide("HEAD", "/reports/1234/result"), Err(false));
+        assert_eq!(decide("PUT", "/files/a/b/c.txt"), Err(false));
+    }
+
+    #[test]
+    fn head_follows_get_when_get_is_planned() {
+        let policy = MethodPolicy::builder()
+            .resource(
+                "/notes",
+                Resource::allow([Method::POST]).plan([Method::GET]),
+            )
+            .build()
+            .unwrap();
+        let Decision::Refuse(canned) = policy.decide(&Method::HEAD, "/notes") else {
+            panic!("HEAD is planned with GET");
+        };
+        assert_eq!(canned.error().status(), StatusCode::NOT_IMPLEMENTED);
+        assert!(canned.error().detail().starts_with("GET "));
+    }
+
+    #[test]
+    fn planned_is_501_refused_is_405_and_the_rest_is_the_inner_services() {
+        assert_eq!(decide("POST", "/payments"), Ok(StatusCode::NOT_IMPLEMENTED));
+        assert_eq!(
+            decide("POST", "/reports/1234/result"),
+            Ok(StatusCode::METHOD_NOT_ALLOWED)
+        );
+        // Named nowhere: a forgotten line can't hide a handler.
+        assert_eq!(decide("DELETE", "/files/x"), Err(true));
+        assert_eq!(decide("OPTIONS", "/payments"), Err(true));
+    }
+
+    #[test]
+    fn unmatched_paths_pass_unless_strict() {
+        assert_eq!(decide("POST", "/elsewhere"), Err(false));
+        let strict = MethodPolicy::builder()
+            .resource("/a", Resource::allow([Method::GET]))
+            .strict(true)
+            .build()
+            .unwrap();
+        assert!(matches!(
+            strict.decide(&Method::GET, "/b"),
+            Decision::Refuse(c) if c.error().status() == StatusCode::NOT_FOUND
+        ));
+    }
+
+    #[test]
+    fn allow_lists_head_and_options() {
+        let policy = policy();
+        let Decision::Refuse(canned) = policy.decide(&Method::POST, "/payments") else {
+            panic!("expected an answer");
+        };
+        assert_eq!(canned.error().headers()[ALLOW], "GET, HEAD, OPTIONS");
+        assert_eq!(canned.error().headers()[CACHE_CONTROL], "no-store");
+        assert_eq!(policy.server_allow(), "GET, HEAD, PUT, OPTIONS");
+    }
+
+    #[test]
+    fn table_mistakes_are_reported() {
+        let conflict = MethodPolicy::builder()
+            .resource("/notes/{id}", Resource::allow([Method::GET]))
+            .resource("/notes/{key}", Resource::allow([Method::GET]))
+            .build()
+            .unwrap_err();
+        assert!(
+            conflict.to_string().starts_with("/notes/{key}: "),
+            "{conflict}"
+        );
+        let invalid = MethodPolicy::builder()
+            .resource("/notes/{id", Resource::allow([Method::GET]))
+            .build()
+            .unwrap_err();
+        assert!(invalid.to_string().starts_with("/notes/{id: "), "{invalid}");
+        let empty = MethodPolicy::builder()
+            .resource("/x", Resource::default())
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            empty.to_string(),
+            "/x: no method is allowed, planned or refused"
+        );
+        let twice = MethodPolicy::builder()
+            .resource(
+                "/x",
+                Resource::default()
+                    .plan([Method::PUT])
+                    .refuse([Method::PUT]),
+            )
+            .build()
+            .unwrap_err();
+        assert_eq!(twice.to_string(), "/x: PUT is both planned and refused");
+    }
+
+    #[test]
+    fn a_method_every_resource_allows_needs_no_lookup() {
+        let policy = MethodPolicy::builder()
+            .resource("/a", Resource::allow([Method::GET, Method::PUT]))
+            .resource(
+                "/b/{id}",
+                Resource::allow([Method::GET]).plan([Method::PUT]),
+            )
+            .build()
+            .unwrap();
+        let passed: Vec<_> = STANDARD
+            .iter()
+            .filter(|m| policy.passes_everywhere(MethodId::of(m)))
+            .collect();
+        assert_eq!(passed, [Method::GET, Method::HEAD]);
+        assert!(matches!(
+            policy.decide(&Method::PUT, "/b/1"),
+            Decision::Refuse(_)
+        ));
+        let strict = MethodPolicy::builder()
+            .resource("/a", Resource::allow([Method::GET]))
+            .strict(true)
+            .build()
+            .unwrap();
+        assert_eq!(strict.passed_everywhere, 0);
+    }
+
+    #[test]
+    fn exact_paths_agree_with_the_tree() {
+        let policy = MethodPolicy::builder()
+            .resource("/a", Resource::allow([Method::GET]))
+            .resource("/b", Resource::allow([Method::GET]))
+            .resource("/files/{*path}", Resource::allow([Method::GET]))
+            .resource("/files/readme", Resource::allow([Method::GET]))
+            .resource("/notes/{id}", Resource::allow([Method::GET]))
+            .resource("/notes/new", Resource::allow([Method::GET]))
+            .resource("/reports/{id}/result", Resource::allow([Method::GET]))
+            .build()
+            .unwrap();
+        for path in [
+            "/a",
+            "/b",
+            "/c",
+            "",
+            "/",
+            "/files/readme",
+            "/files/readme2",
+            "/files/x/y",
+            "/notes/new",
+            "/notes/7",
+            "/notes",
+            "/reports/1/result",
+            "/a/",
+            "/aa",
+        ] {
+            let tree = policy.router.at(path).ok().map(|m| *m.value);
+            let exact = policy.exact.find(path);
+            assert!(
+                exact.is_none() || exact == tree,
+                "{path}: {exact:?} vs {tree:?}"
+            );
+            assert_eq!(exact.or(tree), tree, "{path}");
+        }
+    }
+
+    #[test]
+    fn nest_writes_the_prefix_once() {
+        let inner = MethodPolicy::builder()
+            .resource("/", Resource::allow([Method::GET]))
+            .resource(
+                "/items/{id}",
+                Resource::allow([Method::GET]).plan([Method::DELETE]),
+            );
+        let policy = MethodPolicy::builder()
+            .nest("/api/v1/", inner)
+            .build()
+            .unwrap();
+        assert_eq!(
+            policy.patterns().collect::<Vec<_>>(),
+            ["/api/v1", "/api/v1/items/{id}"]
+        );
+        assert!(matches!(
+            policy.decide(&Method::DELETE, "/api/v1/items/7"),
+            Decision::Refuse(_)
+        ));
+        assert!(matches!(
+            policy.decide(&Method::DELETE, "/items/7"),
+            Decision::Pass(_)
+        ));
+    }
+}

@@ -1,0 +1,252 @@
+//! [`ApiErrorService`]: decides what it can before calling the inner service.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::ALLOW;
+use http::{Request, Response, StatusCode};
+use http_body::Body;
+use tower_service::Service;
+
+use crate::admission::deadline;
+use crate::admission::overload::{RouteHints, Shed};
+use crate::contract::method_id::MethodId;
+use crate::methods::policy::Decision;
+use crate::methods::recognized;
+use crate::middleware::body::ResponseBody;
+use crate::middleware::config::Config;
+use crate::middleware::future::{ResponseFuture, Running};
+use crate::respond::classify::ClassifyError;
+use crate::respond::context::RequestContext;
+use crate::respond::error_body::ErrorBody;
+use crate::respond::exit::{exit, Answer};
+use crate::respond::observe::{log_panic, ShedReason};
+use crate::respond::settings::Rendering;
+use crate::{ApiError, BoxError};
+
+/// The service [`ApiErrorLayer`](crate::ApiErrorLayer) makes. It never fails: every error
+/// becomes a response.
+///
+/// A request goes through, in order: load shedding (when the inner service was not ready), the
+/// drain, the 501 for an unrecognized method, `OPTIONS *`, the maintenance switch, the method
+/// policy, the deadline header, the in-flight limit (with its priorities and deadline-aware
+/// admission), and only then the inner service. Each of these answers at once, without calling
+/// the inner service.
+#[derive(Debug)]
+pub struct ApiErrorService<S, C> {
+    inner: S,
+    config: Arc<Config>,
+    classifier: C,
+    readiness: Readiness,
+}
+
+/// What the last `poll_ready` of the inner service said.
+#[derive(Debug)]
+enum Readiness {
+    Ready,
+    /// Only when shedding: the inner service was not ready, so the call is refused.
+    NotReady,
+    /// The inner service failed to become ready; the next call answers with the error.
+    Failed(BoxError),
+}
+
+impl<S, C> ApiErrorService<S, C> {
+    pub(crate) fn new(inner: S, config: Arc<Config>, classifier: C) -> Self {
+        Self {
+            inner,
+            config,
+            classifier,
+            readiness: Readiness::Ready,
+        }
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// The inner service, consuming the middleware.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl<S: Clone, C: Clone> Clone for ApiErrorService<S, C> {
+    fn clone(&self) -> Self {
+        // Readiness is not cloned: a clone must be polled ready before it is called, as with
+        // any tower service, and a readiness error belongs to the service that saw it.
+        Self::new(
+            self.inner.clone(),
+            Arc::clone(&self.config),
+            self.classifier.clone(),
+        )
+    }
+}
+
+impl<S, C, ReqBody, ResBody> Service<Request<ReqBody>> for ApiErrorService<S, C>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Error: Into<BoxError>,
+    ResBody: Body<Data = Bytes>,
+    C: ClassifyError + Clone,
+{
+    type Response = Response<ResponseBody<ResBody>>;
+    type Error = std::convert::Infallible;
+    type Future = ResponseFuture<S::Future, C>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.readiness = match self.inner.poll_ready(cx) {
+            Poll::Ready(Ok(())) => Readiness::Ready,
+            Poll::Ready(Err(error)) => Readiness::Failed(error.into()),
+            Poll::Pending if self.config.shed_when_not_ready => Readiness::NotReady,
+            Poll::Pending => return Poll::Pending,
+        };
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        let config = &*self.config;
+        let method = MethodId::of(req.method());
+        let ctx = RequestContext::capture(&req, method, config.rendering);
+        let rendering = config.rendering;
+
+        // Read before it is taken: on the usual path (ready) nothing is written and no replaced
+        // value, which may hold a boxed error, is dropped. That was 55 instructions a request.
+        if !matches!(self.readiness, Readiness::Ready) {
+            match std::mem::replace(&mut self.readiness, Readiness::Ready) {
+                Readiness::Ready => {}
+                Readiness::NotReady => {
+                    let refusal = Answer::shed(&config.overloaded, ShedReason::Overloaded);
+                    return answer(refusal, &ctx, rendering);
+                }
+                Readiness::Failed(error) => {
+                    let error = self.classifier.classify(error);
+                    return answer(Answer::error(error), &ctx, rendering);
+                }
+            }
+        }
+        if let Some(drain) = config.drain.as_ref().filter(|d| d.is_draining()) {
+            let refusal = Answer::shed(drain.refusal(req.version()), ShedReason::ShuttingDown);
+            return answer(refusal, &ctx, rendering);
+        }
+        if method == MethodId::OTHER && !config.recognized.recognizes(req.method()) {
+            return answer(Answer::refusal(recognized::unrecognized()), &ctx, rendering);
+        }
+        if method == MethodId::OPTIONS && req.uri() == "*" {
+            // RFC 9110 §9.3.7: the server in general, never a resource to route.
+            return ResponseFuture::ready(options_asterisk(config));
+        }
+        if let Some(maintenance) = &config.maintenance {
+            if maintenance.is_enabled() && !maintenance.bypasses(req.uri().path()) {
+                let refusal = Answer::shed(maintenance.answer(), ShedReason::Maintenance);
+                return answer(refusal, &ctx, rendering);
+            }
+        }
+        let mut hints = RouteHints::default();
+        let mut unlisted = false;
+        // An adaptive limit per resource needs the resource even for a method every resource
+        // allows.
+        if let Some(policy) = config
+            .policy
+            .as_ref()
+            .filter(|p| config.partitioned || !p.passes_everywhere(method))
+        {
+            match policy.decide(req.method(), req.uri().path()) {
+                Decision::Pass(route) => hints = route,
+                Decision::Unlisted(route) => {
+                    hints = route;
+                    unlisted = true;
+                }
+                Decision::Refuse(refusal) => {
+                    return answer(Answer::refusal(refusal), &ctx, rendering)
+                }
+            }
+        }
+        let configured = hints.timeout.or(config.timeout);
+        let timeout = match deadline::timeout(&req, config.deadline_header.as_ref(), configured) {
+            Ok(timeout) => timeout,
+            Err(malformed) => return answer(Answer::refusal(malformed), &ctx, rendering),
+        };
+        if timeout.is_some_and(|t| t.is_zero()) {
+            // Nothing can be done in no time, limit or not: the answer the deadline would give.
+            let refusal = Answer::shed(deadline::too_short(), ShedReason::Deadline);
+            return answer(refusal, &ctx, rendering);
+        }
+        let permit = match &config.in_flight {
+            Some(in_flight) => match in_flight.admit(&req, hints, timeout, config.retry_after) {
+                Ok(permit) => Some(permit),
+                Err(Shed::Overloaded) => {
+                    let refusal = Answer::shed(&config.overloaded, ShedReason::Overloaded);
+                    return answer(refusal, &ctx, rendering);
+                }
+                Err(Shed::DeadlineTooShort) => {
+                    let refusal = Answer::shed(deadline::too_short(), ShedReason::Deadline);
+                    return answer(refusal, &ctx, rendering);
+                }
+                Err(Shed::Adaptive(retry_after)) => {
+                    let error = ApiError::overloaded(retry_after);
+                    let refusal = Answer::Error {
+                        error,
+                        shed: Some(ShedReason::Overloaded),
+                    };
+                    return answer(refusal, &ctx, rendering);
+                }
+            },
+            None => None,
+        };
+        // A panic in `call` itself (not only in the future it returns) is a 500 too. The inner
+        // future is written out of the unwinding guard by reference: returned through it, its
+        // bytes would be copied in and out once more.
+        let inner = &mut self.inner;
+        let mut future = None;
+        let call = || future = Some(inner.call(req));
+        match catch_unwind(AssertUnwindSafe(call)) {
+            Ok(()) => ResponseFuture::inner(
+                future.expect("set by the call"),
+                Running {
+                    ctx,
+                    rendering,
+                    timeout,
+                    classifier: self.classifier.clone(),
+                    unlisted,
+                    waiting_for_body: false,
+                    _permit: permit,
+                },
+            ),
+            Err(panic) => {
+                log_panic(&*panic);
+                let panicked = Answer::Status(StatusCode::INTERNAL_SERVER_ERROR);
+                answer(panicked, &ctx, rendering)
+            }
+        }
+    }
+}
+
+/// An answer decided before the inner call, sent through the one exit.
+fn answer<F, C>(
+    answer: Answer<'_>,
+    ctx: &RequestContext,
+    rendering: &Rendering,
+) -> ResponseFuture<F, C> {
+    ResponseFuture::ready(exit(answer, ctx, rendering))
+}
+
+/// `204` to `OPTIONS *`, with `Allow` listing every method the route table allows somewhere
+/// (without a table the layer does not know them, and says nothing it can't back).
+fn options_asterisk(config: &Config) -> Response<ErrorBody> {
+    let mut response = Response::new(ErrorBody::empty());
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    if let Some(policy) = config.policy.as_ref().filter(|p| p.answers_options()) {
+        response
+            .headers_mut()
+            .insert(ALLOW, policy.server_allow().clone());
+    }
+    response
+}

@@ -1,0 +1,98 @@
+//! Canned answers: the error bodies whose bytes do not depend on the request, rendered once (a
+//! refusal of the layer's own, the default error of each status). Sending one clones a header
+//! map and a reference-counted body.
+
+use std::sync::OnceLock;
+
+use bytes::Bytes;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, VARY};
+use http::{HeaderMap, HeaderValue, StatusCode};
+
+use crate::contract::numbers::number_value;
+use crate::respond::context::RequestContext;
+use crate::respond::json_writer::write_body;
+use crate::respond::settings::{Format, Rendering};
+use crate::ApiError;
+
+/// An error the layer answers with whose bytes do not depend on the request, rendered once:
+/// answering it clones a header map and a reference-counted body. A request that asks for the
+/// problem format or echoes an `x-request-id` gets it rendered anew.
+#[derive(Debug, Clone)]
+pub(crate) struct Canned {
+    error: ApiError,
+    /// The error's headers, `Content-Type`, `Content-Length` and `Vary`.
+    headers: HeaderMap,
+    json: Bytes,
+}
+
+impl Canned {
+    pub(crate) fn new(error: ApiError) -> Self {
+        let json = write_body(
+            &error,
+            error.headers(),
+            &RequestContext::detached(),
+            &Rendering::default(),
+        );
+        let mut headers = HeaderMap::with_capacity(error.headers().len() + 3);
+        headers.extend(error.headers().clone());
+        headers.insert(CONTENT_TYPE, Format::Json.content_type());
+        headers.insert(CONTENT_LENGTH, number_value(json.len() as u64));
+        headers.insert(VARY, HeaderValue::from_static("accept"));
+        Self {
+            error,
+            headers,
+            json,
+        }
+    }
+
+    /// The error answered.
+    pub(crate) fn error(&self) -> &ApiError {
+        &self.error
+    }
+
+    /// The error's headers, `Content-Type`, `Content-Length` and `Vary`.
+    pub(crate) fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    /// The JSON body, rendered once.
+    pub(crate) fn json(&self) -> &Bytes {
+        &self.json
+    }
+}
+
+/// The JSON body of the status's default error and the head that goes with it, rendered once
+/// per status.
+pub(crate) struct DefaultBody {
+    pub(crate) json: Bytes,
+    pub(crate) length: HeaderValue,
+    /// `Content-Type`, `Content-Length` and `Vary`: a response with no other header clones it.
+    pub(crate) headers: HeaderMap,
+    /// The same without `Vary`, for a layer that does not negotiate.
+    pub(crate) headers_without_vary: HeaderMap,
+}
+
+pub(crate) fn default_body(status: StatusCode) -> &'static DefaultBody {
+    static BODIES: [OnceLock<DefaultBody>; 200] = [const { OnceLock::new() }; 200];
+    BODIES[usize::from(status.as_u16() - 400)].get_or_init(|| {
+        let error = ApiError::new(status);
+        let json = write_body(
+            &error,
+            &HeaderMap::new(),
+            &RequestContext::detached(),
+            &Rendering::default(),
+        );
+        let length = number_value(json.len() as u64);
+        let mut headers_without_vary = HeaderMap::with_capacity(3);
+        headers_without_vary.insert(CONTENT_TYPE, Format::Json.content_type());
+        headers_without_vary.insert(CONTENT_LENGTH, length.clone());
+        let mut headers = headers_without_vary.clone();
+        headers.insert(VARY, HeaderValue::from_static("accept"));
+        DefaultBody {
+            json,
+            length,
+            headers,
+            headers_without_vary,
+        }
+    })
+}

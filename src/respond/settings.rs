@@ -1,0 +1,80 @@
+//! How error bodies are written: the [`Format`], and the rendering settings a layer keeps.
+
+use std::sync::Mutex;
+
+use http::HeaderValue;
+
+/// How error bodies are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+    /// `application/json`: the flat object of the contract (`ok`, `status`, `error`,
+    /// `message`, `detail`, …).
+    #[default]
+    Json,
+    /// `application/problem+json` (RFC 9457): `type`, `title`, `status`, `detail`, `instance`,
+    /// with the contract's other members as extensions.
+    Problem,
+}
+
+impl Format {
+    pub(crate) fn content_type(self) -> HeaderValue {
+        HeaderValue::from_static(match self {
+            Format::Json => "application/json",
+            Format::Problem => "application/problem+json",
+        })
+    }
+}
+
+/// Rendering settings. Kept for the life of the program once per distinct value
+/// ([`Rendering::kept`]), so that a response future carries a plain reference to them: no
+/// reference count, and eight bytes to move.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Rendering {
+    pub(crate) format: Format,
+    pub(crate) negotiate: bool,
+    pub(crate) problem_type_base: Option<&'static str>,
+    pub(crate) challenge: &'static HeaderValue,
+    /// Whether an inner `405` to `OPTIONS` becomes `204` with `Allow`, and `Allow` lists it.
+    pub(crate) answer_options: bool,
+}
+
+/// The default `WWW-Authenticate` challenge of a 401.
+pub(crate) static BEARER: HeaderValue = HeaderValue::from_static("Bearer");
+
+impl Default for Rendering {
+    fn default() -> Self {
+        Self {
+            format: Format::Json,
+            negotiate: true,
+            problem_type_base: None,
+            challenge: &BEARER,
+            answer_options: true,
+        }
+    }
+}
+
+impl Rendering {
+    /// These settings, kept (once per distinct value).
+    pub(crate) fn kept(self) -> &'static Self {
+        static KEPT: Mutex<Vec<&'static Rendering>> = Mutex::new(Vec::new());
+        keep(self, &KEPT)
+    }
+}
+
+/// Keeps a configuration value for the life of the program, once per distinct value, so that
+/// the `Copy` rendering settings can point at it. Configuration is built a handful of times
+/// per process; the same value configured again is found, not kept twice.
+pub(crate) fn keep<T: PartialEq + Send + Sync>(
+    value: T,
+    kept: &Mutex<Vec<&'static T>>,
+) -> &'static T {
+    let mut kept = kept
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(found) = kept.iter().find(|k| ***k == value) {
+        return found;
+    }
+    let leaked: &'static T = Box::leak(Box::new(value));
+    kept.push(leaked);
+    leaked
+}
