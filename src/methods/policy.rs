@@ -381,16 +381,19 @@ impl ExactPaths {
     }
 
     /// The resource whose pattern is exactly `path`.
-    #[inline]
+    #[inline(always)]
     fn find(&self, path: &str) -> Option<usize> {
-        let (from, to) = (
-            *self.starts.get(path.len())?,
-            *self.starts.get(path.len() + 1)?,
-        );
-        self.patterns
-            .get(from as usize..to as usize)?
+        let len = path.len();
+        if len + 1 >= self.starts.len() {
+            return None;
+        }
+        let (from, to) = (self.starts[len] as usize, self.starts[len + 1] as usize);
+        let path = path.as_bytes();
+        // Same length: the bytes alone decide.
+        self.patterns[from..to]
             .iter()
-            .find_map(|(pattern, index)| (**pattern == *path).then_some(*index))
+            .find(|(pattern, _)| pattern.as_bytes() == path)
+            .map(|(_, index)| *index)
     }
 }
 
@@ -470,14 +473,33 @@ impl MethodPolicy {
         self.passed_everywhere & method.bit() != 0
     }
 
+    /// The resource `path` belongs to.
+    #[inline(always)]
+    fn resource_index(&self, path: &str) -> Option<usize> {
+        match self.exact.find(path) {
+            Some(index) => Some(index),
+            None => self.router.at(path).ok().map(|matched| *matched.value),
+        }
+    }
+
+    /// The hints of the resource `path` belongs to, for a method that [passes
+    /// everywhere](Self::passes_everywhere): an adaptive limit per resource needs the resource,
+    /// and nothing else of the table.
+    #[inline(always)]
+    pub(crate) fn hints_of(&self, path: &str) -> RouteHints {
+        match self.resource_index(path) {
+            Some(index) => RouteHints {
+                resource: Some(u16::try_from(index).unwrap_or(u16::MAX)),
+                ..self.resources[index].hints
+            },
+            None => RouteHints::default(),
+        }
+    }
+
     /// What the table says of `method` on `path`. The service asks only when the method does
     /// not [pass everywhere](Self::passes_everywhere); the answer would be the same.
     pub(crate) fn decide(&self, method: &Method, path: &str) -> Decision<'_> {
-        let Some(index) = self
-            .exact
-            .find(path)
-            .or_else(|| self.router.at(path).ok().map(|matched| *matched.value))
-        else {
+        let Some(index) = self.resource_index(path) else {
             return match &self.strict {
                 Some(not_found) => Decision::Refuse(not_found),
                 None => Decision::Pass(RouteHints::default()),

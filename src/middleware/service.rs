@@ -151,21 +151,23 @@ where
         }
         let mut hints = RouteHints::default();
         let mut unlisted = false;
-        // An adaptive limit per resource needs the resource even for a method every resource
-        // allows.
-        if let Some(policy) = config
-            .policy
-            .as_ref()
-            .filter(|p| config.partitioned || !p.passes_everywhere(method))
-        {
-            match policy.decide(req.method(), req.uri().path()) {
-                Decision::Pass(route) => hints = route,
-                Decision::Unlisted(route) => {
-                    hints = route;
-                    unlisted = true;
+        if let Some(policy) = &config.policy {
+            if policy.passes_everywhere(method) {
+                // An adaptive limit per resource needs the resource even for a method every
+                // resource allows; nothing else of the table.
+                if config.partitioned {
+                    hints = policy.hints_of(req.uri().path());
                 }
-                Decision::Refuse(refusal) => {
-                    return answer(Answer::refusal(refusal), &ctx, rendering)
+            } else {
+                match policy.decide(req.method(), req.uri().path()) {
+                    Decision::Pass(route) => hints = route,
+                    Decision::Unlisted(route) => {
+                        hints = route;
+                        unlisted = true;
+                    }
+                    Decision::Refuse(refusal) => {
+                        return answer(Answer::refusal(refusal), &ctx, rendering)
+                    }
                 }
             }
         }

@@ -260,7 +260,7 @@ impl InFlight {
     /// [`admit`](Self::admit) under an adaptive limit: the request's resource (the last
     /// partition when no resource matched), its deadline against the resource's baseline, its
     /// limit, then the cap.
-    #[inline]
+    #[inline(always)]
     fn admit_adaptive(
         &self,
         hints: RouteHints,
