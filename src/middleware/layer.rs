@@ -173,15 +173,16 @@ impl<C> ApiErrorLayer<C> {
     ///
     /// # Deadline-aware admission: 504, not 503
     ///
-    /// With the [adaptive limit](crate::AdaptiveConcurrency), the layer knows the service's
-    /// latency with no queue. A request whose deadline is shorter than that (or zero) is refused
-    /// at once, before it takes a place or any work is done, with `504 gateway_timeout`: the same
-    /// answer the client would get after the work, only sooner. It is not `503`: nothing is
+    /// With the [adaptive limit](crate::AdaptiveConcurrency), the layer knows each resource's
+    /// latency with no queue. A request whose deadline is shorter than its resource's (or zero)
+    /// is refused at once, before it takes a place or any work is done, with
+    /// `504 gateway_timeout` and `retryable: false`: the same answer the client would get after
+    /// the work, only sooner, and the same request would fail again. It is not `503`: nothing is
     /// overloaded, `Retry-After` would promise something false (the same request fails again
     /// until its deadline grows), and clients and proxies read 503 as a signal to back off from
     /// the server. gRPC makes the same choice (`DEADLINE_EXCEEDED`, mapped to 504). Critical
-    /// requests are exempt, but for a zero deadline: the baseline is the layer's, measured on the
-    /// normal traffic, and a health check is usually much faster than that.
+    /// requests are exempt from the comparison with the baseline (a health check is usually much
+    /// faster than the resource's work), not from a zero deadline, which nothing can meet.
     ///
     /// ```
     /// use std::time::Duration;
