@@ -349,3 +349,33 @@ fn adaptive_gauges_are_per_resource() {
     assert!(!text.contains("/notes/7"), "{text}");
     assert_eq!(prometheus_gauge(&text, "api_in_flight"), None, "{text}");
 }
+
+/// Every series has a `# HELP` (and `# TYPE`) line, as `promtool check metrics` requires.
+#[test]
+fn every_metric_is_described() {
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let prometheus = recorder.handle();
+    metrics::with_local_recorder(&recorder, || {
+        let app = ApiErrorLayer::new()
+            .max_in_flight(0)
+            .layer(Router::new().route("/notes/{id}", get(|| async { "note" })));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let reply = runtime
+            .block_on(app.oneshot(req("GET", "/notes/7")))
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::SERVICE_UNAVAILABLE);
+    });
+    let text = prometheus.render();
+    for name in [
+        "api_errors_total",
+        "api_shed_total",
+        "api_in_flight",
+        "api_concurrency_limit",
+    ] {
+        assert!(text.contains(&format!("# HELP {name} ")), "{name}: {text}");
+        assert!(text.contains(&format!("# TYPE {name} ")), "{name}: {text}");
+    }
+}

@@ -410,6 +410,8 @@ impl<S, C: Clone> Layer<S> for ApiErrorLayer<C> {
         if let (Some(drain), Some(in_flight)) = (&self.config.drain, &self.config.in_flight) {
             drain.attach(in_flight);
         }
+        #[cfg(feature = "metrics")]
+        crate::respond::observe::describe_metrics();
         if let Some(in_flight) = &self.config.in_flight {
             let patterns = self.config.policy.iter().flat_map(MethodPolicy::patterns);
             in_flight.partition(patterns);

@@ -118,6 +118,35 @@ pub(crate) fn shed(reason: ShedReason) {
     let _ = reason;
 }
 
+/// Describes the layer's metrics to the recorder current now (`# HELP` and the unit in
+/// Prometheus text, which `promtool check metrics` asks for): when a layer makes a service, as
+/// the gauges are registered.
+#[cfg(feature = "metrics")]
+pub(crate) fn describe_metrics() {
+    use metrics::{describe_counter, describe_gauge, Unit};
+    describe_counter!(
+        "api_errors_total",
+        Unit::Count,
+        "Error responses the layer sent (its own answers, rendered ApiErrors, normalized inner \
+         error responses), by status and error code."
+    );
+    describe_counter!(
+        "api_shed_total",
+        Unit::Count,
+        "Requests the layer refused before calling the inner service, by reason."
+    );
+    describe_gauge!(
+        "api_in_flight",
+        Unit::Count,
+        "Requests in flight: admitted, response head not sent yet."
+    );
+    describe_gauge!(
+        "api_concurrency_limit",
+        Unit::Count,
+        "The in-flight limit: the fixed one, or where the adaptive controller has put it."
+    );
+}
+
 /// The `resource` label of the requests no resource of the route table matches.
 #[cfg(feature = "metrics")]
 pub(crate) const UNMATCHED: &str = "(unmatched)";
