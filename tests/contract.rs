@@ -11,7 +11,7 @@ use apps::{apps, Live};
 use axum::body::Body;
 use common::{call, Reply};
 use http::{Request, StatusCode};
-use tower::{Service, ServiceExt};
+use tower::{Layer, Service, ServiceExt};
 use tower_api_errors::{ApiErrorLayer, Format};
 
 fn get(uri: &str) -> Request<Body> {
@@ -447,4 +447,98 @@ async fn an_encoded_text_body_is_not_read_as_detail() {
         "The request was unacceptable, often due to missing a required parameter."
     );
     assert_eq!(reply.headers["vary"], "accept");
+}
+
+/// Whatever a handler passes, what leaves conforms to the published schemas: a 3 000-character
+/// detail is cut at 2 048 characters on a character boundary, a code that is not snake_case is
+/// rewritten, an empty field detail still says something; each correction is a warning that
+/// names the call.
+#[test]
+fn handler_input_never_leaves_the_schema() {
+    use tower_api_errors::{ApiError, FieldError};
+
+    let long_path = "é/".repeat(1_500);
+    let (replies, logs) = common::captured_logs(async move {
+        let handler = move |_req: Request<Body>| {
+            let detail = format!("There is no file {long_path}.");
+            async move {
+                let error = ApiError::not_found()
+                    .with_code("Payment Not Found!")
+                    .with_detail(detail);
+                Err::<http::Response<Body>, _>(error)
+            }
+        };
+        let long = call(
+            ApiErrorLayer::new().layer(tower::service_fn(handler)),
+            get("/f"),
+        )
+        .await;
+        let fields = tower::service_fn(|_req: Request<Body>| async {
+            let error = ApiError::invalid_params([FieldError::new(["name"], "")]).with_detail("");
+            Err::<http::Response<Body>, _>(error)
+        });
+        let fields = call(ApiErrorLayer::new().layer(fields), get("/f")).await;
+        let problem = tower::service_fn(|_req: Request<Body>| async {
+            let error = ApiError::not_found().with_detail("x".repeat(5_000));
+            Err::<http::Response<Body>, _>(error)
+        });
+        let layer = ApiErrorLayer::new().format(Format::Problem);
+        let problem = call(layer.layer(problem), get("/f")).await;
+        (long, fields, problem)
+    });
+    let (long, fields, problem) = replies;
+    let body = long.error_body();
+    common::assert_valid(&body);
+    assert_eq!(body["error"], "payment_not_found");
+    let detail = body["detail"].as_str().unwrap();
+    assert_eq!(detail.chars().count(), 2_048);
+    assert!(detail.starts_with("There is no file é/é/") && detail.ends_with('…'));
+    let body = fields.error_body();
+    common::assert_valid(&body);
+    assert_eq!(body["errors"][0]["detail"], "Invalid value.");
+    assert!(!body["detail"].as_str().unwrap().is_empty());
+    let body = problem.json();
+    common::assert_valid_problem(&body);
+    assert_eq!(body["detail"].as_str().unwrap().chars().count(), 2_048);
+    for call in [
+        "ApiError::with_detail",
+        "ApiError::with_code",
+        "FieldError::new",
+    ] {
+        assert!(logs.contains(call), "no warning names {call}: {logs}");
+    }
+}
+
+/// `Retry-After: 0` tells every refused client to come back at once: a fixed limit, maintenance
+/// and a drain configured with zero send 1 s.
+#[tokio::test]
+async fn retry_after_is_never_zero() {
+    use tower_api_errors::{Drain, Maintenance};
+
+    let ok = || {
+        tower::service_fn(|_req: Request<Body>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(Body::empty()))
+        })
+    };
+    let full = ApiErrorLayer::new()
+        .max_in_flight(0)
+        .retry_after(Duration::ZERO);
+    let maintenance = Maintenance::new().retry_after(Duration::ZERO);
+    let switched = ApiErrorLayer::new().maintenance(maintenance.clone());
+    maintenance.enable();
+    let drain = Drain::new().retry_after(Duration::ZERO);
+    let draining = ApiErrorLayer::new().drain(drain.clone());
+    drain.trigger();
+    for (name, layer) in [
+        ("limit", full),
+        ("maintenance", switched),
+        ("drain", draining),
+    ] {
+        let reply = call(layer.layer(ok()), get("/")).await;
+        assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{name}");
+        assert_eq!(reply.headers["retry-after"], "1", "{name}");
+        let body = reply.error_body();
+        common::assert_valid(&body);
+        assert_eq!(body["retry_after"], 1, "{name}");
+    }
 }

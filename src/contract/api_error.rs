@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::contract::catalog;
 use crate::contract::method_id::allow_header;
 use crate::contract::numbers::number_value;
+use crate::contract::text;
 
 /// Members of the body that belong to the contract; [`ApiError::with`] never overwrites them.
 ///
@@ -296,17 +297,44 @@ impl ApiError {
 
     /// Replaces the stable `error` code.
     #[must_use]
+    ///
+    /// A code is what clients switch on, so the schemas hold it to `^[a-z][a-z0-9_]*$`. Any
+    /// other text is rewritten in `snake_case` (and the call logged as a warning), never sent as
+    /// written:
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// assert_eq!(ApiError::not_found().with_code("Payment Not Found!").code(), "payment_not_found");
+    /// ```
     pub fn with_code(mut self, code: impl Into<Cow<'static, str>>) -> Self {
-        self.custom().code = code.into();
+        if let Some(code) = text::snake_code(code.into()) {
+            self.custom().code = code;
+        }
         self
     }
 
     /// Replaces the `detail` (by default, the API document's Explanation for the status).
     ///
     /// For 5xx errors, keep internal text (error messages, paths) out of it: it is sent.
+    ///
+    /// A detail is at most [`MAX_DETAIL_CHARS`](crate::MAX_DETAIL_CHARS) (2 048) characters, as
+    /// the schemas say: a longer one is cut there, on a character boundary, ending in `…` (and
+    /// the call logged as a warning); an empty one is ignored.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let path = "a/".repeat(1500);
+    /// let error = ApiError::not_found().with_detail(format!("There is no file {path}."));
+    /// assert_eq!(error.detail().chars().count(), 2048);
+    /// assert!(error.detail().ends_with('…'));
+    /// ```
     #[must_use]
     pub fn with_detail(mut self, detail: impl Into<Cow<'static, str>>) -> Self {
-        self.custom().detail = Some(detail.into());
+        if let Some(detail) = text::bounded(detail.into(), "ApiError::with_detail") {
+            self.custom().detail = Some(detail);
+        }
         self
     }
 
@@ -357,8 +385,10 @@ impl ApiError {
         self
     }
 
-    /// Sets `Retry-After` (whole seconds, rounded up, at most [`MAX_RETRY_AFTER`]) and so the
-    /// `retry_after` member.
+    /// Sets `Retry-After` (whole seconds, rounded up, at least 1 and at most
+    /// [`MAX_RETRY_AFTER`]) and so the `retry_after` member. Never 0: a refusal that tells
+    /// clients to come back at once invites them all back at once (urllib3's `Retry` then
+    /// spends its three retries within 10 ms).
     ///
     /// ```
     /// use std::time::Duration;
@@ -368,6 +398,8 @@ impl ApiError {
     /// assert_eq!(error.headers()["retry-after"], "2");
     /// let error = ApiError::service_unavailable(Duration::MAX);
     /// assert_eq!(error.headers()["retry-after"], "86400");
+    /// let error = ApiError::service_unavailable(Duration::ZERO);
+    /// assert_eq!(error.headers()["retry-after"], "1");
     /// ```
     #[must_use]
     pub fn with_retry_after(self, retry_after: Duration) -> Self {
@@ -375,7 +407,7 @@ impl ApiError {
             .min(MAX_RETRY_AFTER)
             .as_secs()
             .saturating_add(u64::from(retry_after.subsec_nanos() > 0))
-            .min(MAX_RETRY_AFTER.as_secs());
+            .clamp(1, MAX_RETRY_AFTER.as_secs());
         self.with_header(RETRY_AFTER, number_value(seconds))
     }
 

@@ -34,6 +34,14 @@ pub struct FieldError {
     detail: Cow<'static, str>,
 }
 
+/// A field error's `detail` as the schemas allow it: at most
+/// [`MAX_DETAIL_CHARS`](crate::MAX_DETAIL_CHARS) characters, and never empty (an empty one
+/// would say nothing).
+fn field_detail(detail: Cow<'static, str>) -> Cow<'static, str> {
+    crate::contract::text::bounded(detail, "FieldError::new")
+        .unwrap_or(Cow::Borrowed("Invalid value."))
+}
+
 impl FieldError {
     /// A problem at `path` (member names and array indexes, from the document's root; none for
     /// the whole document), described by `detail`.
@@ -48,7 +56,7 @@ impl FieldError {
         }
         Self {
             pointer,
-            detail: detail.into(),
+            detail: field_detail(detail.into()),
         }
     }
 
@@ -70,7 +78,7 @@ impl FieldError {
         let pointer = pointer.into();
         is_pointer(&pointer).then(|| Self {
             pointer,
-            detail: detail.into(),
+            detail: field_detail(detail.into()),
         })
     }
 
@@ -87,13 +95,7 @@ impl FieldError {
     fn to_value(&self) -> Value {
         let mut item = Map::new();
         item.insert("pointer".to_owned(), Value::from(self.pointer.as_str()));
-        // The schema wants a detail to read: an empty one would say nothing.
-        let detail = if self.detail.is_empty() {
-            "Invalid value."
-        } else {
-            &self.detail
-        };
-        item.insert("detail".to_owned(), Value::from(detail));
+        item.insert("detail".to_owned(), Value::from(&*self.detail));
         Value::Object(item)
     }
 }

@@ -7,3 +7,4 @@ pub(crate) mod catalog;
 pub(crate) mod field_errors;
 pub(crate) mod method_id;
 pub(crate) mod numbers;
+pub(crate) mod text;
