@@ -256,7 +256,8 @@ impl<C> ApiErrorLayer<C> {
         self.configure(|c| c.shed_when_not_ready = true)
     }
 
-    /// The `Retry-After` of `503 overloaded` answers (default: 1 second).
+    /// The `Retry-After` of `503 overloaded` answers (default: 1 second; never under 1 s, which
+    /// would invite every refused client back at once).
     #[must_use]
     pub fn retry_after(self, retry_after: Duration) -> Self {
         self.configure(|c| {

@@ -314,7 +314,7 @@ impl InFlight {
     }
 
     /// A permit of `partition` (the resource's limit, then the cap), or `None`.
-    #[inline]
+    #[inline(always)]
     fn try_acquire_in(
         &self,
         index: u32,
