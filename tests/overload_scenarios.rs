@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use http::StatusCode;
 use simulation::{
-    app, closed_loop, open_loop, Client, OnRefusal, Phase, Recorder, SimResource, View, Work,
+    app, closed_loop, open_loop, Client, OnRefusal, Outcome, Phase, Recorder, SimResource, View,
+    Work,
 };
 use tokio::time::Instant;
 use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, Criticality};
@@ -45,6 +46,18 @@ fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
+/// One database-like resource under the default adaptive layer, offered `phases` open loop
+/// (seeded): every outcome, and when the load started.
+async fn offered(work: Work, phases: Vec<Phase>, seed: u64) -> (Vec<Outcome>, Instant) {
+    let app = app(adaptive(), vec![SimResource::new(DB, work)], true);
+    let recorder = Recorder::default();
+    let start = Instant::now();
+    open_loop(&app, DB, CLIENTS, phases, seed, &recorder)
+        .await
+        .unwrap();
+    (recorder.outcomes(), start)
+}
+
 /// The p99 of a resource with no limit at half its capacity: what "unloaded" means below.
 async fn unloaded_p99(work: Work, capacity: f64) -> Duration {
     let app = app(ApiErrorLayer::new(), vec![SimResource::new(DB, work)], true);
@@ -70,24 +83,8 @@ async fn s1_one_db_bound_resource_from_half_to_ten_times_capacity() {
     let capacity = 400.0;
     let unloaded = unloaded_p99(Work::pool(4, secs(0.010)), capacity).await;
     for load in [0.5, 1.0, 2.0, 5.0, 10.0] {
-        let app = app(
-            adaptive(),
-            vec![SimResource::new(DB, Work::pool(4, secs(0.010)))],
-            true,
-        );
-        let recorder = Recorder::default();
-        let start = Instant::now();
-        open_loop(
-            &app,
-            DB,
-            CLIENTS,
-            vec![phase(capacity * load, 11.0)],
-            1,
-            &recorder,
-        )
-        .await
-        .unwrap();
-        let outcomes = recorder.outcomes();
+        let work = Work::pool(4, secs(0.010));
+        let (outcomes, start) = offered(work, vec![phase(capacity * load, 11.0)], 1).await;
         // The first second warms up (the cold start is S12's).
         let view = View::of(&outcomes, DB, start + secs(1.0), start + secs(11.0));
         let goodput = view.goodput(secs(10.0));
@@ -119,18 +116,8 @@ async fn s1_one_db_bound_resource_from_half_to_ten_times_capacity() {
 async fn s2_a_step_from_half_to_five_times_settles_within_a_second() {
     let capacity = 400.0;
     let unloaded = unloaded_p99(Work::pool(4, secs(0.010)), capacity).await;
-    let app = app(
-        adaptive(),
-        vec![SimResource::new(DB, Work::pool(4, secs(0.010)))],
-        true,
-    );
-    let recorder = Recorder::default();
-    let start = Instant::now();
     let phases = vec![phase(capacity * 0.5, 5.0), phase(capacity * 5.0, 5.0)];
-    open_loop(&app, DB, CLIENTS, phases, 2, &recorder)
-        .await
-        .unwrap();
-    let outcomes = recorder.outcomes();
+    let (outcomes, start) = offered(Work::pool(4, secs(0.010)), phases, 2).await;
     let step = start + secs(5.0);
     // From a second after the step on, each half second is at its goal.
     for k in 0..8 {
@@ -193,24 +180,8 @@ async fn s3_slow_handlers_without_a_bottleneck_are_not_held_back() {
 async fn s4_a_slow_bottleneck_at_five_times() {
     let capacity = 8.0;
     let unloaded = unloaded_p99(Work::pool(4, secs(0.5)), capacity).await;
-    let app = app(
-        adaptive(),
-        vec![SimResource::new(DB, Work::pool(4, secs(0.5)))],
-        true,
-    );
-    let recorder = Recorder::default();
-    let start = Instant::now();
-    open_loop(
-        &app,
-        DB,
-        CLIENTS,
-        vec![phase(capacity * 5.0, 80.0)],
-        4,
-        &recorder,
-    )
-    .await
-    .unwrap();
-    let outcomes = recorder.outcomes();
+    let work = Work::pool(4, secs(0.5));
+    let (outcomes, start) = offered(work, vec![phase(capacity * 5.0, 80.0)], 4).await;
     let view = View::of(&outcomes, DB, start + secs(20.0), start + secs(80.0));
     let (goodput, p99) = (view.goodput(secs(60.0)), view.p_ok(99.0));
     println!(
@@ -457,17 +428,7 @@ async fn s8_a_service_that_gets_slower_is_followed_within_five_seconds() {
 /// S9: 5 requests a second to a 2 s handler (10 in flight, no bottleneck).
 #[tokio::test(start_paused = true)]
 async fn s9_a_two_second_handler_at_five_per_second_is_served() {
-    let app = app(
-        adaptive(),
-        vec![SimResource::new(DB, Work::sleep(secs(2.0)))],
-        true,
-    );
-    let recorder = Recorder::default();
-    let start = Instant::now();
-    open_loop(&app, DB, CLIENTS, vec![phase(5.0, 60.0)], 10, &recorder)
-        .await
-        .unwrap();
-    let outcomes = recorder.outcomes();
+    let (outcomes, start) = offered(Work::sleep(secs(2.0)), vec![phase(5.0, 60.0)], 10).await;
     let first = View::of(&outcomes, DB, start, start + secs(10.0));
     let after = View::of(&outcomes, DB, start + secs(10.0), start + secs(60.0));
     println!(
@@ -485,18 +446,8 @@ async fn s9_a_two_second_handler_at_five_per_second_is_served() {
 #[tokio::test(start_paused = true)]
 async fn s10_when_overload_ends_refusals_end_within_two_seconds() {
     let capacity = 400.0;
-    let app = app(
-        adaptive(),
-        vec![SimResource::new(DB, Work::pool(4, secs(0.010)))],
-        true,
-    );
-    let recorder = Recorder::default();
-    let start = Instant::now();
     let phases = vec![phase(capacity * 5.0, 10.0), phase(capacity * 0.5, 10.0)];
-    open_loop(&app, DB, CLIENTS, phases, 11, &recorder)
-        .await
-        .unwrap();
-    let outcomes = recorder.outcomes();
+    let (outcomes, start) = offered(Work::pool(4, secs(0.010)), phases, 11).await;
     let during = View::of(&outcomes, DB, start + secs(5.0), start + secs(10.0));
     let after = View::of(&outcomes, DB, start + secs(12.0), start + secs(20.0));
     println!(
