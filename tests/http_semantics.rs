@@ -7,7 +7,7 @@
 mod app;
 mod common;
 
-use common::{request, send, send_h2, serve, Reply};
+use common::{raw_http1, request, send, send_h2, serve, Reply};
 use http::{Method, StatusCode};
 
 const PATHS: &[&str] = &[
@@ -108,6 +108,40 @@ async fn options_lists_allow_on_every_resource() {
             "{path}: {allow}"
         );
     }
+}
+
+/// RFC 9110 §9.3.7: `OPTIONS *` asks about the server, on either protocol. HTTP/1.1 sends the
+/// asterisk form as the request target; h2 sends `:path: *` beside `:authority`, and hyper
+/// hands that on as an absolute URI (`http://host*`) whose path is `*`.
+#[tokio::test]
+async fn options_asterisk_is_the_same_204_over_http1_and_h2() {
+    let demo = app::demo(&app::Settings::default());
+    let addr = serve(demo.service).await;
+    let head = raw_http1(
+        addr,
+        "OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 204"), "{head}");
+    let allow = head
+        .lines()
+        .find_map(|line| line.strip_prefix("allow: "))
+        .expect("HTTP/1.1 answers Allow")
+        .to_owned();
+    let h1 = send(addr, request("OPTIONS", "*")).await;
+    let h2 = send_h2(addr, request("OPTIONS", "*")).await;
+    for (protocol, reply) in [("HTTP/1.1", &h1), ("h2", &h2)] {
+        assert_eq!(
+            reply.status,
+            StatusCode::NO_CONTENT,
+            "{protocol}: {reply:?}"
+        );
+        assert!(reply.body.is_empty(), "{protocol}: {reply:?}");
+        check_rules("OPTIONS", "*", reply);
+        let sent = reply.headers["allow"].to_str().unwrap();
+        assert_eq!(sent.to_lowercase(), allow, "{protocol}: the same Allow");
+    }
+    assert_eq!(comparable(&h1), comparable(&h2), "h2 like HTTP/1.1");
 }
 
 #[tokio::test]

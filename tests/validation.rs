@@ -57,6 +57,41 @@ async fn order(Json(order): Json<Order>) -> Result<Json<Value>, ApiError> {
     ))
 }
 
+/// Types whose derived `Deserialize` names them in serde's messages (`struct Checkout`,
+/// `enum PaymentMethod`, `tuple variant PaymentMethod::Iban`…): none of it may reach a client.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct Checkout {
+    method: PaymentMethod,
+    split: Option<Split>,
+    either: Option<Either>,
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+enum PaymentMethod {
+    Cash,
+    Card { number: String },
+    Iban(String, String),
+}
+
+#[derive(Debug, Deserialize)]
+#[allow(dead_code)]
+struct Split(u8, u8);
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum Either {
+    Number(u8),
+    Object { x: u8 },
+}
+
+async fn checkout(Json(_): Json<Checkout>) -> Json<Value> {
+    Json(json!({"ok": true}))
+}
+
 async fn optional(body: Option<Json<BTreeMap<String, u8>>>) -> Json<Value> {
     Json(json!({"ok": true, "members": body.map(|Json(map)| map.len())}))
 }
@@ -69,6 +104,7 @@ async fn start() -> SocketAddr {
     let router = Router::new()
         .route("/orders", post(order))
         .route("/optional", post(optional))
+        .route("/checkout", post(checkout))
         .route("/forged", post(forged))
         .layer(DefaultBodyLimit::max(1024));
     serve(ApiErrorLayer::new().layer(router)).await
@@ -180,6 +216,131 @@ async fn a_syntax_error_points_at_the_document_and_gives_the_position() {
         body["detail"],
         "The body is not valid JSON: EOF while parsing a value at line 1 column 18."
     );
+}
+
+#[tokio::test]
+async fn a_number_too_large_for_its_member_is_invalid_body_at_the_member() {
+    // `1e400` is JSON (RFC 8259 puts no limit on numbers); it does not fit a `u64`.
+    let reply = send(
+        start().await,
+        post_json("/orders", r#"{"customer_id": 1e400, "items": []}"#),
+    )
+    .await;
+    let body = assert_error(&reply, 400, "invalid_body");
+    assert_eq!(
+        body["errors"],
+        json!([{"pointer": "/customer_id", "detail": "number out of range"}])
+    );
+    assert_eq!(
+        body["detail"],
+        "The body has an invalid value at /customer_id."
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_member_points_at_the_member() {
+    let addr = start().await;
+    let reply = send(
+        addr,
+        post_json(
+            "/orders",
+            r#"{"customer_id": 1, "customer_id": 2, "items": []}"#,
+        ),
+    )
+    .await;
+    let body = assert_error(&reply, 400, "invalid_body");
+    assert_eq!(
+        body["errors"],
+        json!([{"pointer": "/customer_id", "detail": "duplicate field `customer_id`"}])
+    );
+    assert_eq!(
+        body["detail"],
+        "The body has a duplicate member at /customer_id."
+    );
+    let nested = send(
+        addr,
+        post_json(
+            "/orders",
+            r#"{"customer_id": 1, "items": [{"sku": "a", "sku": "b", "quantity": 1}]}"#,
+        ),
+    )
+    .await;
+    let body = assert_error(&nested, 400, "invalid_body");
+    assert_eq!(body["errors"][0]["pointer"], "/items/0/sku");
+}
+
+#[tokio::test]
+async fn a_wrong_document_type_says_what_json_was_expected() {
+    let reply = send(start().await, post_json("/orders", "42")).await;
+    let body = assert_error(&reply, 400, "invalid_body");
+    assert_eq!(
+        body["errors"],
+        json!([{"pointer": "", "detail": "invalid type: integer `42`, expected an object"}])
+    );
+    assert_eq!(
+        body["detail"],
+        "The body does not have the expected shape: invalid type: integer `42`, expected an object."
+    );
+}
+
+#[tokio::test]
+async fn no_rejection_names_a_server_type() {
+    let addr = start().await;
+    for (body, pointer) in [
+        ("42", ""),
+        ("[]", ""),
+        (r#"["Cash", [1]]"#, "/1"),
+        (r#"{"method": 42}"#, "/method"),
+        (r#"{"method": {}}"#, "/method"),
+        (r#"{"method": {"Card": 42}}"#, "/method/Card"),
+        (r#"{"method": {"Iban": 42}}"#, "/method/Iban"),
+        (r#"{"method": "Cash", "split": 4}"#, "/split"),
+        (r#"{"method": "Cash", "split": [4]}"#, "/split"),
+        (r#"{"method": "Cash", "either": "x"}"#, "/either"),
+    ] {
+        let reply = send(addr, post_json("/checkout", body)).await;
+        let answer = assert_error(&reply, 400, "invalid_body");
+        assert_eq!(answer["errors"][0]["pointer"], pointer, "{body}: {answer}");
+        let text = answer.to_string();
+        for name in [
+            "struct",
+            "enum",
+            "variant ",
+            "::",
+            "Checkout",
+            "PaymentMethod",
+            "Split",
+            "Either",
+        ] {
+            assert!(!text.contains(name), "{body}: {name} in {answer}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_syntax_error_wins_over_a_value_that_does_not_fit() {
+    // The typed parse stops at the first member that does not fit; the client's first mistake
+    // is that the document is not JSON at all.
+    let addr = start().await;
+    for body in [
+        r#"{"customer_id": "a", "items": ["#,
+        r#"{"customer_id": 1e400, "items": [] x"#,
+    ] {
+        let reply = send(addr, post_json("/orders", body)).await;
+        let answer = assert_error(&reply, 400, "bad_request");
+        assert_eq!(answer["errors"][0]["pointer"], "", "{body}: {answer}");
+        assert!(
+            answer["detail"]
+                .as_str()
+                .unwrap()
+                .starts_with("The body is not valid JSON: "),
+            "{body}: {answer}"
+        );
+    }
+    let not_utf8 = b"{\"customer_id\": 1, \"items\": [{\"sku\": \"\xff\", \"quantity\": 1}]}";
+    let reply = send(addr, post_json("/orders", &not_utf8[..])).await;
+    let answer = assert_error(&reply, 400, "bad_request");
+    assert_eq!(answer["errors"][0]["pointer"], "", "{answer}");
 }
 
 #[tokio::test]

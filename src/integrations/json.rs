@@ -9,7 +9,8 @@ use axum_core::response::{IntoResponse, Response};
 use bytes::{BufMut, Bytes, BytesMut};
 use http::header::CONTENT_TYPE;
 use http::{HeaderMap, HeaderValue, StatusCode};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::Deserialize as _;
 use serde::Serialize;
 use serde_json::error::Category;
 use serde_path_to_error::Segment;
@@ -32,9 +33,20 @@ pub(crate) const MAX_POINTER: usize = 256;
 /// |---|---|---|---|
 /// | no `Content-Type`, or not `application/json` / `application/*+json` | 415 | `unsupported_media_type` | — |
 /// | body over the limit (axum's `DefaultBodyLimit`, 2 MB unless changed) | 413 | `payload_too_large` | — |
-/// | not JSON (`{"customer_id":`, trailing text) | 400 | `bad_request` | `""` (the whole document): the detail gives the line and column |
+/// | not JSON (`{"customer_id":`, trailing text, not UTF-8) | 400 | `bad_request` | `""` (the whole document): the detail gives the line and column |
 /// | a required member missing | 400 | `missing_parameter`, with `param` (the member's name) | the missing member: `/customer_id`, `/items/0/quantity` |
-/// | a value of the wrong type, an unknown member (`deny_unknown_fields`), an unknown variant… | 400 | `invalid_body` | the value: `/items/0/quantity` |
+/// | a value of the wrong type, a number it cannot hold (`1e400` for a `u64`), an unknown member (`deny_unknown_fields`), an unknown variant… | 400 | `invalid_body` | the value: `/items/0/quantity` |
+/// | a member given twice | 400 | `invalid_body` | the member: `/customer_id` |
+/// | a document of the wrong type (`42` for a struct) | 400 | `invalid_body` | `""`, the detail says what JSON was expected: `expected an object` |
+///
+/// Rejections are classified by what the client got wrong: a body that is not JSON is
+/// `bad_request` even where it also has a member that does not fit, and a JSON document that
+/// does not fit `T` is `invalid_body` at the member, even where serde_json calls it a syntax
+/// error (a number out of range, a number for an enum). Details never name the server's Rust
+/// types: serde's `expected struct Order`, `tuple variant Payment::Iban`, "untagged enum …"
+/// are sent as the JSON expected instead (`an object`, `an array`, `an array of 2 elements`).
+/// A handler's own `Deserialize` messages (custom impls, `#[serde(expecting = "…")]`) are
+/// sent as written.
 /// | the body could not be read | 400 | `bad_request` | — |
 ///
 /// A body that does not match `T` is a `400`, not axum's `422`: it is as malformed as a missing
@@ -140,7 +152,8 @@ impl<T: DeserializeOwned> Json<T> {
     /// When `bytes` is not JSON, or not the JSON of a `T`.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, ApiError> {
         let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-        let value = serde_path_to_error::deserialize(&mut deserializer).map_err(rejection)?;
+        let value = serde_path_to_error::deserialize(&mut deserializer)
+            .map_err(|error| rejection(error, bytes))?;
         deserializer.end().map_err(syntax_error)?;
         Ok(Self(value))
     }
@@ -165,7 +178,26 @@ fn unsupported_media_type() -> ApiError {
 }
 
 /// The error for a body that failed to deserialize. Not generic, so it is compiled once.
-fn rejection(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+///
+/// Classified by what the client did wrong, not by where the typed parse stopped: a body that
+/// is not JSON is a syntax error even when the parse first met a member that does not fit, and
+/// a JSON document that does not fit `T` is `invalid_body` (or `missing_parameter`) at the
+/// member, even where serde_json calls it a syntax error (`1e400` for a `u64`: "number out of
+/// range"; a number for an enum: "expected value"; nesting over its recursion limit).
+fn rejection(error: serde_path_to_error::Error<serde_json::Error>, bytes: &[u8]) -> ApiError {
+    if let Err(syntax) = check_syntax(bytes) {
+        // Where the typed parse stopped at the same place, its words (they name what was
+        // expected there: "EOF while parsing a value").
+        let inner = error.inner();
+        let same_place = syntax.as_ref().is_some_and(|syntax| {
+            (syntax.line(), syntax.column()) == (inner.line(), inner.column())
+        });
+        return match syntax {
+            Some(_) if same_place => syntax_error(error.into_inner()),
+            Some(syntax) => syntax_error(syntax),
+            None => not_json(format!("invalid UTF-8 at byte {}", utf8_error(bytes))),
+        };
+    }
     let mut pointer = String::new();
     let mut complete = true;
     for segment in error.path() {
@@ -181,21 +213,23 @@ fn rejection(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         }
     }
     let inner = error.into_inner();
-    if matches!(
-        inner.classify(),
-        Category::Syntax | Category::Eof | Category::Io
-    ) {
-        return syntax_error(inner);
+    let mut message = without_type_names(&message(&inner)).into_owned();
+    if inner.classify() == Category::Syntax && message == "expected value" {
+        // The document is JSON: serde_json says this of an enum given neither a variant name
+        // nor an object of one member.
+        message = "invalid type, expected a string or an object with one member".to_owned();
     }
-    let message = message(&inner);
-    if let Some(name) = complete
-        .then(|| quoted_after(&message, "missing field `"))
-        .flatten()
-    {
+    let named = |prefix| complete.then(|| quoted_after(&message, prefix)).flatten();
+    if let Some(name) = named("missing field `") {
         let name = name.to_owned();
         push_segment(&mut pointer, &name);
-        return ApiError::missing_parameter(name.clone())
-            .with_field_errors([item(pointer, &message)]);
+        return ApiError::missing_parameter(name).with_field_errors([item(pointer, &message)]);
+    }
+    // serde reports a member given twice from the object that holds it, before the member's
+    // value is read: the path ends at the object, the member is named in the message.
+    let duplicate = named("duplicate field `").map(str::to_owned);
+    if let Some(name) = &duplicate {
+        push_segment(&mut pointer, name);
     }
     // An unknown member (`deny_unknown_fields`) is already the last segment of the path.
     let item = item(pointer, &message);
@@ -204,6 +238,8 @@ fn rejection(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
             "The body does not have the expected shape: {}.",
             item.detail()
         )
+    } else if duplicate.is_some() {
+        format!("The body has a duplicate member at {}.", item.pointer())
     } else {
         format!("The body has an invalid value at {}.", item.pointer())
     };
@@ -213,11 +249,84 @@ fn rejection(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
         .with_field_errors([item])
 }
 
+/// Whether `bytes` is one JSON text (RFC 8259): UTF-8 (`Err(None)` when not), the grammar,
+/// nothing after it (`Err(Some(_))`, where it breaks). Numbers of any size and any depth are
+/// JSON here (serde_json skips values without converting them and without recursion), so only
+/// what the client got wrong in the syntax is refused. Run on the error path only.
+fn check_syntax(bytes: &[u8]) -> Result<(), Option<serde_json::Error>> {
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(None);
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    IgnoredAny::deserialize(&mut deserializer)
+        .and_then(|_| deserializer.end())
+        .map_err(Some)
+}
+
+/// The offset of the first byte that is not UTF-8.
+fn utf8_error(bytes: &[u8]) -> usize {
+    std::str::from_utf8(bytes).map_or_else(|e| e.valid_up_to(), str::len)
+}
+
 fn syntax_error(error: serde_json::Error) -> ApiError {
-    let detail = shorten(&error.to_string(), MAX_ITEM_DETAIL).into_owned();
+    not_json(error.to_string())
+}
+
+fn not_json(detail: String) -> ApiError {
+    let detail = shorten(&detail, MAX_ITEM_DETAIL).into_owned();
     ApiError::bad_request()
         .with_detail(format!("The body is not valid JSON: {detail}."))
         .with_field_errors([FieldError::new(Vec::<&str>::new(), detail)])
+}
+
+/// `message` without the names of the server's Rust types that serde's derived `Deserialize`
+/// puts in it (`expected struct Order`, `expected tuple variant Payment::Iban`, "…of untagged
+/// enum Either"): the JSON the client should have sent instead (`expected an object`).
+fn without_type_names(message: &str) -> Cow<'_, str> {
+    const EXPECTED: &str = ", expected ";
+    if message.starts_with("data did not match any variant of untagged enum ") {
+        return Cow::Borrowed("data did not match any of the accepted shapes");
+    }
+    // The last one: what comes before it may quote the client's text, what follows is serde's.
+    let Some(at) = message.rfind(EXPECTED) else {
+        return Cow::Borrowed(message);
+    };
+    match json_shape(&message[at + EXPECTED.len()..]) {
+        Some(shape) => Cow::Owned(format!("{}{EXPECTED}{shape}", &message[..at])),
+        None => Cow::Borrowed(message),
+    }
+}
+
+/// The JSON shape that serde's `expecting` text of a derived type stands for: `struct Order`
+/// is an object, `tuple struct Pair with 2 elements` an array of 2 elements. `None` when the
+/// text names no derived type (`u64`, `a sequence`, `one of `a`, `b``).
+fn json_shape(expected: &str) -> Option<Cow<'static, str>> {
+    const KINDS: [(&str, &str); 8] = [
+        ("struct variant ", "an object"),
+        ("tuple variant ", "an array"),
+        ("tuple struct ", "an array"),
+        ("unit struct ", "null"),
+        ("internally tagged enum ", "an object"),
+        ("adjacently tagged enum ", "an object"),
+        ("struct ", "an object"),
+        ("enum ", "a string or an object with one member"),
+    ];
+    let (kind, shape) = KINDS.iter().find(|(kind, _)| expected.starts_with(kind))?;
+    let rest = &expected[kind.len()..];
+    let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
+    let is_type_name = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == ':');
+    if !is_type_name {
+        return None;
+    }
+    // `visit_seq` of a struct or tuple that got too few elements: "… with 2 elements".
+    match tail.strip_prefix("with ") {
+        Some(count) => Some(Cow::Owned(format!("an array of {count}"))),
+        // Anything else after the name is dropped with it.
+        None => Some(Cow::Borrowed(shape)),
+    }
 }
 
 /// serde_json's message without the " at line L column C" it appends.
@@ -381,8 +490,44 @@ mod tests {
         assert_eq!(first(&error).0, "");
         assert_eq!(
             error.detail(),
-            "The body does not have the expected shape: invalid type: integer `42`, expected struct Order."
+            "The body does not have the expected shape: invalid type: integer `42`, expected an object."
         );
+    }
+
+    #[test]
+    fn type_names_become_json_shapes() {
+        for (message, client) in [
+            (
+                "invalid type: integer `42`, expected struct Order",
+                "invalid type: integer `42`, expected an object",
+            ),
+            (
+                "invalid length 1, expected struct Order with 2 elements",
+                "invalid length 1, expected an array of 2 elements",
+            ),
+            (
+                "invalid type: integer `4`, expected tuple variant Pay::Iban",
+                "invalid type: integer `4`, expected an array",
+            ),
+            (
+                "invalid type: string \", expected struct X\", expected unit struct Unit",
+                "invalid type: string \", expected struct X\", expected null",
+            ),
+            (
+                "data did not match any variant of untagged enum Either",
+                "data did not match any of the accepted shapes",
+            ),
+            (
+                "unknown field `x`, expected one of `a`, `b`",
+                "unknown field `x`, expected one of `a`, `b`",
+            ),
+            (
+                "invalid type: string \"1\", expected u64",
+                "invalid type: string \"1\", expected u64",
+            ),
+        ] {
+            assert_eq!(without_type_names(message), client, "{message}");
+        }
     }
 
     #[test]

@@ -139,8 +139,11 @@ where
         if method == MethodId::OTHER && !config.recognized.recognizes(req.method()) {
             return answer(Answer::refusal(recognized::unrecognized()), &ctx, rendering);
         }
-        if method == MethodId::OPTIONS && req.uri() == "*" {
-            // RFC 9110 §9.3.7: the server in general, never a resource to route.
+        if method == MethodId::OPTIONS && req.uri().path() == "*" {
+            // RFC 9110 §9.3.7: the server in general, never a resource to route. The path, not
+            // the whole URI: HTTP/1.1 hands the asterisk form on as the URI `*`, but h2 sends
+            // `:path: *` beside `:authority` and hyper builds `http://host*` from them (path
+            // `*`). Only read for OPTIONS, so other methods pay nothing.
             return ResponseFuture::ready(options_asterisk(config));
         }
         if let Some(maintenance) = &config.maintenance {

@@ -172,7 +172,14 @@ pub async fn send_h2(addr: SocketAddr, req: Request<Full<Bytes>>) -> Reply {
             .unwrap();
     tokio::spawn(connection);
     let (mut parts, body) = req.into_parts();
-    parts.uri = format!("http://{addr}{}", parts.uri).parse().unwrap();
+    // `*` (asterisk form) is not a path to append: built from its parts, the URI keeps it as
+    // the path, and h2 sends it as `:path: *` beside `:authority`.
+    parts.uri = http::Uri::builder()
+        .scheme("http")
+        .authority(addr.to_string())
+        .path_and_query(parts.uri.path_and_query().map_or("/", |p| p.as_str()))
+        .build()
+        .unwrap();
     let response = sender
         .send_request(Request::from_parts(parts, body))
         .await
