@@ -136,7 +136,10 @@ impl Controller {
     #[cold]
     #[inline(never)]
     fn sample_at(&self, in_flight: usize) -> u64 {
-        self.peak.fetch_max(in_flight, Ordering::Relaxed);
+        // Read before written: the peak rarely grows, and a load is cheaper than a max loop.
+        if in_flight > self.peak.load(Ordering::Relaxed) {
+            self.peak.fetch_max(in_flight, Ordering::Relaxed);
+        }
         let stamp = self.since_epoch(Instant::now()) + 1;
         let probing = self.probe_start.load(Ordering::Relaxed) != 0;
         if probing && in_flight > self.probe_concurrency.load(Ordering::Relaxed) {
@@ -318,8 +321,13 @@ impl Controller {
     }
 }
 
+/// Whole nanoseconds, saturating (585 years of them fit): in 64 bits, without `as_nanos`'s
+/// 128-bit product.
 fn nanos(duration: Duration) -> u64 {
-    u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)
+    duration
+        .as_secs()
+        .saturating_mul(1_000_000_000)
+        .saturating_add(u64::from(duration.subsec_nanos()))
 }
 
 /// A well-mixed 64-bit hash of `n` (SplitMix64's finalizer): jitter without a random number
