@@ -38,6 +38,14 @@ struct Shared {
     gauges: OnceLock<crate::respond::observe::Gauges>,
 }
 
+impl Shared {
+    /// The partitions; none for a fixed limit, or before the first service is made.
+    #[inline(always)]
+    fn partitions(&self) -> &[Partition] {
+        self.partitions.get().map_or(&[], |p| &p[..])
+    }
+}
+
 /// One resource's share of admission: its own count, limit and controller.
 #[derive(Debug)]
 struct Partition {
@@ -115,7 +123,7 @@ impl InFlight {
 
     #[inline(always)]
     fn partitions(&self) -> &[Partition] {
-        self.shared.partitions.get().map_or(&[], |p| &p[..])
+        self.shared.partitions()
     }
 
     /// Registers the gauges with the recorder current now, once: when the layer makes its
@@ -410,12 +418,7 @@ impl Permit {
     #[cold]
     #[inline(never)]
     fn record(&self, failed: bool) {
-        let Some(partition) = self
-            .shared
-            .partitions
-            .get()
-            .and_then(|p| p.get(self.partition as usize))
-        else {
+        let Some(partition) = self.shared.partitions().get(self.partition as usize) else {
             return;
         };
         let end = tokio::time::Instant::now();
@@ -442,8 +445,7 @@ impl Drop for Permit {
         if self.partition == NO_PARTITION {
             return;
         }
-        let partitions = shared.partitions.get().map_or(&[][..], |p| &p[..]);
-        if let Some(partition) = partitions.get(self.partition as usize) {
+        if let Some(partition) = shared.partitions().get(self.partition as usize) {
             partition.count.fetch_sub(1, Ordering::AcqRel);
             #[cfg(feature = "metrics")]
             if let Some(gauges) = partition.gauges.get() {
