@@ -238,3 +238,46 @@ fn a_json_error_passed_untouched_has_no_event() {
     assert_eq!(reply.status(), StatusCode::CONFLICT);
     assert!(error_events(&logs).is_empty(), "{logs}");
 }
+
+/// A database error, with a cause of its own.
+#[derive(Debug)]
+struct QueryFailed(std::io::Error);
+
+impl std::fmt::Display for QueryFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SELECT * FROM secret_table failed")
+    }
+}
+
+impl std::error::Error for QueryFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+#[test]
+fn an_error_s_source_is_logged_with_its_chain_and_never_sent() {
+    let app = ApiErrorLayer::new().layer(Router::new().route(
+        "/orders",
+        get(|| async {
+            let cause = std::io::Error::other("connection reset by db-primary");
+            Err::<(), _>(ApiError::internal_error().with_source(QueryFailed(cause)))
+        }),
+    ));
+    let (reply, logs) = captured_logs(call(app, req("GET", "/orders")));
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let events = error_events(&logs);
+    assert_eq!(events.len(), 1, "{logs}");
+    assert!(
+        events[0]
+            .contains("source=SELECT * FROM secret_table failed: connection reset by db-primary"),
+        "{}",
+        events[0]
+    );
+    let body = String::from_utf8_lossy(&reply.body);
+    assert!(
+        !body.contains("secret_table") && !body.contains("db-primary"),
+        "{body}"
+    );
+    assert_eq!(reply.json()["detail"], "An error occurred on our side.");
+}

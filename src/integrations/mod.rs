@@ -12,6 +12,8 @@ pub mod metrics;
 #[cfg(feature = "utoipa")]
 pub mod openapi;
 #[cfg(feature = "axum")]
+mod rejections;
+#[cfg(feature = "axum")]
 pub mod routing;
 #[cfg(feature = "testing")]
 pub mod testing;
