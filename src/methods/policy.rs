@@ -96,13 +96,24 @@ impl fmt::Display for PolicyError {
 
 impl std::error::Error for PolicyError {}
 
-/// Builds a [`MethodPolicy`]; see its documentation.
-#[derive(Debug, Default)]
+/// Builds a [`MethodPolicy`]; see its documentation. `MethodPolicyBuilder::default()` is
+/// [`MethodPolicy::builder()`]: no resource, not strict, answering `OPTIONS`.
+#[derive(Debug)]
 #[must_use]
 pub struct MethodPolicyBuilder {
     resources: Vec<(String, Resource)>,
     strict: bool,
     answer_options: bool,
+}
+
+impl Default for MethodPolicyBuilder {
+    fn default() -> Self {
+        Self {
+            resources: Vec::new(),
+            strict: false,
+            answer_options: true,
+        }
+    }
 }
 
 impl MethodPolicyBuilder {
@@ -450,10 +461,7 @@ pub(crate) enum Decision<'a> {
 impl MethodPolicy {
     /// Starts a table: no resource, not strict, answering `OPTIONS`.
     pub fn builder() -> MethodPolicyBuilder {
-        MethodPolicyBuilder {
-            answer_options: true,
-            ..MethodPolicyBuilder::default()
-        }
+        MethodPolicyBuilder::default()
     }
 
     /// The patterns of the table, in the order they were declared.
