@@ -193,7 +193,7 @@ pub use crate::integrations::axum::{AxumFuture, AxumService};
 pub use crate::integrations::json::Json;
 
 pub use crate::admission::drain::Drain;
-pub use crate::admission::maintenance::Maintenance;
+pub use crate::admission::maintenance::{Maintenance, MaintenanceBuilder};
 pub use crate::admission::overload::{
     AdaptiveConcurrency, Criticality, InFlight, ResourceLoad, SHEDDABLE_SHARE_PERCENT,
 };

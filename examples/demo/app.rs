@@ -317,10 +317,11 @@ async fn list_payments() -> Json<Payments> {
 
 /// The maintenance switch: `/health` and the admin routes keep working while it is on.
 pub fn maintenance(settings: &Settings) -> Maintenance {
-    Maintenance::new()
+    Maintenance::builder()
         .retry_after(settings.retry_after)
         .bypass("/health")
         .bypass("/admin/*")
+        .build()
 }
 
 /// The layer, configured from the flags; the method policy comes from [`routes`].

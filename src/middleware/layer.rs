@@ -40,7 +40,7 @@ use crate::ApiError;
 ///     .timeout(Duration::from_secs(2))
 ///     .max_in_flight(64)
 ///     .retry_after(Duration::from_secs(1))
-///     .maintenance(Maintenance::new().bypass("/health"))
+///     .maintenance(Maintenance::builder().bypass("/health").build())
 ///     .method_policy(policy);
 /// # let _ = layer;
 /// ```
