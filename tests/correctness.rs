@@ -647,7 +647,7 @@ async fn a_zero_deadline_is_504_at_once_without_a_limit() {
         async { Ok::<_, Infallible>(Response::new(Full::<Bytes>::from("done"))) }
     });
     let app = ApiErrorLayer::new()
-        .deadline_header("x-request-timeout-ms")
+        .deadline_header(http::HeaderName::from_static("x-request-timeout-ms"))
         .layer(handler);
     let req = Request::get("/")
         .header("x-request-timeout-ms", "0")

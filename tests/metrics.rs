@@ -162,7 +162,7 @@ fn refusals_are_counted_by_reason() {
         drain.trigger();
         let deadline = ApiErrorLayer::new()
             .max_in_flight(8)
-            .deadline_header("x-request-timeout-ms")
+            .deadline_header(http::HeaderName::from_static("x-request-timeout-ms"))
             .layer(router());
         let mut zero = req("GET", "/ok");
         zero.headers_mut()

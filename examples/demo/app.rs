@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::{Json, Router};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
@@ -333,7 +333,7 @@ pub fn layer(settings: &Settings, maintenance: &Maintenance) -> ApiErrorLayer {
     };
     layer
         .timeout(settings.timeout)
-        .deadline_header(DEADLINE_HEADER)
+        .deadline_header(HeaderName::from_static(DEADLINE_HEADER))
         .retry_after(settings.retry_after)
         .maintenance(maintenance.clone())
 }
