@@ -202,7 +202,9 @@ pub use crate::contract::api_error::{ApiError, MAX_RETRY_AFTER, RESERVED_MEMBERS
 pub use crate::contract::field_errors::FieldError;
 pub use crate::contract::text::MAX_DETAIL_CHARS;
 pub use crate::integrations::check_policy::{check_policy, PolicyMismatch};
-pub use crate::methods::policy::{MethodPolicy, MethodPolicyBuilder, PolicyError, Resource};
+pub use crate::methods::policy::{
+    MethodPolicy, MethodPolicyBuilder, PolicyError, PolicyErrorKind, Resource,
+};
 pub use crate::middleware::body::ResponseBody;
 pub use crate::middleware::future::ResponseFuture;
 pub use crate::middleware::layer::ApiErrorLayer;
