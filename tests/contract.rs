@@ -525,9 +525,7 @@ async fn retry_after_is_never_zero() {
     let full = ApiErrorLayer::new()
         .max_in_flight(0)
         .retry_after(Duration::ZERO);
-    let maintenance = Maintenance::builder()
-        .retry_after(Duration::ZERO)
-        .build();
+    let maintenance = Maintenance::builder().retry_after(Duration::ZERO).build();
     let switched = ApiErrorLayer::new().maintenance(maintenance.clone());
     maintenance.enable();
     let drain = Drain::new().retry_after(Duration::ZERO);
