@@ -132,7 +132,7 @@
 //! without one, the happy path does not even count a reference for it. Next to tower-http's
 //! `TraceLayer` (one span per request), filter with `tower_api_errors=debug` to see the 4xx
 //! (`examples/axum.rs`). With the `metrics` feature, the same responses are counted: see
-//! `metrics` (`api_errors_total`, `api_shed_total`, `api_in_flight`,
+//! `api_metrics` (`api_errors_total`, `api_shed_total`, `api_in_flight`,
 //! `api_concurrency_limit`).
 //!
 //! ```
@@ -180,7 +180,7 @@ mod middleware;
 mod respond;
 
 #[cfg(feature = "metrics")]
-pub use crate::integrations::metrics;
+pub use crate::integrations::api_metrics;
 #[cfg(feature = "utoipa")]
 pub use crate::integrations::openapi;
 #[cfg(feature = "axum")]

@@ -379,3 +379,17 @@ fn every_metric_is_described() {
         assert!(text.contains(&format!("# TYPE {name} ")), "{name}: {text}");
     }
 }
+
+/// `use tower_api_errors::*` beside the `metrics` crate's macros: nothing public at the root
+/// shadows a dependency's name (the documentation module was `metrics`, which made
+/// `metrics::counter!` ambiguous, E0659).
+mod glob_import_beside_the_metrics_crate {
+    #[allow(unused_imports)]
+    use tower_api_errors::*;
+
+    #[test]
+    fn metrics_macros_resolve() {
+        metrics::counter!("app_requests_total").increment(1);
+        let _ = ApiError::not_found();
+    }
+}

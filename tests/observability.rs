@@ -1,5 +1,5 @@
 //! One `tracing` event per error response the layer sends, none on the happy path; with the
-//! `metrics` feature, the counters and gauges of `tower_api_errors::metrics`.
+//! `metrics` feature, the counters and gauges of `tower_api_errors::api_metrics`.
 
 mod common;
 

@@ -2,13 +2,13 @@
 //! [`Json`](crate::Json) extractor, typed routes), the route-table check, OpenAPI, metrics and
 //! the conformance kit. Each is public at the crate root, behind its feature.
 
+#[cfg(feature = "metrics")]
+pub mod api_metrics;
 #[cfg(feature = "axum")]
 pub(crate) mod axum;
 pub(crate) mod check_policy;
 #[cfg(feature = "axum")]
 pub(crate) mod json;
-#[cfg(feature = "metrics")]
-pub mod metrics;
 #[cfg(feature = "utoipa")]
 pub mod openapi;
 #[cfg(feature = "axum")]

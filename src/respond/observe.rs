@@ -1,6 +1,6 @@
 //! What the layer tells about the error responses it sends: one `tracing` event each (see
 //! [the crate documentation](crate#observability)) and, with the `metrics` feature, the
-//! counters and gauges of [`crate::metrics`]. The event and the counters are recorded from
+//! counters and gauges of [`crate::api_metrics`]. The event and the counters are recorded from
 //! [`error_response`], which only the [one exit](crate::respond::exit) calls, once per error
 //! response; a refusal's reason reaches [`shed`] the same way.
 
