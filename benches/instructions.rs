@@ -54,6 +54,7 @@
 use std::hint::black_box;
 
 use axum::extract::Request;
+use axum::Router;
 use bytes::Bytes;
 use gungraun::{
     library_benchmark, library_benchmark_group, main, Callgrind, Dhat, EntryPoint,
@@ -62,6 +63,7 @@ use gungraun::{
 use http::StatusCode;
 use tokio::runtime::Runtime;
 use tower::Service;
+use tower_api_errors::ApiErrorService;
 
 #[path = "support/stacks.rs"]
 mod stacks;
@@ -70,6 +72,10 @@ use stacks::requests;
 
 /// Requests sent in `setup`, before anything is counted.
 const WARM_UP: u64 = 1_000;
+
+/// The warm-up of the adaptive row: 250 ms of a server answering 20 000 requests a second.
+const BUSY_WARM_UP: u64 = 5_000;
+const BUSY_GAP: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// One row of the table: a stack, a request, the status it must answer.
 #[derive(Debug, Clone, Copy)]
@@ -150,6 +156,57 @@ impl Fixture {
         }
     }
 
+    /// As [`stack`](Self::stack), for an adaptive limit, on a paused clock: the warm-up sends
+    /// [`BUSY_WARM_UP`] requests [`BUSY_GAP`] apart on the clock (a busy server), so that the
+    /// controller has closed its first probe and chosen its sampling for that rate (1 in 16);
+    /// then the clock stands still, and the counted requests are timed 1 in 16 without a
+    /// window closing. On a real clock the rate the controller sees is valgrind's speed, and
+    /// how many requests it times moved the row by ±10 instructions between runs.
+    fn busy_stack<B>(
+        service: ApiErrorService<Router>,
+        make_request: fn() -> Request,
+        expected: StatusCode,
+    ) -> Self
+    where
+        ApiErrorService<Router>: Service<Request, Response = http::Response<B>>,
+        B: http_body::Body<Data = Bytes>,
+        B::Error: std::fmt::Debug,
+    {
+        let runtime = paused_runtime();
+        runtime.block_on(async {
+            for _ in 0..BUSY_WARM_UP {
+                let (status, _) = stacks::send(&service, make_request()).await;
+                assert_eq!(
+                    status, expected,
+                    "the stack answers {status}, not {expected}"
+                );
+                tokio::time::advance(BUSY_GAP).await;
+            }
+        });
+        let in_flight = service
+            .in_flight()
+            .expect("the stack has an adaptive limit");
+        assert!(
+            in_flight.resources().all(|r| r.current == 0)
+                && in_flight
+                    .resource(None)
+                    .and_then(|r| r.min_latency)
+                    .is_some(),
+            "the warm-up closes the first probe"
+        );
+        let send = move |runtime: &Runtime, n: u64| {
+            runtime.block_on(async {
+                for _ in 0..n {
+                    black_box(stacks::send(&service, make_request()).await);
+                }
+            });
+        };
+        Self {
+            runtime,
+            send: Box::new(send),
+        }
+    }
+
     /// `n` requests built and dropped, nothing else.
     fn request_only(runtime: Runtime, make_request: fn() -> Request) -> Self {
         let send = move |runtime: &Runtime, n: u64| {
@@ -215,7 +272,7 @@ fn fixture(row: Row) -> Fixture {
             Fixture::stack(rt(), stacks::layer_minimal(), requests::hello, S::OK)
         }
         Row::OkLayerAdaptive => {
-            Fixture::stack(rt(), stacks::layer_adaptive(), requests::hello, S::OK)
+            Fixture::busy_stack(stacks::layer_adaptive(), requests::hello, S::OK)
         }
         Row::OkPeerStack => Fixture::stack(rt(), stacks::peer_stack(), requests::hello, S::OK),
         Row::OkCatchPanic => {

@@ -13,7 +13,7 @@ use axum::http::{header, HeaderName, Method};
 use axum::routing::get;
 use axum::{Json, Router};
 use tower::Layer;
-use tower_api_errors::{ApiError, ApiErrorLayer, MethodPolicy, Resource};
+use tower_api_errors::{ApiError, ApiErrorLayer, Limit, MethodPolicy, Resource};
 use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -54,7 +54,7 @@ async fn main() -> std::io::Result<()> {
     let request_id = HeaderName::from_static("x-request-id");
     let app: Router = ApiErrorLayer::new()
         .timeout(Duration::from_secs(5))
-        .max_in_flight(256)
+        .limit(Limit::fixed(256))
         .method_policy(policy)
         .layer(routes)
         // Back to an axum Router: what comes next wraps the layer, so its own answers (405,

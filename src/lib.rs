@@ -29,7 +29,7 @@
 //! | method the server does not recognize (`BREW`, `get`; `QUERY` is recognized) | 501 | `not_implemented` |
 //! | [deadline](ApiErrorLayer::timeout) elapsed while the handler waited for the request body ([`SlowClientLayer`] inside) | 408 | `request_timeout` |
 //! | [deadline](ApiErrorLayer::timeout) elapsed, or an inner timeout error | 504 | `gateway_timeout` |
-//! | [too many requests in flight](ApiErrorLayer::max_in_flight), or inner `Overloaded` | 503 | `overloaded` |
+//! | [too many requests in flight](ApiErrorLayer::limit), or inner `Overloaded` | 503 | `overloaded` |
 //! | [`Drain`] triggered (shutting down) | 503 | `shutting_down` |
 //! | [`Maintenance`] switched on | 503 | `maintenance` |
 //! | handler panicked | 500 | `internal_error` |
@@ -50,7 +50,7 @@
 //! use std::time::Duration;
 //! use axum::{routing::get, Router};
 //! use tower::Layer;
-//! use tower_api_errors::{ApiError, ApiErrorLayer};
+//! use tower_api_errors::{ApiError, ApiErrorLayer, Limit};
 //!
 //! async fn note() -> Result<String, ApiError> {
 //!     Err(ApiError::not_found())
@@ -60,7 +60,7 @@
 //! let routes = Router::new().route("/notes/{id}", get(note));
 //! let app: Router = ApiErrorLayer::new()
 //!     .timeout(Duration::from_secs(2))
-//!     .max_in_flight(512)
+//!     .limit(Limit::fixed(512))
 //!     .layer(routes)
 //!     .into_router();
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
@@ -78,7 +78,7 @@
 //! use http::{Method, Request, StatusCode};
 //! use http_body_util::BodyExt;
 //! use tower::{ServiceBuilder, ServiceExt};
-//! use tower_api_errors::{ApiError, ApiErrorLayer, MethodPolicy, Resource};
+//! use tower_api_errors::{ApiError, ApiErrorLayer, Limit, MethodPolicy, Resource};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -96,7 +96,7 @@
 //!     .layer(
 //!         ApiErrorLayer::new()
 //!             .timeout(Duration::from_secs(2))
-//!             .max_in_flight(512)
+//!             .limit(Limit::fixed(512))
 //!             .method_policy(policy),
 //!     )
 //!     .service(router);
@@ -196,7 +196,7 @@ pub use crate::integrations::json::Json;
 pub use crate::admission::drain::Drain;
 pub use crate::admission::maintenance::{Maintenance, MaintenanceBuilder};
 pub use crate::admission::overload::{
-    AdaptiveConcurrency, Criticality, InFlight, ResourceLoad, SHEDDABLE_SHARE_PERCENT,
+    AdaptiveConcurrency, Criticality, InFlight, Limit, ResourceLoad, SHEDDABLE_SHARE_PERCENT,
 };
 pub use crate::admission::slow_client::{SlowClient, SlowClientLayer, WatchedBody};
 pub use crate::contract::api_error::{ApiError, MAX_RETRY_AFTER, RESERVED_MEMBERS};

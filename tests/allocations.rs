@@ -214,13 +214,13 @@ fn allocation_table() {
 #[test]
 fn adaptive_limit_drain_and_deadlines_add_no_allocation() {
     use tower::ServiceBuilder;
-    use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, Drain};
+    use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, Drain, Limit};
 
     let ok = StatusCode::OK;
     let bare = count(stacks::bare(), requests::hello, ok);
     let layer = ApiErrorLayer::new()
         .timeout(stacks::TIMEOUT)
-        .adaptive_concurrency(AdaptiveConcurrency::default())
+        .limit(Limit::adaptive(AdaptiveConcurrency::default()))
         .deadline_header(http::HeaderName::from_static("x-request-timeout-ms"))
         .drain(Drain::new())
         .method_policy(stacks::policy());

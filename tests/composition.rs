@@ -14,7 +14,7 @@ use common::send;
 use http::{HeaderName, Method, Request, StatusCode};
 use http_body_util::Full;
 use tower::Layer;
-use tower_api_errors::{ApiError, ApiErrorLayer, MethodPolicy, Resource};
+use tower_api_errors::{ApiError, ApiErrorLayer, Limit, MethodPolicy, Resource};
 use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
@@ -48,7 +48,7 @@ async fn served() -> SocketAddr {
     let request_id = HeaderName::from_static("x-request-id");
     let app: Router = ApiErrorLayer::new()
         .timeout(Duration::from_secs(5))
-        .max_in_flight(64)
+        .limit(Limit::fixed(64))
         .method_policy(policy)
         .layer(routes)
         .into_router()

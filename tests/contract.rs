@@ -12,7 +12,7 @@ use axum::body::Body;
 use common::{call, Reply};
 use http::{Request, StatusCode};
 use tower::{Layer, Service, ServiceExt};
-use tower_api_errors::{ApiErrorLayer, Format};
+use tower_api_errors::{ApiErrorLayer, Format, Limit};
 
 fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
@@ -377,7 +377,11 @@ async fn handlers_within_the_deadline_are_untouched() {
 #[tokio::test]
 async fn overload_maintenance_and_method_policy_hold_for_both_services() {
     // A limit of zero admits nothing: every request is over it.
-    for (name, reply) in each(&ApiErrorLayer::new().max_in_flight(0), || get("/hello")).await {
+    for (name, reply) in each(&ApiErrorLayer::new().limit(Limit::fixed(0)), || {
+        get("/hello")
+    })
+    .await
+    {
         assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{name}");
         assert_eq!(reply.headers["retry-after"], "1");
         assert_eq!(reply.error_body()["error"], "overloaded");
@@ -522,9 +526,7 @@ async fn retry_after_is_never_zero() {
             Ok::<_, std::convert::Infallible>(http::Response::new(Body::empty()))
         })
     };
-    let full = ApiErrorLayer::new()
-        .max_in_flight(0)
-        .retry_after(Duration::ZERO);
+    let full = ApiErrorLayer::new().limit(Limit::fixed(0).retry_after(Duration::ZERO));
     let maintenance = Maintenance::builder().retry_after(Duration::ZERO).build();
     let switched = ApiErrorLayer::new().maintenance(maintenance.clone());
     maintenance.enable();

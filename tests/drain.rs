@@ -13,14 +13,14 @@ use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use tokio::sync::Notify;
 use tower::Layer;
-use tower_api_errors::{ApiErrorLayer, Drain};
+use tower_api_errors::{ApiErrorLayer, Drain, Limit};
 
 #[tokio::test]
 async fn a_triggered_drain_refuses_new_requests_and_closes_http1_connections() {
     let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
     let drain = Drain::new().retry_after(Duration::from_secs(3));
     let app = ApiErrorLayer::new()
-        .max_in_flight(64)
+        .limit(Limit::fixed(64))
         .drain(drain.clone())
         .layer(waiting_router(started.clone(), release.clone()));
     let addr = serve(app).await;
@@ -83,9 +83,10 @@ async fn a_drain_counts_without_a_limit() {
     let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
     let drain = Drain::new();
     let layer = ApiErrorLayer::new().drain(drain.clone());
-    let gauge = layer.in_flight().expect("the drain counts");
+    let app = layer.layer(waiting_router(started.clone(), release.clone()));
+    let gauge = app.in_flight().expect("the drain counts").clone();
     assert_eq!(gauge.limit(), usize::MAX);
-    let addr = serve(layer.layer(waiting_router(started.clone(), release.clone()))).await;
+    let addr = serve(app).await;
     let waiting = tokio::spawn(send(addr, request("GET", "/wait")));
     started.notified().await;
     assert_eq!(drain.in_flight(), 1);

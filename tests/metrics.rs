@@ -12,7 +12,7 @@ use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::MetricKind;
 use tower::{Layer, ServiceExt};
 use tower_api_errors::{
-    AdaptiveConcurrency, ApiError, ApiErrorLayer, Drain, Maintenance, MethodPolicy, Resource,
+    AdaptiveConcurrency, ApiError, ApiErrorLayer, Drain, Limit, Maintenance, MethodPolicy, Resource,
 };
 
 /// Runs `f` with a fresh debugging recorder as the local one, on a current-thread runtime.
@@ -151,7 +151,7 @@ fn every_error_response_is_counted_once_and_successes_never() {
 #[test]
 fn refusals_are_counted_by_reason() {
     let ((), snapshotter) = recorded(async {
-        let full = ApiErrorLayer::new().max_in_flight(0).layer(router());
+        let full = ApiErrorLayer::new().limit(Limit::fixed(0)).layer(router());
         let maintenance = Maintenance::new();
         maintenance.enable();
         let closed = ApiErrorLayer::new()
@@ -161,7 +161,7 @@ fn refusals_are_counted_by_reason() {
         let draining = ApiErrorLayer::new().drain(drain.clone()).layer(router());
         drain.trigger();
         let deadline = ApiErrorLayer::new()
-            .max_in_flight(8)
+            .limit(Limit::fixed(8))
             .deadline_header(http::HeaderName::from_static("x-request-timeout-ms"))
             .layer(router());
         let mut zero = req("GET", "/ok");
@@ -239,7 +239,10 @@ fn the_gauges_follow_requests_in_flight_and_the_limit() {
                 }
             }),
         );
-        (ApiErrorLayer::new().max_in_flight(8).layer(router), release)
+        (
+            ApiErrorLayer::new().limit(Limit::fixed(8)).layer(router),
+            release,
+        )
     });
     let in_flight = || prometheus_gauge(&prometheus.render(), "api_in_flight");
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -268,8 +271,9 @@ fn the_gauges_follow_requests_in_flight_and_the_limit() {
 
     // The adaptive limit starts at its initial limit.
     let ((), snapshotter) = recorded(async {
-        let layer = ApiErrorLayer::new()
-            .adaptive_concurrency(AdaptiveConcurrency::default().initial_limit(6));
+        let layer = ApiErrorLayer::new().limit(Limit::adaptive(
+            AdaptiveConcurrency::default().initial_limit(6),
+        ));
         let _ = layer.layer(router());
     });
     assert_eq!(
@@ -290,7 +294,9 @@ fn the_in_flight_gauge_ends_at_zero_after_concurrent_bursts() {
                 "done"
             }),
         );
-        ApiErrorLayer::new().max_in_flight(10_000).layer(router)
+        ApiErrorLayer::new()
+            .limit(Limit::fixed(10_000))
+            .layer(router)
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -323,7 +329,7 @@ fn adaptive_gauges_are_per_resource() {
             .build()
             .unwrap();
         ApiErrorLayer::new()
-            .adaptive_concurrency(AdaptiveConcurrency::default())
+            .limit(Limit::adaptive(AdaptiveConcurrency::default()))
             .method_policy(policy)
             .layer(Router::new().route("/notes/{id}", get(|| async { "note" })))
     });
@@ -357,7 +363,7 @@ fn every_metric_is_described() {
     let prometheus = recorder.handle();
     metrics::with_local_recorder(&recorder, || {
         let app = ApiErrorLayer::new()
-            .max_in_flight(0)
+            .limit(Limit::fixed(0))
             .layer(Router::new().route("/notes/{id}", get(|| async { "note" })));
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

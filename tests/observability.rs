@@ -11,7 +11,9 @@ use axum::Router;
 use common::{call, captured_logs};
 use http::{Method, Request, StatusCode};
 use tower::{Layer, ServiceExt};
-use tower_api_errors::{ApiError, ApiErrorLayer, Drain, Maintenance, MethodPolicy, Resource};
+use tower_api_errors::{
+    ApiError, ApiErrorLayer, Drain, Limit, Maintenance, MethodPolicy, Resource,
+};
 
 fn req(method: &str, uri: &str) -> Request<Body> {
     Request::builder()
@@ -192,7 +194,7 @@ fn deadlines_overload_maintenance_and_drain_are_one_event_each() {
         events[0]
     );
 
-    let full = ApiErrorLayer::new().max_in_flight(0).layer(router());
+    let full = ApiErrorLayer::new().limit(Limit::fixed(0)).layer(router());
     let maintenance = Maintenance::new();
     maintenance.enable();
     let closed = ApiErrorLayer::new()

@@ -14,7 +14,7 @@ use http::Method;
 use serde_json::{json, Value};
 use tower::Layer;
 use tower_api_errors::openapi::ErrorResponses;
-use tower_api_errors::{ApiError, ApiErrorLayer, Maintenance, MethodPolicy, Resource};
+use tower_api_errors::{ApiError, ApiErrorLayer, Limit, Maintenance, MethodPolicy, Resource};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -73,7 +73,7 @@ fn policy() -> MethodPolicy {
 fn full_layer(maintenance: &Maintenance) -> ApiErrorLayer {
     ApiErrorLayer::new()
         .timeout(Duration::from_secs(2))
-        .max_in_flight(64)
+        .limit(Limit::fixed(64))
         .maintenance(maintenance.clone())
         .method_policy(policy())
 }

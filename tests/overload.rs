@@ -17,7 +17,7 @@ use common::{call, collect, request, send, serve, waiting_router, Reply};
 use http::{Request, Response, StatusCode};
 use tokio::sync::Notify;
 use tower::{Layer, Service, ServiceExt};
-use tower_api_errors::ApiErrorLayer;
+use tower_api_errors::{ApiErrorLayer, InFlight, Limit};
 
 fn get_req(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
@@ -40,11 +40,9 @@ fn assert_overloaded(reply: &Reply, retry_after: u64) {
 #[tokio::test]
 async fn over_the_limit_is_503_at_once_and_completion_frees_the_place() {
     let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-    let layer = ApiErrorLayer::new()
-        .max_in_flight(1)
-        .retry_after(Duration::from_secs(3));
-    let gauge = layer.in_flight().unwrap();
+    let layer = ApiErrorLayer::new().limit(Limit::fixed(1).retry_after(Duration::from_secs(3)));
     let app = layer.layer(waiting_router(started.clone(), release.clone()));
+    let gauge = app.in_flight().unwrap().clone();
 
     let first = tokio::spawn(app.clone().oneshot(get_req("/wait")));
     started.notified().await;
@@ -62,9 +60,9 @@ async fn over_the_limit_is_503_at_once_and_completion_frees_the_place() {
 #[tokio::test]
 async fn a_dropped_response_future_gives_its_place_back() {
     let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-    let layer = ApiErrorLayer::new().max_in_flight(1);
-    let gauge = layer.in_flight().unwrap();
+    let layer = ApiErrorLayer::new().limit(Limit::fixed(1));
     let mut app = layer.layer(waiting_router(started.clone(), release));
+    let gauge = app.in_flight().unwrap().clone();
 
     let ready = ServiceExt::<Request<Body>>::ready(&mut app).await.unwrap();
     let mut future = Box::pin(ready.call(get_req("/wait")));
@@ -78,6 +76,40 @@ async fn a_dropped_response_future_gives_its_place_back() {
     assert_eq!(call(app, get_req("/hello")).await.status, StatusCode::OK);
 }
 
+/// Issue 20, item 2: layers derived from one base configuration do not share a place by
+/// accident (an admin router answered 503 while the public one held the only place); a count
+/// is shared only when the handle is given to each layer.
+#[tokio::test]
+async fn layers_share_a_count_only_when_given_one() {
+    let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let base = ApiErrorLayer::new().limit(Limit::fixed(1));
+    let public = base
+        .clone()
+        .layer(waiting_router(started.clone(), release.clone()));
+    let admin = base.layer(waiting_router(started.clone(), release.clone()));
+    let holding = tokio::spawn(call(public.clone(), get_req("/wait")));
+    started.notified().await;
+    assert_overloaded(&call(public.clone(), get_req("/hello")).await, 1);
+    assert_eq!(call(admin, get_req("/hello")).await.status, StatusCode::OK);
+    release.notify_one();
+    assert_eq!(holding.await.unwrap().status, StatusCode::OK);
+
+    let shared = InFlight::new(Limit::fixed(1));
+    let public = ApiErrorLayer::new()
+        .shared_limit(shared.clone())
+        .layer(waiting_router(started.clone(), release.clone()));
+    let admin = ApiErrorLayer::new()
+        .shared_limit(shared.clone())
+        .layer(waiting_router(started.clone(), release.clone()));
+    let holding = tokio::spawn(call(public, get_req("/wait")));
+    started.notified().await;
+    assert_eq!(shared.current(), 1);
+    assert_overloaded(&call(admin, get_req("/hello")).await, 1);
+    release.notify_one();
+    assert_eq!(holding.await.unwrap().status, StatusCode::OK);
+    assert_eq!(shared.current(), 0);
+}
+
 fn futures_poll<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
     let mut cx = Context::from_waker(std::task::Waker::noop());
     std::pin::Pin::new(future).poll(&mut cx)
@@ -86,9 +118,10 @@ fn futures_poll<F: Future + Unpin>(future: &mut F) -> Poll<F::Output> {
 #[tokio::test]
 async fn a_client_that_disconnects_gives_its_place_back() {
     let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-    let layer = ApiErrorLayer::new().max_in_flight(1);
-    let gauge = layer.in_flight().unwrap();
-    let addr = serve(layer.layer(waiting_router(started.clone(), release))).await;
+    let layer = ApiErrorLayer::new().limit(Limit::fixed(1));
+    let app = layer.layer(waiting_router(started.clone(), release));
+    let gauge = app.in_flight().unwrap().clone();
+    let addr = serve(app).await;
 
     for _ in 0..3 {
         let client = tokio::spawn(send(addr, request("GET", "/wait")));
@@ -200,10 +233,10 @@ async fn critical_requests_are_never_shed_and_sheddable_ones_go_first() {
         .route("/health", get(|| async { "ok" }))
         .route("/reports", get(|| async { "report" }));
     let layer = ApiErrorLayer::new()
-        .max_in_flight(4)
+        .limit(Limit::fixed(4))
         .method_policy(priority_policy());
-    let gauge = layer.in_flight().unwrap();
     let app = layer.layer(router);
+    let gauge = app.in_flight().unwrap().clone();
 
     let mut waiting = Vec::new();
     for in_flight in 1..=4 {
@@ -273,10 +306,10 @@ async fn the_adaptive_limit_finds_the_pool_and_refuses_short_deadlines() {
     let layer = ApiErrorLayer::new()
         .timeout(Duration::from_secs(2))
         .deadline_header(http::HeaderName::from_static("x-request-timeout-ms"))
-        .adaptive_concurrency(AdaptiveConcurrency::default())
+        .limit(Limit::adaptive(AdaptiveConcurrency::default()))
         .method_policy(policy);
-    let gauge = layer.in_flight().unwrap();
     let app = layer.layer(database_router(4, queries.clone()));
+    let gauge = app.in_flight().unwrap().clone();
 
     // 32 clients in a closed loop for 3 s of the paused clock; a refused one waits 5 ms.
     let (ok, refused) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
@@ -357,9 +390,8 @@ async fn a_short_deadline_is_judged_by_its_own_resources_latency() {
         .unwrap();
     let layer = ApiErrorLayer::new()
         .deadline_header(http::HeaderName::from_static("x-request-timeout-ms"))
-        .adaptive_concurrency(AdaptiveConcurrency::default())
+        .limit(Limit::adaptive(AdaptiveConcurrency::default()))
         .method_policy(policy);
-    let gauge = layer.in_flight().unwrap();
     let router = Router::new()
         .route(
             "/slow",
@@ -370,6 +402,7 @@ async fn a_short_deadline_is_judged_by_its_own_resources_latency() {
         )
         .route("/fast", get(|| async { "fast" }));
     let app = layer.layer(router);
+    let gauge = app.in_flight().unwrap().clone();
     // Enough traffic on /slow for its baseline: 8 at a time for 3 s.
     for _ in 0..12 {
         let batch: Vec<_> = (0..8)

@@ -17,7 +17,7 @@ use simulation::{
     Work,
 };
 use tokio::time::Instant;
-use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, Criticality};
+use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, Criticality, Limit};
 
 const DB: &str = "/reports/result";
 const FAST: &str = "/payments";
@@ -28,7 +28,7 @@ const CLIENTS: Client = Client::named("clients");
 fn adaptive() -> ApiErrorLayer {
     ApiErrorLayer::new()
         .timeout(Duration::from_secs(10))
-        .adaptive_concurrency(AdaptiveConcurrency::default())
+        .limit(Limit::adaptive(AdaptiveConcurrency::default()))
 }
 
 fn secs(s: f64) -> Duration {

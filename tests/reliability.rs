@@ -64,9 +64,11 @@ async fn serve_demo(settings: &app::Settings) -> Served {
             response
         }
     }));
+    let app = layer.layer(router);
+    let in_flight = app.in_flight().expect("the demo sets a limit").clone();
     Served {
-        addr: serve(layer.layer(router)).await,
-        in_flight: layer.in_flight().expect("the demo sets a limit"),
+        addr: serve(app).await,
+        in_flight,
         maintenance,
         handled,
     }

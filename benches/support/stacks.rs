@@ -56,7 +56,7 @@ use tower::timeout::Timeout;
 use tower::util::MapResponse;
 use tower::{Service, ServiceBuilder, ServiceExt};
 use tower_api_errors::{
-    AdaptiveConcurrency, ApiErrorLayer, ApiErrorService, DefaultClassifier, Maintenance,
+    AdaptiveConcurrency, ApiErrorLayer, ApiErrorService, DefaultClassifier, Limit, Maintenance,
     MethodPolicy, Resource,
 };
 use tower_http::catch_panic::{CatchPanic, CatchPanicLayer, DefaultResponseForPanic};
@@ -108,7 +108,7 @@ pub fn policy() -> MethodPolicy {
 pub fn full_layer() -> ApiErrorLayer {
     ApiErrorLayer::new()
         .timeout(TIMEOUT)
-        .max_in_flight(MAX_IN_FLIGHT)
+        .limit(Limit::fixed(MAX_IN_FLIGHT))
         .method_policy(policy())
 }
 
@@ -130,7 +130,7 @@ pub fn layer_adaptive() -> ApiErrorService<Router, DefaultClassifier> {
         .layer(
             ApiErrorLayer::new()
                 .timeout(TIMEOUT)
-                .adaptive_concurrency(AdaptiveConcurrency::default())
+                .limit(Limit::adaptive(AdaptiveConcurrency::default()))
                 .method_policy(policy()),
         )
         .service(router())
@@ -147,7 +147,7 @@ pub fn layer_minimal() -> ApiErrorService<Router, DefaultClassifier> {
 /// answered `503 overloaded` by the layer (after the method policy let it through).
 pub fn layer_overloaded() -> ApiErrorService<Router, DefaultClassifier> {
     ServiceBuilder::new()
-        .layer(full_layer().max_in_flight(0))
+        .layer(full_layer().limit(Limit::fixed(0)))
         .service(router())
 }
 

@@ -20,7 +20,7 @@ use tower_api_errors::openapi::{ErrorResponses, Problem};
 use tower_api_errors::routing::{get, post, put, ApiRouter};
 use tower_api_errors::{
     AdaptiveConcurrency, ApiError, ApiErrorLayer, ApiErrorService, DefaultClassifier, Drain,
-    FieldError, InFlight, Maintenance,
+    FieldError, InFlight, Limit, Maintenance,
 };
 use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -129,7 +129,6 @@ pub fn demo(settings: &Settings) -> Demo {
     let maintenance = maintenance(settings);
     let drain = Drain::new().retry_after(settings.retry_after);
     let layer = layer(settings, &maintenance).drain(drain.clone());
-    let in_flight = layer.in_flight().expect("a limit is configured");
     let routes = routes(&maintenance, Database::new(settings));
     // The document says what the layer answers, so it is made from the layer with the policy.
     let policy = routes.policy().expect("the demo's route table is valid");
@@ -139,10 +138,13 @@ pub fn demo(settings: &Settings) -> Demo {
     let routes = routes
         .route("/openapi.json", get(move || openapi_json(document.clone())))
         .route("/metrics", get(move || metrics(prometheus.clone())));
+    let service = routes
+        .into_service(layer)
+        .expect("the demo's route table is valid");
+    // The service's own count (the layer makes one per service), for the drain's progress.
+    let in_flight = service.in_flight().expect("a limit is configured").clone();
     Demo {
-        service: routes
-            .into_service(layer)
-            .expect("the demo's route table is valid"),
+        service,
         maintenance,
         in_flight,
         drain,
@@ -326,15 +328,14 @@ pub fn maintenance(settings: &Settings) -> Maintenance {
 
 /// The layer, configured from the flags; the method policy comes from [`routes`].
 pub fn layer(settings: &Settings, maintenance: &Maintenance) -> ApiErrorLayer {
-    let layer = ApiErrorLayer::new();
-    let layer = match settings.max_in_flight {
-        MaxInFlight::Fixed(max) => layer.max_in_flight(max),
-        MaxInFlight::Auto => layer.adaptive_concurrency(AdaptiveConcurrency::default()),
+    let limit = match settings.max_in_flight {
+        MaxInFlight::Fixed(max) => Limit::fixed(max),
+        MaxInFlight::Auto => Limit::adaptive(AdaptiveConcurrency::default()),
     };
-    layer
+    ApiErrorLayer::new()
+        .limit(limit.retry_after(settings.retry_after))
         .timeout(settings.timeout)
         .deadline_header(HeaderName::from_static(DEADLINE_HEADER))
-        .retry_after(settings.retry_after)
         .maintenance(maintenance.clone())
 }
 

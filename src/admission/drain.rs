@@ -140,7 +140,10 @@ impl Drain {
     /// Counts the requests of a layer's `gauge` (once, however many services it makes).
     pub(crate) fn attach(&self, gauge: &InFlight) {
         let mut gauges = self.gauges();
-        if !gauges.iter().any(|g| g.same_as(gauge)) {
+        // A layer makes a count per service: forget those whose services are gone, so that a
+        // layer applied per connection does not grow the list.
+        gauges.retain(InFlight::is_held_elsewhere);
+        if !gauges.iter().any(|g| g.same_count(gauge)) {
             gauges.push(gauge.clone());
         }
     }
@@ -173,7 +176,7 @@ impl Drain {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::admission::overload::Criticality;
+    use crate::admission::overload::{Criticality, Limit};
 
     #[test]
     fn connection_close_only_below_http_2() {
@@ -197,7 +200,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn counts_each_attached_layer_once_and_waits_for_them() {
         let drain = Drain::new();
-        let (a, b) = (InFlight::unlimited(), InFlight::new(4));
+        let (a, b) = (
+            InFlight::new(Limit::counting()),
+            InFlight::new(Limit::fixed(4)),
+        );
         drain.attach(&a);
         drain.attach(&a.clone());
         drain.attach(&b);

@@ -6,7 +6,7 @@
 //! |---|---|---|---|
 //! | `api_errors_total` | counter | `status`, `error` | every error response the layer sends: its own answers, the handlers' [`ApiError`](crate::ApiError)s it renders, the inner error responses it normalizes (the same responses as the [error events](crate#observability)) |
 //! | `api_shed_total` | counter | `reason`: `overloaded`, `maintenance`, `deadline`, `shutting_down` | requests the layer refused before calling the inner service: over the in-flight limit (or not ready, with [`shed_when_not_ready`](crate::ApiErrorLayer::shed_when_not_ready)), in maintenance, with a deadline too short to be met, while draining |
-//! | `api_in_flight` | gauge | `resource` (adaptive limit with a route table) | requests in flight, when the layer counts them ([`max_in_flight`](crate::ApiErrorLayer::max_in_flight), [`adaptive_concurrency`](crate::ApiErrorLayer::adaptive_concurrency) or [`drain`](crate::ApiErrorLayer::drain)) |
+//! | `api_in_flight` | gauge | `resource` (adaptive limit with a route table) | requests in flight, when the layer counts them (a [`limit`](crate::ApiErrorLayer::limit), fixed or adaptive, or a [`drain`](crate::ApiErrorLayer::drain)) |
 //! | `api_concurrency_limit` | gauge | `resource` (likewise) | the in-flight limit: the fixed one, or where the adaptive controller has put it |
 //!
 //! With an adaptive limit and a route table, each resource has its own limit, and the gauges

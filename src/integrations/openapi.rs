@@ -6,7 +6,7 @@
 //!   and `$id`), so the document and the JSON Schemas cannot drift.
 //! - [`ErrorResponses`], made from the layer, adds to every operation: `500`; `504` when a
 //!   [deadline](crate::ApiErrorLayer::timeout) is set; `503` with `Retry-After` when an
-//!   [in-flight limit](crate::ApiErrorLayer::max_in_flight), [load
+//!   [in-flight limit](crate::ApiErrorLayer::limit), [load
 //!   shedding](crate::ApiErrorLayer::shed_when_not_ready) or a [maintenance
 //!   switch](crate::ApiErrorLayer::maintenance) is on; `401` with `WWW-Authenticate` on the
 //!   operations with a security requirement (their own, or the document's). Each method the
@@ -153,9 +153,8 @@ impl ErrorResponses {
                     .policy
                     .as_ref()
                     .is_some_and(MethodPolicy::has_timeouts),
-            unavailable: config.in_flight.is_some()
+            unavailable: config.counts()
                 || config.maintenance.is_some()
-                || config.drain.is_some()
                 || config.shed_when_not_ready,
             planned,
         }

@@ -11,14 +11,12 @@ use tower_layer::Layer;
 
 use crate::admission::drain::Drain;
 use crate::admission::maintenance::Maintenance;
-use crate::admission::overload::{AdaptiveConcurrency, InFlight};
+use crate::admission::overload::{InFlight, Limit};
 use crate::methods::policy::MethodPolicy;
 use crate::middleware::config::Config;
 use crate::middleware::service::ApiErrorService;
-use crate::respond::canned::Canned;
 use crate::respond::classify::{ClassifyError, DefaultClassifier};
 use crate::respond::settings::{keep, Format, Rendering};
-use crate::ApiError;
 
 /// A [`Layer`](tower_layer::Layer) that makes every failure of the wrapped service leave as the documented error
 /// body. See the [crate documentation](crate) for what it does; each method below switches on
@@ -28,7 +26,7 @@ use crate::ApiError;
 /// ```
 /// use std::time::Duration;
 /// use http::Method;
-/// use tower_api_errors::{ApiErrorLayer, Maintenance, MethodPolicy, Resource};
+/// use tower_api_errors::{ApiErrorLayer, Limit, Maintenance, MethodPolicy, Resource};
 ///
 /// let policy = MethodPolicy::builder()
 ///     .resource("/payments", Resource::allow([Method::GET]).plan([Method::POST]))
@@ -38,8 +36,7 @@ use crate::ApiError;
 ///
 /// let layer = ApiErrorLayer::new()
 ///     .timeout(Duration::from_secs(2))
-///     .max_in_flight(64)
-///     .retry_after(Duration::from_secs(1))
+///     .limit(Limit::fixed(64).retry_after(Duration::from_secs(1)))
 ///     .maintenance(Maintenance::builder().bypass("/health").build())
 ///     .method_policy(policy);
 /// # let _ = layer;
@@ -121,37 +118,42 @@ impl<C> ApiErrorLayer<C> {
         self.configure(|c| c.timeout = Some(timeout))
     }
 
-    /// At most `max` requests in flight for all the services this layer makes; the next one
-    /// gets `503 overloaded` with `Retry-After` at once, without queueing for a place. (It still
-    /// waits for the inner service's readiness, as every tower call does, unless
-    /// [`shed_when_not_ready`](Self::shed_when_not_ready) is set.)
+    /// The in-flight limit of each service this layer makes: fixed or adaptive, with the
+    /// `Retry-After` of its refusals (see [`Limit`]). Each [`layer`](Layer::layer) call counts
+    /// on its own, as with tower's `ConcurrencyLimitLayer` (clones of the service share their
+    /// count); to share one count between layers, see [`shared_limit`](Self::shared_limit).
+    /// Replaces a limit set before: a layer has one.
     ///
-    /// A request holds its place until its response head is sent (or it is cancelled), as
-    /// with tower's `ConcurrencyLimit`: the body streaming after the head (a download, SSE) is
-    /// not counted.
+    /// ```
+    /// use tower::Layer;
+    /// use tower_api_errors::{ApiErrorLayer, Limit};
+    ///
+    /// let base = ApiErrorLayer::new().limit(Limit::fixed(1));
+    /// # let ok = || tower::service_fn(|_req: http::Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let public = base.clone().layer(ok());
+    /// let admin = base.layer(ok());
+    /// // Two services, two counts: the admin routes keep their place.
+    /// assert!(!public.in_flight().unwrap().same_count(admin.in_flight().unwrap()));
+    /// ```
     #[must_use]
-    pub fn max_in_flight(self, max: usize) -> Self {
+    pub fn limit(self, limit: Limit) -> Self {
         self.configure(|c| {
-            c.in_flight = Some(InFlight::new(max));
+            c.limit = Some(limit);
+            c.in_flight = None;
             c.partition();
         })
     }
 
-    /// An in-flight limit found from measured latency instead of guessed: see
-    /// [`AdaptiveConcurrency`] for how it moves. With a [route table](Self::method_policy),
-    /// one limit per resource (each with its own latency baseline) under one cap, so that an
-    /// overloaded resource is shed without shedding the others. Over it, `503 overloaded` at
-    /// once, with a `Retry-After` from the resource's drain rate (at least
-    /// [`retry_after`](Self::retry_after), 1 s to a minute). Critical requests are never
-    /// refused, sheddable ones first ([`Criticality`](crate::Criticality)).
-    ///
-    /// The resources are those of the route table the layer has when it makes its first
-    /// service (so [`ApiRouter::into_service`](crate::routing::ApiRouter::into_service) works,
-    /// and an [`in_flight`](Self::in_flight) handle taken before shows them).
+    /// One count for every layer given a clone of `in_flight` (made with
+    /// [`InFlight::new`]): their services share its places, as tower's
+    /// `GlobalConcurrencyLimitLayer` shares its semaphore. Replaces a limit set before.
     #[must_use]
-    pub fn adaptive_concurrency(self, adaptive: AdaptiveConcurrency) -> Self {
+    pub fn shared_limit(self, in_flight: InFlight) -> Self {
         self.configure(|c| {
-            c.in_flight = Some(InFlight::adaptive(adaptive));
+            c.in_flight = Some(in_flight);
+            c.limit = None;
             c.partition();
         })
     }
@@ -233,33 +235,20 @@ impl<C> ApiErrorLayer<C> {
     }
 
     /// A shutdown switch: once [triggered](Drain::trigger), new requests get
-    /// `503 shutting_down` (see [`Drain`]). The layer counts its requests in flight for it.
+    /// `503 shutting_down` (see [`Drain`]). The drain reads the in-flight count of each
+    /// service the layer makes: the limit's, or without one a count made for the drain.
     #[must_use]
     pub fn drain(self, drain: Drain) -> Self {
-        self.configure(|c| {
-            c.drain = Some(drain);
-            c.in_flight.get_or_insert_with(InFlight::unlimited);
-            c.partition();
-        })
+        self.configure(|c| c.drain = Some(drain))
     }
 
     /// Answers `503 overloaded` at once when the inner service is not ready, instead of
-    /// waiting for it (tower's `LoadShed`, with the documented body).
+    /// waiting for it (tower's `LoadShed`, with the documented body): the limit's answer and
+    /// `Retry-After` when the layer has a [limit](Self::limit), else `Retry-After: 1`.
     #[must_use]
     pub fn shed_when_not_ready(self) -> Self {
         self.configure(|c| c.shed_when_not_ready = true)
     }
-
-    /// The `Retry-After` of `503 overloaded` answers (default: 1 second; never under 1 s, which
-    /// would invite every refused client back at once).
-    #[must_use]
-    pub fn retry_after(self, retry_after: Duration) -> Self {
-        self.configure(|c| {
-            c.retry_after = retry_after;
-            c.overloaded = Canned::new(ApiError::overloaded(retry_after));
-        })
-    }
-
     /// A run-time maintenance switch; keep a clone to flip it.
     #[must_use]
     pub fn maintenance(self, maintenance: Maintenance) -> Self {
@@ -389,30 +378,24 @@ impl<C> ApiErrorLayer<C> {
             classifier,
         }
     }
-
-    /// The in-flight gauge, when [`max_in_flight`](Self::max_in_flight),
-    /// [`adaptive_concurrency`](Self::adaptive_concurrency) or [`drain`](Self::drain) is set.
-    #[must_use]
-    pub fn in_flight(&self) -> Option<InFlight> {
-        self.config.in_flight.clone()
-    }
 }
 
 impl<S, C: Clone> Layer<S> for ApiErrorLayer<C> {
     type Service = ApiErrorService<S, C>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        if let (Some(drain), Some(in_flight)) = (&self.config.drain, &self.config.in_flight) {
-            drain.attach(in_flight);
-        }
+        let config = self.config.for_service();
         #[cfg(feature = "metrics")]
         crate::respond::observe::describe_metrics();
-        if let Some(in_flight) = &self.config.in_flight {
-            let patterns = self.config.policy.iter().flat_map(MethodPolicy::patterns);
+        if let Some(in_flight) = &config.in_flight {
+            if let Some(drain) = &config.drain {
+                drain.attach(in_flight);
+            }
+            let patterns = config.policy.iter().flat_map(MethodPolicy::patterns);
             in_flight.partition(patterns);
             #[cfg(feature = "metrics")]
             in_flight.register_gauges();
         }
-        ApiErrorService::new(inner, Arc::clone(&self.config), self.classifier.clone())
+        ApiErrorService::new(inner, config, self.classifier.clone())
     }
 }

@@ -11,7 +11,7 @@ use http_body::Body;
 use tower_service::Service;
 
 use crate::admission::deadline;
-use crate::admission::overload::{RouteHints, Shed};
+use crate::admission::overload::{InFlight, RouteHints, Shed};
 use crate::contract::method_id::MethodId;
 use crate::methods::policy::Decision;
 use crate::methods::recognized;
@@ -60,6 +60,14 @@ impl<S, C> ApiErrorService<S, C> {
             classifier,
             readiness: Readiness::Ready,
         }
+    }
+
+    /// The in-flight count of this service and its clones, when the layer counts (a
+    /// [limit](crate::ApiErrorLayer::limit), a [shared one](crate::ApiErrorLayer::shared_limit)
+    /// or a [drain](crate::ApiErrorLayer::drain)): keep a clone to watch the server.
+    #[must_use]
+    pub fn in_flight(&self) -> Option<&InFlight> {
+        self.config.in_flight.as_ref()
     }
 
     /// The inner service.
@@ -123,7 +131,11 @@ where
             match std::mem::replace(&mut self.readiness, Readiness::Ready) {
                 Readiness::Ready => {}
                 Readiness::NotReady => {
-                    let refusal = Answer::shed(&config.overloaded, ShedReason::Overloaded);
+                    let overloaded = config
+                        .in_flight
+                        .as_ref()
+                        .map_or(&config.overloaded, InFlight::overloaded);
+                    let refusal = Answer::shed(overloaded, ShedReason::Overloaded);
                     return answer(refusal, &ctx, rendering);
                 }
                 Readiness::Failed(error) => {
@@ -185,10 +197,10 @@ where
             return answer(refusal, &ctx, rendering);
         }
         let permit = match &config.in_flight {
-            Some(in_flight) => match in_flight.admit(&req, hints, timeout, config.retry_after) {
+            Some(in_flight) => match in_flight.admit(&req, hints, timeout) {
                 Ok(permit) => Some(permit),
                 Err(Shed::Overloaded) => {
-                    let refusal = Answer::shed(&config.overloaded, ShedReason::Overloaded);
+                    let refusal = Answer::shed(in_flight.overloaded(), ShedReason::Overloaded);
                     return answer(refusal, &ctx, rendering);
                 }
                 Err(Shed::DeadlineTooShort) => {

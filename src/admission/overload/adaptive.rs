@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// Settings of the adaptive in-flight limit
-/// ([`ApiErrorLayer::adaptive_concurrency`](crate::ApiErrorLayer::adaptive_concurrency)).
+/// ([`Limit::adaptive`](crate::Limit::adaptive)).
 /// The defaults need no tuning; the bounds are there to cap what a misbehaving measurement can
 /// do. Every value is clamped to a sane range rather than refused.
 ///
@@ -67,8 +67,8 @@ use std::time::Duration;
 ///
 /// A refusal's `Retry-After` is the time the resource's requests in flight take to drain at
 /// its recent completion rate (by Little's law, about its latency under load): when a place
-/// frees for a new request. It is at least the layer's
-/// [`retry_after`](crate::ApiErrorLayer::retry_after), never under 1 s (sooner invites a retry
+/// frees for a new request. It is at least the limit's
+/// [`retry_after`](crate::Limit::retry_after), never under 1 s (sooner invites a retry
 /// storm) nor over a minute, and spread over `[base, 2 × base]` so that refused clients do not
 /// come back in step. How often clients come back does not enter it: a client retrying in a
 /// tight loop does not make the polite ones wait longer.
@@ -82,12 +82,12 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer};
+/// use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, InFlight, Limit};
 ///
-/// let layer = ApiErrorLayer::new()
-///     .timeout(Duration::from_secs(2))
-///     .adaptive_concurrency(AdaptiveConcurrency::default().min_limit(2).max_limit(256));
-/// let gauge = layer.in_flight().unwrap();
+/// let limit = Limit::adaptive(AdaptiveConcurrency::default().min_limit(2).max_limit(256));
+/// let layer = ApiErrorLayer::new().timeout(Duration::from_secs(2)).limit(limit);
+/// // What each service of the layer starts with:
+/// let gauge = InFlight::new(limit);
 /// assert!(gauge.is_adaptive());
 /// assert_eq!(gauge.limit(), 16); // the initial limit, until the first measurement
 /// assert_eq!(gauge.max(), 256);
@@ -129,12 +129,12 @@ impl AdaptiveConcurrency {
     /// The lowest limit of each resource (default 1; clamped to 1 ..= 1 000 000).
     ///
     /// ```
-    /// use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer};
+    /// use tower_api_errors::{AdaptiveConcurrency, InFlight, Limit};
     ///
     /// // Clamped, never a panic nor an unbounded limit: at most `max_limit`.
-    /// let layer = ApiErrorLayer::new()
-    ///     .adaptive_concurrency(AdaptiveConcurrency::default().min_limit(usize::MAX));
-    /// let gauge = layer.in_flight().unwrap();
+    /// let gauge = InFlight::new(Limit::adaptive(
+    ///     AdaptiveConcurrency::default().min_limit(usize::MAX),
+    /// ));
     /// assert_eq!(gauge.max(), 1000);
     /// assert_eq!(gauge.limit(), 1000);
     /// ```
@@ -187,11 +187,11 @@ impl AdaptiveConcurrency {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer};
+    /// use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, Limit};
     ///
     /// // "Never" is a day: the layer builds, and the baseline still follows a slower service.
     /// let never = AdaptiveConcurrency::default().probe_interval(Duration::MAX);
-    /// let _ = ApiErrorLayer::new().adaptive_concurrency(never);
+    /// let _ = ApiErrorLayer::new().limit(Limit::adaptive(never));
     /// ```
     #[must_use]
     pub fn probe_interval(mut self, interval: Duration) -> Self {

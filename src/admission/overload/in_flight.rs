@@ -10,10 +10,16 @@ use http::Request;
 use super::adaptive::AdaptiveConcurrency;
 use super::controller::Controller;
 use super::criticality::{room, Criticality};
+use super::limit::Limit;
 use super::refusal::{RouteHints, Shed};
+use crate::respond::canned::Canned;
+use crate::ApiError;
 
-/// The in-flight gauge and limit of a layer: every service the layer makes shares it. Clones
-/// share it too; keep one to watch the server.
+/// The in-flight count and limit of a service: clones of the service share it, and so do
+/// clones of the handle; keep one to watch the server
+/// ([`ApiErrorService::in_flight`](crate::ApiErrorService::in_flight)). Made by a layer for
+/// each service from its [`Limit`], or by you with [`InFlight::new`] to share one count
+/// between layers ([`ApiErrorLayer::shared_limit`](crate::ApiErrorLayer::shared_limit)).
 #[derive(Debug, Clone)]
 pub struct InFlight {
     shared: Arc<Shared>,
@@ -27,10 +33,14 @@ struct Shared {
     limit: usize,
     /// The adaptive limit's settings; `None` for a fixed limit.
     adaptive: Option<AdaptiveConcurrency>,
+    /// The `Retry-After` of a fixed limit's refusal; the least an adaptive one sends.
+    retry_after: Duration,
+    /// A fixed limit's `503 overloaded`, rendered once.
+    overloaded: Canned,
     /// Adaptive only: one per resource of the route table, then one for the requests no
     /// resource matches (or the only one, without a table). Made when the layer makes its
     /// first service, its route table known (see [`InFlight::partition`]), so that a handle
-    /// taken before that (`layer.in_flight()`) sees them.
+    /// made before that ([`InFlight::new`], given to the layer) sees them.
     partitions: OnceLock<Box<[Partition]>>,
     /// `api_in_flight` and `api_concurrency_limit` without a label, for a fixed limit;
     /// registered when the first service is made (see [`InFlight::register_gauges`]).
@@ -75,33 +85,44 @@ pub struct ResourceLoad<'a> {
 }
 
 impl InFlight {
-    /// A fixed limit.
-    pub(crate) fn new(max: usize) -> Self {
-        Self::with(max, None)
-    }
-
-    /// No limit: only counts (for [`Drain`](crate::Drain)).
-    pub(crate) fn unlimited() -> Self {
-        Self::new(usize::MAX)
-    }
-
-    /// A limit found from measured latency, one per resource once
-    /// [partitioned](Self::partition).
-    pub(crate) fn adaptive(config: AdaptiveConcurrency) -> Self {
-        Self::with(config.max_limit, Some(config))
-    }
-
-    fn with(limit: usize, adaptive: Option<AdaptiveConcurrency>) -> Self {
+    /// A count under `limit`, to give to several layers with
+    /// [`ApiErrorLayer::shared_limit`](crate::ApiErrorLayer::shared_limit): their services
+    /// then share it (and its adaptive controllers, with the first one's route table).
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_api_errors::{ApiErrorLayer, InFlight, Limit};
+    ///
+    /// let shared = InFlight::new(Limit::fixed(64));
+    /// let public = ApiErrorLayer::new().shared_limit(shared.clone());
+    /// let admin = ApiErrorLayer::new().shared_limit(shared.clone());
+    /// # let ok = || tower::service_fn(|_req: http::Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let (a, b) = (public.layer(ok()), admin.layer(ok()));
+    /// assert!(a.in_flight().unwrap().same_count(&shared));
+    /// assert!(b.in_flight().unwrap().same_count(&shared));
+    /// assert_eq!(shared.limit(), 64);
+    /// ```
+    #[must_use]
+    pub fn new(limit: Limit) -> Self {
         Self {
             shared: Arc::new(Shared {
                 count: AtomicUsize::new(0),
-                limit,
-                adaptive,
+                limit: limit.max,
+                adaptive: limit.adaptive,
+                retry_after: limit.retry_after,
+                overloaded: Canned::new(ApiError::overloaded(limit.retry_after)),
                 partitions: OnceLock::new(),
                 #[cfg(feature = "metrics")]
                 gauges: OnceLock::new(),
             }),
         }
+    }
+
+    /// The answer to a request over a fixed limit (or refused as not ready, when shedding).
+    pub(crate) fn overloaded(&self) -> &Canned {
+        &self.shared.overloaded
     }
 
     /// Gives an adaptive limit one partition per pattern of `resources` and one for the
@@ -204,17 +225,17 @@ impl InFlight {
     /// ```
     /// use http::Method;
     /// use tower::Layer;
-    /// use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, MethodPolicy, Resource};
+    /// use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, InFlight, Limit, MethodPolicy, Resource};
     ///
     /// let policy = MethodPolicy::builder()
     ///     .resource("/payments", Resource::allow([Method::GET]))
     ///     .resource("/reports/{id}/result", Resource::allow([Method::GET]))
     ///     .build()
     ///     .unwrap();
+    /// let gauge = InFlight::new(Limit::adaptive(AdaptiveConcurrency::default()));
     /// let layer = ApiErrorLayer::new()
-    ///     .adaptive_concurrency(AdaptiveConcurrency::default())
+    ///     .shared_limit(gauge.clone())
     ///     .method_policy(policy);
-    /// let gauge = layer.in_flight().unwrap();
     /// let _app = layer.layer(tower::service_fn(|_req: http::Request<()>| async {
     ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
     /// }));
@@ -238,7 +259,14 @@ impl InFlight {
         self.resources().find(|r| r.pattern == pattern)
     }
 
-    pub(crate) fn same_as(&self, other: &Self) -> bool {
+    /// Whether a handle other than this one exists (a service, a clone kept to watch it).
+    pub(crate) fn is_held_elsewhere(&self) -> bool {
+        Arc::strong_count(&self.shared) > 1
+    }
+
+    /// Whether two handles count the same requests.
+    #[must_use]
+    pub fn same_count(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
     }
 
@@ -251,7 +279,6 @@ impl InFlight {
         req: &Request<B>,
         hints: RouteHints,
         timeout: Option<Duration>,
-        retry_after: Duration,
     ) -> Result<Permit, Shed> {
         let criticality = req
             .extensions()
@@ -262,7 +289,7 @@ impl InFlight {
         if self.shared.adaptive.is_none() {
             return self.try_acquire(criticality).ok_or(Shed::Overloaded);
         }
-        self.admit_adaptive(hints, timeout, retry_after, criticality)
+        self.admit_adaptive(hints, timeout, criticality)
     }
 
     /// [`admit`](Self::admit) under an adaptive limit: the request's resource (the last
@@ -273,7 +300,6 @@ impl InFlight {
         &self,
         hints: RouteHints,
         timeout: Option<Duration>,
-        retry_after: Duration,
         criticality: Criticality,
     ) -> Result<Permit, Shed> {
         let partitions = self.partitions();
@@ -291,7 +317,7 @@ impl InFlight {
             return Err(Shed::DeadlineTooShort);
         }
         self.try_acquire_in(index as u32, partition, criticality)
-            .ok_or_else(|| Shed::Adaptive(partition.refuse(retry_after)))
+            .ok_or_else(|| Shed::Adaptive(partition.refuse(self.shared.retry_after)))
     }
 
     /// A permit under a fixed limit (or none), or `None` when the limit (for `criticality`)
@@ -461,7 +487,7 @@ mod tests {
 
     #[test]
     fn admits_up_to_max_and_releases_on_drop() {
-        let limit = InFlight::new(2);
+        let limit = InFlight::new(Limit::fixed(2));
         let a = limit.try_acquire(Criticality::Normal).unwrap();
         let b = limit.try_acquire(Criticality::Normal).unwrap();
         assert!(limit.try_acquire(Criticality::Normal).is_none());
@@ -474,7 +500,7 @@ mod tests {
 
     #[test]
     fn zero_admits_nothing_but_critical() {
-        let limit = InFlight::new(0);
+        let limit = InFlight::new(Limit::fixed(0));
         assert!(limit.try_acquire(Criticality::Normal).is_none());
         assert!(limit.try_acquire(Criticality::Sheddable).is_none());
         let critical = limit.try_acquire(Criticality::Critical).unwrap();
@@ -485,7 +511,7 @@ mod tests {
 
     #[test]
     fn sheddable_fills_three_quarters_and_critical_goes_over() {
-        let limit = InFlight::new(8);
+        let limit = InFlight::new(Limit::fixed(8));
         let sheddable: Vec<_> = std::iter::from_fn(|| limit.try_acquire(Criticality::Sheddable))
             .take(100)
             .collect();
@@ -507,7 +533,7 @@ mod tests {
         // Three quarters of 1, 2, 3, 4 rounded up: a sheddable request is never refused with
         // nothing in flight (rounded down, 1..=3 would refuse it always).
         for (limit, admitted) in [(1, 1), (2, 2), (3, 3), (4, 3), (5, 4)] {
-            let gauge = InFlight::new(limit);
+            let gauge = InFlight::new(Limit::fixed(limit));
             let held: Vec<_> = std::iter::from_fn(|| gauge.try_acquire(Criticality::Sheddable))
                 .take(10)
                 .collect();
@@ -517,16 +543,16 @@ mod tests {
 
     #[test]
     fn the_extension_wins_over_the_route_table() {
-        let limit = InFlight::new(0);
+        let limit = InFlight::new(Limit::fixed(0));
         let hints = RouteHints {
             criticality: Some(Criticality::Critical),
             ..RouteHints::default()
         };
         let plain = Request::new(());
-        assert!(limit.admit(&plain, hints, None, Duration::ZERO).is_ok());
+        assert!(limit.admit(&plain, hints, None).is_ok());
         let mut marked = Request::new(());
         marked.extensions_mut().insert(Criticality::Sheddable);
-        let refused = limit.admit(&marked, hints, None, Duration::from_secs(2));
+        let refused = limit.admit(&marked, hints, None);
         // A fixed limit answers with the layer's own `503 overloaded`, rendered once.
         assert!(matches!(refused, Err(Shed::Overloaded)));
     }
@@ -534,7 +560,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn each_resource_has_its_own_limit_under_one_cap() {
         let config = AdaptiveConcurrency::default().initial_limit(2).max_limit(3);
-        let gauge = InFlight::adaptive(config);
+        let gauge = InFlight::new(Limit::adaptive(config));
         gauge.partition(["/a", "/b"]);
         let on = |resource: u16| RouteHints {
             resource: Some(resource),
@@ -542,12 +568,12 @@ mod tests {
         };
         let req = Request::new(());
         let a: Vec<_> = (0..2)
-            .map(|_| gauge.admit(&req, on(0), None, Duration::ZERO).unwrap())
+            .map(|_| gauge.admit(&req, on(0), None).unwrap())
             .collect();
         // /a is full; /b is not, and takes the last place under the cap of 3.
-        assert!(gauge.admit(&req, on(0), None, Duration::ZERO).is_err());
-        let b = gauge.admit(&req, on(1), None, Duration::ZERO).unwrap();
-        assert!(gauge.admit(&req, on(1), None, Duration::ZERO).is_err());
+        assert!(gauge.admit(&req, on(0), None).is_err());
+        let b = gauge.admit(&req, on(1), None).unwrap();
+        assert!(gauge.admit(&req, on(1), None).is_err());
         assert_eq!(gauge.current(), 3);
         let loads: Vec<_> = gauge.resources().map(|r| (r.pattern, r.current)).collect();
         assert_eq!(loads, [(Some("/a"), 2), (Some("/b"), 1), (None, 0)]);

@@ -2,13 +2,13 @@
 //! adaptive, with priorities.
 //!
 //! tower's `ConcurrencyLimit` makes callers wait for a permit, and under `Router::layer` it
-//! counts per route. This limit is one counter for every service a layer makes (one per
-//! resource under one cap, when adaptive with a route table), and a request
+//! counts per route. This limit is one counter for the service a layer makes and its clones
+//! (one per resource under one cap, when adaptive with a route table), and a request
 //! over the limit gets `503 overloaded` with `Retry-After` immediately: a client can retry
 //! elsewhere or later, and the server's latency does not grow with its queue.
 //!
-//! The limit is either a number you choose ([`ApiErrorLayer::max_in_flight`]) or found from
-//! measured latency ([`ApiErrorLayer::adaptive_concurrency`], see [`AdaptiveConcurrency`]
+//! The limit, a [`Limit`] given to [`ApiErrorLayer::limit`], is either a number you choose
+//! ([`Limit::fixed`]) or found from measured latency ([`Limit::adaptive`], see [`AdaptiveConcurrency`]
 //! for the algorithm). A fixed number is a guess: too high and requests queue behind the real
 //! bottleneck (a database pool) while the limit admits them all; too low and capacity is thrown
 //! away. The adaptive limit follows the service as it is.
@@ -18,10 +18,15 @@
 //!
 //! ```
 //! use std::time::Duration;
-//! use tower_api_errors::ApiErrorLayer;
+//! use tower::Layer;
+//! use tower_api_errors::{ApiErrorLayer, Limit};
 //!
-//! let layer = ApiErrorLayer::new().max_in_flight(64).retry_after(Duration::from_secs(2));
-//! let gauge = layer.in_flight().expect("a limit is configured");
+//! let layer = ApiErrorLayer::new().limit(Limit::fixed(64).retry_after(Duration::from_secs(2)));
+//! # let inner = tower::service_fn(|_req: http::Request<()>| async {
+//! #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+//! # });
+//! let app = layer.layer(inner);
+//! let gauge = app.in_flight().expect("a limit is configured");
 //! assert_eq!(gauge.current(), 0);
 //! assert_eq!(gauge.limit(), 64);
 //! ```
@@ -49,13 +54,13 @@
 //! use axum::{routing::get, Router};
 //! use http::{Request, StatusCode};
 //! use tower::{Layer, ServiceExt};
-//! use tower_api_errors::{ApiErrorLayer, Criticality};
+//! use tower_api_errors::{ApiErrorLayer, Criticality, Limit};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
 //! let router = Router::new().route("/health", get(|| async { "ok" }));
 //! // A limit of zero refuses everything the limiter may refuse.
-//! let app = ApiErrorLayer::new().max_in_flight(0).layer(router);
+//! let app = ApiErrorLayer::new().limit(Limit::fixed(0)).layer(router);
 //!
 //! let mut health = Request::get("/health").body(axum::body::Body::empty()).unwrap();
 //! health.extensions_mut().insert(Criticality::Critical);
@@ -66,8 +71,7 @@
 //! # }
 //! ```
 //!
-//! [`ApiErrorLayer::max_in_flight`]: crate::ApiErrorLayer::max_in_flight
-//! [`ApiErrorLayer::adaptive_concurrency`]: crate::ApiErrorLayer::adaptive_concurrency
+//! [`ApiErrorLayer::limit`]: crate::ApiErrorLayer::limit
 //! [`Resource::critical`]: crate::Resource::critical
 //! [`Resource::sheddable`]: crate::Resource::sheddable
 
@@ -75,10 +79,12 @@ mod adaptive;
 mod controller;
 mod criticality;
 mod in_flight;
+mod limit;
 mod refusal;
 
 pub use self::adaptive::AdaptiveConcurrency;
 pub use self::criticality::{Criticality, SHEDDABLE_SHARE_PERCENT};
 pub(crate) use self::in_flight::Permit;
 pub use self::in_flight::{InFlight, ResourceLoad};
+pub use self::limit::Limit;
 pub(crate) use self::refusal::{RouteHints, Shed};
