@@ -187,11 +187,7 @@ impl Fixture {
             .in_flight()
             .expect("the stack has an adaptive limit");
         assert!(
-            in_flight.resources().all(|r| r.current == 0)
-                && in_flight
-                    .resource(None)
-                    .and_then(|r| r.min_latency)
-                    .is_some(),
+            in_flight.resources().all(|r| r.current == 0) && in_flight.min_latency().is_some(),
             "the warm-up closes the first probe"
         );
         let send = move |runtime: &Runtime, n: u64| {

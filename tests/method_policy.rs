@@ -163,6 +163,27 @@ async fn under_router_layer_axum_405_still_gets_the_body() {
     assert!(body.get("allowed").is_none());
 }
 
+#[test]
+fn the_wrong_placement_is_loud_and_wrap_is_the_right_one() {
+    // Under `Router::layer` every such 405 is a warning that names the fix.
+    let app = router().layer(ApiErrorLayer::new());
+    let (reply, logs) = common::captured_logs(call(app, req("POST", "/reports/1/result")));
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(
+        logs.contains("WARN") && logs.contains("ApiErrorLayer::wrap(router)"),
+        "{logs}"
+    );
+    // Wrapped whole: the body lists `allowed`, and nothing is logged but the error event.
+    let app: Router = ApiErrorLayer::new().wrap(router());
+    let (reply, logs) = common::captured_logs(call(app, req("POST", "/reports/1/result")));
+    assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(
+        reply.error_body()["allowed"],
+        serde_json::json!(["GET", "HEAD", "OPTIONS"])
+    );
+    assert!(!logs.contains("Router::layer"), "{logs}");
+}
+
 #[tokio::test]
 async fn the_builder_s_default_is_the_builder() {
     // `MethodPolicyBuilder::default()` once built a policy that left OPTIONS to the Router

@@ -32,6 +32,39 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl<C: Clone> crate::ApiErrorLayer<C> {
+    /// Wraps a whole axum [`Router`](::axum::Router), and gives an axum `Router` back: the one
+    /// way to put this layer around axum routes. Short for
+    /// `layer.layer(router).into_router()` (see [`ApiErrorService::into_router`]).
+    ///
+    /// Not `Router::layer(ApiErrorLayer::new())`: there the layer wraps each route on its own,
+    /// sees axum's 405 before axum adds `Allow` (so the body cannot list `allowed`) and never
+    /// sees the Router's 404 for a path no route matches. The layer warns when it meets such a
+    /// 405.
+    ///
+    /// ```
+    /// use axum::{routing::get, Router};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// let routes = Router::new().route("/hello", get(|| async { "hello" }));
+    /// let app: Router = ApiErrorLayer::new().wrap(routes);
+    /// # let _ = app;
+    /// ```
+    #[must_use]
+    pub fn wrap(&self, router: ::axum::Router) -> ::axum::Router
+    where
+        C: crate::ClassifyError + Send + Sync + 'static,
+        AxumService<::axum::Router, C>: Service<Request, Response = Response, Error = Infallible>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <AxumService<::axum::Router, C> as Service<Request>>::Future: Send + 'static,
+    {
+        tower_layer::Layer::layer(self, router).into_router()
+    }
+}
+
 impl<S, C> ApiErrorService<S, C> {
     /// The wrapped service as an axum [`Router`](::axum::Router) again, so that everything
     /// axum users do next works as usual: `.layer(CorsLayer…)`, `.layer(TraceLayer…)`,

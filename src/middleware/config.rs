@@ -52,6 +52,7 @@ impl Config {
     }
 
     /// Whether the layer counts (and maybe limits) requests in flight.
+    #[cfg(feature = "utoipa")]
     pub(crate) fn counts(&self) -> bool {
         self.in_flight.is_some() || self.limit.is_some() || self.drain.is_some()
     }

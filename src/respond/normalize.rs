@@ -180,7 +180,16 @@ fn method_not_allowed<B>(
     ctx: &RequestContext,
     rendering: &Rendering,
 ) -> Option<Normalized<B>> {
-    let allow = canonical_allow(parts, rendering.answer_options)?;
+    let Some(allow) = canonical_allow(parts, rendering.answer_options) else {
+        // Under axum's `Router::layer` the layer wraps each route, and sees the method
+        // router's 405 before axum adds `Allow`: the usual way to get here by mistake.
+        tracing::warn!(
+            target: "tower_api_errors::normalize",
+            "an inner 405 without Allow (RFC 9110 requires it); from axum, the layer may be \
+             under Router::layer, per route: wrap the whole Router, ApiErrorLayer::wrap(router)"
+        );
+        return None;
+    };
     parts.headers.insert(ALLOW, allow);
     let mut parts = std::mem::replace(parts, fresh_parts());
     if rendering.answer_options && ctx.method() == Some("OPTIONS") {
