@@ -361,15 +361,14 @@ impl InFlight {
             partition.count.fetch_add(1, Ordering::AcqRel)
         } else {
             let limit = partition.limit.load(Ordering::Relaxed);
-            let room = room(limit, criticality);
-            let previous = partition
-                .count
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-                    (n < room).then_some(n + 1)
-                })
-                .ok()?;
-            // The cap: one increment, undone when over (cheaper than a compare-and-swap loop;
-            // a request over the cap may count for an instant, never be admitted).
+            // The resource's limit, then the cap: each one increment, undone when over (cheaper
+            // than a compare-and-swap loop; a request over may count for an instant, never be
+            // admitted).
+            let previous = partition.count.fetch_add(1, Ordering::AcqRel);
+            if previous >= room(limit, criticality) {
+                partition.count.fetch_sub(1, Ordering::AcqRel);
+                return None;
+            }
             if shared.count.fetch_add(1, Ordering::AcqRel) >= shared.limit {
                 shared.count.fetch_sub(1, Ordering::AcqRel);
                 partition.count.fetch_sub(1, Ordering::AcqRel);
