@@ -88,8 +88,22 @@ pub struct PolicyError {
     reason: String,
 }
 
+impl PolicyError {
+    /// A mistake of the table at `pattern`, or of the whole table when `pattern` is empty.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn new(pattern: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            pattern: pattern.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.pattern.is_empty() {
+            return f.write_str(&self.reason);
+        }
         write!(f, "{}: {}", self.pattern, self.reason)
     }
 }
@@ -447,6 +461,15 @@ pub(crate) enum Decision<'a> {
     Refuse(&'a Canned),
 }
 
+/// What a route answers to a method it has no handler for; see [`MethodPolicy::unrouted`].
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+pub(crate) enum Unrouted<'a> {
+    /// The layer's own answer: planned (`501`) or refused (`405`).
+    Refused(&'a Canned),
+    /// axum's `405`, with this `Allow`.
+    NotAllowed(&'a HeaderValue),
+}
+
 impl MethodPolicy {
     /// Starts a table: no resource, not strict, answering `OPTIONS`.
     pub fn builder() -> MethodPolicyBuilder {
@@ -547,6 +570,19 @@ impl MethodPolicy {
             Some(canned) => Decision::Refuse(canned),
             None => Decision::Unlisted(hints),
         }
+    }
+
+    /// What a route of an [`ApiRouter`](crate::routing::ApiRouter) answers to a method it has
+    /// no handler for, on `path`: the layer's refusal (`405`, `501`), or for a method the table
+    /// does not name (`OPTIONS`, an extension method) a bare `405` with the resource's `Allow`,
+    /// as axum's, which the layer renders (`OPTIONS`: `204`). `None` for a path in no resource.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn unrouted(&self, method: &Method, path: &str) -> Option<Unrouted<'_>> {
+        let resource = &self.resources[self.resource_index(path)?];
+        Some(match resource.answer(method) {
+            Some(canned) => Unrouted::Refused(canned),
+            None => Unrouted::NotAllowed(&resource.allow),
+        })
     }
 
     pub(crate) fn answers_options(&self) -> bool {

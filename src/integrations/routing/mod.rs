@@ -1,0 +1,93 @@
+//! Routes declared once: the handlers and each method's fate (allowed, or planned: 501) in one
+//! declaration that produces both axum's `Router` and the [`MethodPolicy`], so they can't drift.
+//!
+//! The functions here mirror `axum::routing::{get, post, …}` and return an [`ApiMethodRouter`],
+//! which records the methods it routes (axum's `MethodRouter` can't be asked) and adds
+//! [`plan`](ApiMethodRouter::plan). [`ApiRouter`] mirrors `axum::Router`.
+//!
+//! ```
+//! use http::{Method, Request, StatusCode};
+//! use tower::ServiceExt;
+//! use tower_api_errors::routing::{get, ApiRouter};
+//! use tower_api_errors::ApiErrorLayer;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! let app = ApiRouter::new()
+//!     .route("/payments", get(|| async { "[]" }).plan(Method::POST))
+//!     .route("/reports/{id}/result", get(|| async { "done" }))
+//!     .into_service(ApiErrorLayer::new())
+//!     .expect("a valid route table");
+//!
+//! let post = |uri| Request::post(uri).body(axum::body::Body::empty()).unwrap();
+//! let planned = app.clone().oneshot(post("/payments")).await.unwrap();
+//! assert_eq!(planned.status(), StatusCode::NOT_IMPLEMENTED);
+//! let refused = app.oneshot(post("/reports/1234/result")).await.unwrap();
+//! assert_eq!(refused.status(), StatusCode::METHOD_NOT_ALLOWED);
+//! assert_eq!(refused.headers()["allow"], "GET, HEAD, OPTIONS");
+//! # }
+//! ```
+//!
+//! Keeping a `Router` and a policy apart? [`check_router`] tells whether they agree.
+
+mod answer;
+mod method_router;
+mod router;
+
+use ::axum::Router;
+
+pub use self::method_router::{
+    connect, delete, get, head, on, options, patch, post, put, trace, ApiMethodRouter, Methods,
+};
+pub use self::router::ApiRouter;
+use crate::{MethodPolicy, PolicyMismatch};
+
+/// [`check_policy`](crate::check_policy) for an axum `Router` kept apart from its policy: whether
+/// the Router routes each method the policy allows, and no method it refuses.
+///
+/// ```
+/// use axum::routing::get;
+/// use http::Method;
+/// use tower_api_errors::routing::check_router;
+/// use tower_api_errors::{MethodPolicy, Resource};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let router = axum::Router::new().route("/payments", get(|| async { "[]" }));
+/// let policy = MethodPolicy::builder()
+///     .resource("/payments", Resource::allow([Method::GET]).plan([Method::POST]))
+///     .build()
+///     .unwrap();
+/// check_router(router, &policy).await.expect("they agree");
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// Every disagreement found.
+pub async fn check_router(router: Router, policy: &MethodPolicy) -> Result<(), PolicyMismatch> {
+    crate::check_policy::<axum_core::body::Body, _, _>(router, policy).await
+}
+
+/// `prefix` + `path` as `axum::Router::nest` joins them.
+fn nested_path(prefix: &str, path: &str) -> String {
+    if prefix.ends_with('/') {
+        format!("{prefix}{}", path.trim_start_matches('/'))
+    } else if path == "/" {
+        prefix.to_owned()
+    } else {
+        format!("{prefix}{path}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_paths_join_as_axum_joins_them() {
+        assert_eq!(nested_path("/admin", "/maintenance"), "/admin/maintenance");
+        assert_eq!(nested_path("/admin", "/"), "/admin");
+        assert_eq!(nested_path("/admin/", "/x"), "/admin/x");
+    }
+}
