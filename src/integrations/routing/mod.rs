@@ -68,26 +68,3 @@ use crate::{MethodPolicy, PolicyMismatch};
 pub async fn check_router(router: Router, policy: &MethodPolicy) -> Result<(), PolicyMismatch> {
     crate::check_policy::<axum_core::body::Body, _, _>(router, policy).await
 }
-
-/// `prefix` + `path` as `axum::Router::nest` joins them.
-fn nested_path(prefix: &str, path: &str) -> String {
-    if prefix.ends_with('/') {
-        format!("{prefix}{}", path.trim_start_matches('/'))
-    } else if path == "/" {
-        prefix.to_owned()
-    } else {
-        format!("{prefix}{path}")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nested_paths_join_as_axum_joins_them() {
-        assert_eq!(nested_path("/admin", "/maintenance"), "/admin/maintenance");
-        assert_eq!(nested_path("/admin", "/"), "/admin");
-        assert_eq!(nested_path("/admin/", "/x"), "/admin/x");
-    }
-}

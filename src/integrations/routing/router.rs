@@ -14,8 +14,7 @@ use tower_layer::Layer;
 use tower_service::Service;
 
 use super::answer::PolicyCell;
-use super::nested_path;
-use super::ApiMethodRouter;
+use super::method_router::ApiMethodRouter;
 use crate::admission::overload::RouteHints;
 use crate::methods::recognized::ROUTABLE;
 use crate::{ApiErrorLayer, ApiErrorService, MethodPolicy, PolicyError, Resource};
@@ -423,10 +422,28 @@ impl ApiRouter<()> {
     }
 }
 
+/// `prefix` + `path` as `axum::Router::nest` joins them.
+fn nested_path(prefix: &str, path: &str) -> String {
+    if prefix.ends_with('/') {
+        format!("{prefix}{}", path.trim_start_matches('/'))
+    } else if path == "/" {
+        prefix.to_owned()
+    } else {
+        format!("{prefix}{path}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::routing::{get, post};
+
+    #[test]
+    fn nested_paths_join_as_axum_joins_them() {
+        assert_eq!(nested_path("/admin", "/maintenance"), "/admin/maintenance");
+        assert_eq!(nested_path("/admin", "/"), "/admin");
+        assert_eq!(nested_path("/admin/", "/x"), "/admin/x");
+    }
 
     #[test]
     fn routing_a_path_twice_adds_to_its_resource() {
