@@ -409,3 +409,151 @@ async fn planned_methods_differ_by_design() {
     assert_eq!(refused.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(refused.headers["x-layer"], "1");
 }
+
+/// Issue 21, item 3: what axum users write, working as in axum.
+#[tokio::test]
+async fn any_and_method_filters() {
+    use axum::routing::MethodFilter;
+    let theirs = axum::Router::new()
+        .route("/any", axum::routing::any(text!("any")))
+        .route(
+            "/on",
+            axum::routing::on(MethodFilter::GET.or(MethodFilter::POST), text!("on")),
+        );
+    let ours = ApiRouter::new()
+        .route("/any", api::any(text!("any")))
+        .route(
+            "/on",
+            api::on(MethodFilter::GET.or(MethodFilter::POST), text!("on")),
+        );
+    let mut cases = every_method("/any");
+    cases.extend(every_method("/on"));
+    same(theirs, ours, &cases).await;
+}
+
+#[tokio::test]
+async fn services_as_routes_nests_and_fallbacks() {
+    let service = || {
+        tower::service_fn(|_req: Request| async { Ok::<_, std::convert::Infallible>("service") })
+    };
+    let theirs = axum::Router::new()
+        .route_service("/svc", service())
+        .nest_service("/static", service())
+        .fallback_service(tower::service_fn(|_req: Request| async {
+            Ok::<_, std::convert::Infallible>("fallback")
+        }));
+    let ours = ApiRouter::new()
+        .route_service("/svc", service())
+        .nest_service("/static", service())
+        .fallback_service(tower::service_fn(|_req: Request| async {
+            Ok::<_, std::convert::Infallible>("fallback")
+        }));
+    same(
+        theirs,
+        ours,
+        &[
+            ("GET", "/svc"),
+            ("DELETE", "/svc"),
+            ("GET", "/static/app.js"),
+            ("POST", "/static/app.js"),
+            ("GET", "/elsewhere"),
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_plain_router_merges_and_nests() {
+    let third_party = || axum::Router::new().route("/status", axum::routing::get(text!("status")));
+    let theirs = axum::Router::new()
+        .route("/notes", axum::routing::get(text!("notes")))
+        .merge(third_party())
+        .nest("/vendor", third_party());
+    let ours = ApiRouter::new()
+        .route("/notes", api::get(text!("notes")))
+        .merge(third_party())
+        .nest("/vendor", third_party());
+    same(
+        theirs,
+        ours,
+        &[
+            ("GET", "/status"),
+            ("POST", "/status"),
+            ("GET", "/vendor/status"),
+            ("PUT", "/notes"),
+        ],
+    )
+    .await;
+}
+
+/// Where axum's behaviour can't be kept, the build says so, and what to do.
+#[test]
+fn what_cannot_work_is_refused_when_built() {
+    let strict_with_unknown_paths = ApiRouter::<()>::new()
+        .route("/a", api::get(text!("a")))
+        .merge(axum::Router::new().route("/b", axum::routing::get(text!("b"))))
+        .strict(true);
+    let error = strict_with_unknown_paths.policy().unwrap_err().to_string();
+    assert!(error.contains("strict mode would answer 404"), "{error}");
+
+    let error = ApiRouter::<()>::new()
+        .route("/a", api::get(text!("a")))
+        .method_not_allowed_fallback(text!("nope"))
+        .policy()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("method_not_allowed_fallback: "),
+        "{error}"
+    );
+
+    // A policy already on the layer is not thrown away.
+    let layer = ApiErrorLayer::new().method_policy(
+        tower_api_errors::MethodPolicy::builder()
+            .resource("/a", tower_api_errors::Resource::allow([Method::GET]))
+            .build()
+            .unwrap(),
+    );
+    let error = ApiRouter::new()
+        .route("/a", api::get(text!("a")))
+        .into_service(layer)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("already has a method policy"), "{error}");
+}
+
+/// `nest` keeps the nested router's settings (they were dropped), and says when two differ.
+#[tokio::test]
+async fn nest_keeps_the_nested_settings() {
+    let admin = ApiRouter::new()
+        .route("/switch", api::put(text!("on")))
+        .answer_options(false);
+    let policy = ApiRouter::<()>::new()
+        .route("/a", api::get(text!("a")))
+        .nest("/admin", admin)
+        .policy()
+        .unwrap();
+    let routes = ApiRouter::new().route("/a", api::get(text!("a"))).nest(
+        "/admin",
+        ApiRouter::new()
+            .route("/switch", api::put(text!("on")))
+            .answer_options(false),
+    );
+    let refused = reply(routes, "GET", "/admin/switch", false).await;
+    assert_eq!(refused.headers["allow"], "PUT", "{policy:?}");
+    let error = ApiRouter::<()>::new()
+        .strict(false)
+        .nest(
+            "/admin",
+            ApiRouter::new()
+                .route("/x", api::get(text!("x")))
+                .strict(true),
+        )
+        .policy()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("/admin: strict(true) here but strict(false)"),
+        "{error}"
+    );
+}

@@ -14,6 +14,7 @@ use tower_service::Service;
 
 use super::answer::{PolicyCell, PolicyFallback};
 use crate::admission::overload::RouteHints;
+use crate::methods::recognized::ROUTABLE;
 
 /// A method of the policy, one or many: `Method::POST`, `[Method::PUT, Method::DELETE]`.
 ///
@@ -73,6 +74,8 @@ pub struct ApiMethodRouter<S = ()> {
     /// The policy the route's fallback answers from, once it has one
     /// ([`answering`](Self::answering)).
     answers: Option<PolicyCell>,
+    /// A handler answers every method (`any`): the route needs no answers of the policy.
+    every_method: bool,
 }
 
 impl<S> fmt::Debug for ApiMethodRouter<S> {
@@ -152,9 +155,53 @@ method_fns! {
     trace => TRACE,
 }
 
-/// Routes `method` to `handler`; `method` must be one axum can route (RFC 9110's and `PATCH`).
+/// What [`on`] routes: one `Method` (one axum can route: RFC 9110's and `PATCH`), or axum's
+/// `MethodFilter`, several at once (`MethodFilter::GET.or(MethodFilter::POST)`).
+pub trait OnMethods {
+    /// axum's filter, and the methods it lets through.
+    fn into_filter(self) -> (MethodFilter, Vec<Method>);
+}
+
+/// axum's filters, each with its method.
+const FILTERS: [(MethodFilter, Method); 9] = [
+    (MethodFilter::GET, Method::GET),
+    (MethodFilter::HEAD, Method::HEAD),
+    (MethodFilter::POST, Method::POST),
+    (MethodFilter::PUT, Method::PUT),
+    (MethodFilter::DELETE, Method::DELETE),
+    (MethodFilter::PATCH, Method::PATCH),
+    (MethodFilter::OPTIONS, Method::OPTIONS),
+    (MethodFilter::TRACE, Method::TRACE),
+    (MethodFilter::CONNECT, Method::CONNECT),
+];
+
+impl OnMethods for Method {
+    #[track_caller]
+    fn into_filter(self) -> (MethodFilter, Vec<Method>) {
+        let filter = MethodFilter::try_from(self.clone())
+            .unwrap_or_else(|_| panic!("axum cannot route {self} requests"));
+        (filter, vec![self])
+    }
+}
+
+impl OnMethods for MethodFilter {
+    fn into_filter(self) -> (MethodFilter, Vec<Method>) {
+        // axum keeps its bits private; a filter contains another when adding it changes
+        // nothing.
+        let methods = FILTERS
+            .iter()
+            .filter(|(one, _)| self.or(*one) == self)
+            .map(|(_, method)| method.clone())
+            .collect();
+        (self, methods)
+    }
+}
+
+/// Routes `methods` to `handler`: one `Method`, or an axum `MethodFilter` (as
+/// `axum::routing::on`).
 ///
 /// ```
+/// use axum::routing::MethodFilter;
 /// use http::Method;
 /// use tower_api_errors::routing::{on, ApiMethodRouter};
 ///
@@ -162,18 +209,43 @@ method_fns! {
 ///
 /// let route: ApiMethodRouter = on(Method::PATCH, handler);
 /// assert_eq!(route.allowed(), [Method::PATCH]);
+/// let route: ApiMethodRouter = on(MethodFilter::GET.or(MethodFilter::POST), handler);
+/// assert_eq!(route.allowed(), [Method::GET, Method::POST]);
 /// ```
 ///
 /// # Panics
 ///
 /// For a method axum's `MethodFilter` has no bit for (an extension method like `QUERY`).
-pub fn on<H, T, S>(method: Method, handler: H) -> ApiMethodRouter<S>
+#[track_caller]
+pub fn on<H, T, S>(methods: impl OnMethods, handler: H) -> ApiMethodRouter<S>
 where
     H: Handler<T, S>,
     T: 'static,
     S: Clone + Send + Sync + 'static,
 {
-    ApiMethodRouter::new().on(method, handler)
+    ApiMethodRouter::new().on(methods, handler)
+}
+
+/// Routes every method to `handler`, as `axum::routing::any`: the policy allows each of `GET`,
+/// `POST`, `PUT`, `DELETE`, `PATCH`, `TRACE` (so the layer refuses none of them, nor plans
+/// any), and `OPTIONS`, `CONNECT` and extension methods reach the handler too.
+///
+/// ```
+/// use http::Method;
+/// use tower_api_errors::routing::{any, ApiMethodRouter};
+///
+/// async fn handler() {}
+///
+/// let route: ApiMethodRouter = any(handler);
+/// assert!(route.allowed().contains(&Method::DELETE));
+/// ```
+pub fn any<H, T, S>(handler: H) -> ApiMethodRouter<S>
+where
+    H: Handler<T, S>,
+    T: 'static,
+    S: Clone + Send + Sync + 'static,
+{
+    ApiMethodRouter::every_method(::axum::routing::any(handler))
 }
 
 impl<S: Clone> ApiMethodRouter<S> {
@@ -186,6 +258,7 @@ impl<S: Clone> ApiMethodRouter<S> {
             planned: Vec::new(),
             hints: RouteHints::default(),
             answers: None,
+            every_method: false,
         }
     }
 
@@ -256,16 +329,28 @@ where
     /// # Panics
     ///
     /// For a method axum's `MethodFilter` has no bit for.
-    pub fn on<H, T>(mut self, method: Method, handler: H) -> Self
+    #[track_caller]
+    pub fn on<H, T>(mut self, methods: impl OnMethods, handler: H) -> Self
     where
         H: Handler<T, S>,
         T: 'static,
     {
-        let filter = MethodFilter::try_from(method.clone())
-            .unwrap_or_else(|_| panic!("axum cannot route {method} requests"));
+        let (filter, methods) = methods.into_filter();
         self.inner = self.inner.on(filter, handler);
-        self.allowed.push(method);
+        self.allowed.extend(methods);
         self
+    }
+
+    /// `inner` answering every method itself (its fallback is a handler): `any`, a service.
+    pub(super) fn every_method(inner: MethodRouter<S>) -> Self {
+        Self {
+            inner,
+            allowed: ROUTABLE.to_vec(),
+            planned: Vec::new(),
+            hints: RouteHints::default(),
+            answers: None,
+            every_method: true,
+        }
     }
 
     /// Applies `layer` to this resource, as `MethodRouter::layer` does: to its handlers and to
@@ -354,7 +439,7 @@ where
     /// This route with the policy's answers as its fallback, and the cell they are read from
     /// once the router is built. Idempotent.
     pub(super) fn answering(mut self) -> Self {
-        if self.answers.is_none() {
+        if self.answers.is_none() && !self.every_method {
             let policy = PolicyCell::default();
             let fallback = PolicyFallback {
                 policy: PolicyCell::clone(&policy),
@@ -365,10 +450,10 @@ where
         self
     }
 
-    /// Whether the route already has the policy's fallback (a [`layer`](Self::layer) put it
-    /// there, to wrap it).
-    pub(super) fn is_answering(&self) -> bool {
-        self.answers.is_some()
+    /// Whether the route already has a fallback: the policy's (a [`layer`](Self::layer) put
+    /// it there, to wrap it), or a handler for every method.
+    pub(super) fn has_fallback(&self) -> bool {
+        self.answers.is_some() || self.every_method
     }
 
     /// axum's `MethodRouter`, the methods routed and planned, the hints and the fallback's cell.

@@ -37,7 +37,8 @@ mod router;
 use ::axum::Router;
 
 pub use self::method_router::{
-    connect, delete, get, head, on, options, patch, post, put, trace, ApiMethodRouter, Methods,
+    any, connect, delete, get, head, on, options, patch, post, put, trace, ApiMethodRouter,
+    Methods, OnMethods,
 };
 pub use self::router::ApiRouter;
 use crate::{MethodPolicy, PolicyMismatch};

@@ -60,8 +60,12 @@ pub struct ApiRouter<S = ()> {
     answer_options: Option<bool>,
     /// Where each route's fallback reads the policy from, filled by `into_parts`.
     answers: Vec<PolicyCell>,
-    /// Two routers merged or nested with different settings: reported by `policy`.
+    /// Two routers merged or nested with different settings, or an axum method the policy
+    /// can't honour: reported by `policy`.
     conflict: Option<PolicyError>,
+    /// What routes paths the policy does not know (a plain `Router` merged, `nest_service`):
+    /// fine, unless strict mode would answer 404 for them.
+    opaque: Vec<String>,
 }
 
 impl<S> fmt::Debug for ApiRouter<S> {
@@ -96,6 +100,7 @@ where
             answer_options: None,
             answers: Vec::new(),
             conflict: None,
+            opaque: Vec::new(),
         }
     }
 
@@ -115,11 +120,11 @@ where
     #[track_caller]
     pub fn route(mut self, path: &str, methods: ApiMethodRouter<S>) -> Self {
         let known = self.resources.iter().any(|(p, _)| p == path);
-        if known && methods.is_answering() {
+        if known && methods.has_fallback() {
             panic!(
-                "`{path}` is routed again with a method router that has a `layer`: declare the \
-                 path's methods in one `ApiMethodRouter` before `.layer(..)`, or use \
-                 `.route_layer(..)`"
+                "`{path}` is routed again with a method router that has a `layer` (or is \
+                 `any`): declare the path's methods in one `ApiMethodRouter` before \
+                 `.layer(..)`, or use `.route_layer(..)`"
             );
         }
         // The first declaration of a path carries the policy's answers; axum merges the next
@@ -157,28 +162,57 @@ where
     /// # Panics
     ///
     /// Where `axum::Router::nest` panics (a prefix of `/` or with a wildcard).
-    pub fn nest(mut self, prefix: &str, router: ApiRouter<S>) -> Self {
+    pub fn nest(mut self, prefix: &str, router: impl Into<ApiRouter<S>>) -> Self {
+        let router = router.into();
         self.router = self.router.nest(prefix, router.router);
         for (path, declared) in router.resources {
             self.record(nested_path(prefix, &path), declared);
         }
         self.adopt(prefix, router.strict, router.answer_options);
-        self.answers.extend(router.answers);
-        self.conflict = self.conflict.take().or(router.conflict);
+        self.join(prefix, router.answers, router.conflict, router.opaque);
         self
     }
 
     /// Merges the routes and policy of `other`, as `axum::Router::merge`; its settings as
-    /// with [`nest`](Self::nest).
-    pub fn merge(mut self, other: ApiRouter<S>) -> Self {
+    /// with [`nest`](Self::nest). A plain `axum::Router` (a third-party one) merges too: its
+    /// routes are served as axum serves them, and the policy does not name them (the layer
+    /// renders their 405s, with axum's `Allow`).
+    ///
+    /// ```
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    ///
+    /// let third_party = axum::Router::new().route("/status", axum::routing::get(|| async { "ok" }));
+    /// let routes: ApiRouter = ApiRouter::new()
+    ///     .route("/notes", get(|| async { "[]" }))
+    ///     .merge(third_party);
+    /// # let _ = routes;
+    /// ```
+    pub fn merge(mut self, other: impl Into<ApiRouter<S>>) -> Self {
+        let other = other.into();
         self.router = self.router.merge(other.router);
         for (path, declared) in other.resources {
             self.record(path, declared);
         }
         self.adopt("merged router", other.strict, other.answer_options);
-        self.answers.extend(other.answers);
-        self.conflict = self.conflict.take().or(other.conflict);
+        self.join("", other.answers, other.conflict, other.opaque);
         self
+    }
+
+    /// Takes on what a router nested at `prefix` (or merged) still has to report or fill.
+    fn join(
+        &mut self,
+        prefix: &str,
+        answers: Vec<PolicyCell>,
+        conflict: Option<PolicyError>,
+        opaque: Vec<String>,
+    ) {
+        self.answers.extend(answers);
+        self.conflict = self.conflict.take().or(conflict);
+        self.opaque
+            .extend(opaque.into_iter().map(|what| match prefix {
+                "" => what,
+                _ => format!("{what} under `{prefix}`"),
+            }));
     }
 
     /// Keeps the settings of a router nested or merged at `at`, or records the conflict.
@@ -209,6 +243,75 @@ where
         T: 'static,
     {
         self.router = self.router.fallback(handler);
+        self
+    }
+
+    /// The service for paths no route matches, as `axum::Router::fallback_service`.
+    pub fn fallback_service<T>(mut self, service: T) -> Self
+    where
+        T: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
+        T::Response: IntoResponse,
+        T::Future: Send + 'static,
+    {
+        self.router = self.router.fallback_service(service);
+        self
+    }
+
+    /// Routes every method of `path` to `service`, as `axum::Router::route_service`: the
+    /// policy allows them all (as for [`any`](super::any)).
+    ///
+    /// # Panics
+    ///
+    /// Where `axum::Router::route_service` panics: an invalid path, a `Router` as the service.
+    #[track_caller]
+    pub fn route_service<T>(mut self, path: &str, service: T) -> Self
+    where
+        T: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
+        T::Response: IntoResponse,
+        T::Future: Send + 'static,
+    {
+        self.router = self.router.route_service(path, service);
+        let declared = Declared {
+            allowed: ROUTABLE.to_vec(),
+            ..Declared::default()
+        };
+        self.record(path.to_owned(), declared);
+        self
+    }
+
+    /// Sends every path under `prefix` to `service`, as `axum::Router::nest_service`. The
+    /// policy does not know its paths: they are left to it (its 405s rendered by the layer),
+    /// and [`strict`](Self::strict) mode, which would answer 404 for them, is an error.
+    ///
+    /// # Panics
+    ///
+    /// Where `axum::Router::nest_service` panics (a prefix of `/` or with a wildcard).
+    #[track_caller]
+    pub fn nest_service<T>(mut self, prefix: &str, service: T) -> Self
+    where
+        T: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
+        T::Response: IntoResponse,
+        T::Future: Send + 'static,
+    {
+        self.router = self.router.nest_service(prefix, service);
+        self.opaque.push(format!("`nest_service(\"{prefix}\")`"));
+        self
+    }
+
+    /// Refused, with the reason as [`policy`](Self::policy)'s error: axum's
+    /// `method_not_allowed_fallback` answers the 405s of routes, which here are the policy's
+    /// (its words, its `Allow`, its 501s). To change how they read, map them in a layer (the
+    /// routes' answers pass through [`layer`](Self::layer)), or keep a plain `Router` and its
+    /// policy apart ([`into_parts`](Self::into_parts), [`check_router`](super::check_router)).
+    pub fn method_not_allowed_fallback<H, T>(mut self, _handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        let reason = "an ApiRouter's routes answer their 405s from the method policy; map them \
+                      in a `layer`, or keep a plain `Router` apart from its policy";
+        self.conflict
+            .get_or_insert(PolicyError::new("method_not_allowed_fallback", reason));
         self
     }
 
@@ -286,6 +389,7 @@ where
             answer_options: self.answer_options,
             answers: self.answers,
             conflict: self.conflict,
+            opaque: self.opaque,
         }
     }
 
@@ -333,6 +437,11 @@ where
     pub fn policy(&self) -> Result<MethodPolicy, PolicyError> {
         if let Some(conflict) = &self.conflict {
             return Err(conflict.clone());
+        }
+        if let (Some(true), Some(what)) = (self.strict, self.opaque.first()) {
+            let reason = "strict mode would answer 404 for its paths, which the policy does not \
+                          name: declare them with `ApiRouter`, or leave strict off";
+            return Err(PolicyError::new(what.clone(), reason));
         }
         let mut builder = MethodPolicy::builder()
             .strict(self.strict.unwrap_or(false))
@@ -392,6 +501,21 @@ where
             let _ = answers.set(Arc::clone(&shared));
         }
         Ok((self.router, policy))
+    }
+}
+
+/// A plain axum `Router` (one a team did not write) as an `ApiRouter` whose policy names none
+/// of its routes: [`merge`](ApiRouter::merge) and [`nest`](ApiRouter::nest) take it.
+impl<S> From<Router<S>> for ApiRouter<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    fn from(router: Router<S>) -> Self {
+        Self {
+            router,
+            opaque: vec!["a plain `axum::Router`".to_owned()],
+            ..Self::new()
+        }
     }
 }
 
