@@ -132,7 +132,7 @@
 //! without one, the happy path does not even count a reference for it. Next to tower-http's
 //! `TraceLayer` (one span per request), filter with `tower_api_errors=debug` to see the 4xx
 //! (`examples/axum.rs`). With the `metrics` feature, the same responses are counted: see
-//! `metrics` (`api_errors_total`, `api_shed_total`, `api_in_flight`,
+//! `api_metrics` (`api_errors_total`, `api_shed_total`, `api_in_flight`,
 //! `api_concurrency_limit`).
 //!
 //! ```
@@ -165,6 +165,7 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![warn(missing_debug_implementations)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 // One public path per type: the modules are private, and everything public is at the root
@@ -179,7 +180,7 @@ mod middleware;
 mod respond;
 
 #[cfg(feature = "metrics")]
-pub use crate::integrations::metrics;
+pub use crate::integrations::api_metrics;
 #[cfg(feature = "utoipa")]
 pub use crate::integrations::openapi;
 #[cfg(feature = "axum")]
@@ -195,7 +196,7 @@ pub use crate::integrations::json::Json;
 pub use crate::integrations::params::{Path, Query};
 
 pub use crate::admission::drain::Drain;
-pub use crate::admission::maintenance::Maintenance;
+pub use crate::admission::maintenance::{Maintenance, MaintenanceBuilder};
 pub use crate::admission::overload::{
     AdaptiveConcurrency, Criticality, InFlight, ResourceLoad, SHEDDABLE_SHARE_PERCENT,
 };
@@ -204,7 +205,9 @@ pub use crate::contract::api_error::{ApiError, MAX_RETRY_AFTER, RESERVED_MEMBERS
 pub use crate::contract::field_errors::FieldError;
 pub use crate::contract::text::MAX_DETAIL_CHARS;
 pub use crate::integrations::check_policy::{check_policy, PolicyMismatch};
-pub use crate::methods::policy::{MethodPolicy, MethodPolicyBuilder, PolicyError, Resource};
+pub use crate::methods::policy::{
+    MethodPolicy, MethodPolicyBuilder, PolicyError, PolicyErrorKind, Resource,
+};
 pub use crate::middleware::body::ResponseBody;
 pub use crate::middleware::future::ResponseFuture;
 pub use crate::middleware::layer::ApiErrorLayer;

@@ -221,7 +221,7 @@ fn adaptive_limit_drain_and_deadlines_add_no_allocation() {
     let layer = ApiErrorLayer::new()
         .timeout(stacks::TIMEOUT)
         .adaptive_concurrency(AdaptiveConcurrency::default())
-        .deadline_header("x-request-timeout-ms")
+        .deadline_header(http::HeaderName::from_static("x-request-timeout-ms"))
         .drain(Drain::new())
         .method_policy(stacks::policy());
     let adaptive = count(

@@ -383,7 +383,9 @@ async fn overload_maintenance_and_method_policy_hold_for_both_services() {
         assert_eq!(reply.error_body()["error"], "overloaded");
     }
 
-    let maintenance = tower_api_errors::Maintenance::new().retry_after(Duration::from_secs(30));
+    let maintenance = tower_api_errors::Maintenance::builder()
+        .retry_after(Duration::from_secs(30))
+        .build();
     let layer = ApiErrorLayer::new().maintenance(maintenance.clone());
     maintenance.enable();
     for (name, reply) in each(&layer, || get("/hello")).await {
@@ -523,7 +525,7 @@ async fn retry_after_is_never_zero() {
     let full = ApiErrorLayer::new()
         .max_in_flight(0)
         .retry_after(Duration::ZERO);
-    let maintenance = Maintenance::new().retry_after(Duration::ZERO);
+    let maintenance = Maintenance::builder().retry_after(Duration::ZERO).build();
     let switched = ApiErrorLayer::new().maintenance(maintenance.clone());
     maintenance.enable();
     let drain = Drain::new().retry_after(Duration::ZERO);

@@ -59,6 +59,15 @@ fn handler_errors() -> Router {
             get(|| async { Err::<(), _>(ApiError::unauthorized("Bearer realm=\"api\"")) }),
         )
         .route(
+            // A challenge from configuration that is no header value: no panic in the
+            // handler, and the 401 still carries a challenge, the layer's.
+            "/bad-realm",
+            get(|| async {
+                let realm = String::from("staff\nX-Injected: 1");
+                Err::<(), _>(ApiError::unauthorized(format!("Basic realm=\"{realm}\"")))
+            }),
+        )
+        .route(
             "/chunked",
             get(|| async {
                 Err::<(), _>(
@@ -100,8 +109,14 @@ async fn the_layers_challenge_reaches_a_handlers_401() {
     assert_eq!(challenges, ["Basic realm=\"staff\""]);
     reply.error_body();
     // A challenge the handler chose is its own.
-    let reply = call(app, get_req("/realm")).await;
+    let reply = call(app.clone(), get_req("/realm")).await;
     assert_eq!(reply.headers[WWW_AUTHENTICATE], "Bearer realm=\"api\"");
+    // One that is not a header value gives way to the layer's.
+    let reply = call(app, get_req("/bad-realm")).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    let challenges: Vec<_> = reply.headers.get_all(WWW_AUTHENTICATE).iter().collect();
+    assert_eq!(challenges, ["Basic realm=\"staff\""]);
+    assert!(!reply.headers.contains_key("x-injected"));
 }
 
 #[tokio::test]
@@ -632,7 +647,7 @@ async fn a_zero_deadline_is_504_at_once_without_a_limit() {
         async { Ok::<_, Infallible>(Response::new(Full::<Bytes>::from("done"))) }
     });
     let app = ApiErrorLayer::new()
-        .deadline_header("x-request-timeout-ms")
+        .deadline_header(http::HeaderName::from_static("x-request-timeout-ms"))
         .layer(handler);
     let req = Request::get("/")
         .header("x-request-timeout-ms", "0")

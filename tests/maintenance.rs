@@ -18,10 +18,11 @@ fn get_req(uri: &str) -> Request<Body> {
 
 #[tokio::test]
 async fn maintenance_switches_at_run_time_and_spares_bypass_paths() {
-    let maintenance = Maintenance::new()
+    let maintenance = Maintenance::builder()
         .retry_after(Duration::from_secs(120))
         .bypass("/health")
-        .bypass("/admin/*");
+        .bypass("/admin/*")
+        .build();
     let router = Router::new()
         .route("/notes", get(|| async { "notes" }))
         .route("/health", get(|| async { "ok" }))

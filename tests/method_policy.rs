@@ -162,3 +162,17 @@ async fn under_router_layer_axum_405_still_gets_the_body() {
     assert_eq!(reply.headers["allow"], "GET,HEAD");
     assert!(body.get("allowed").is_none());
 }
+
+#[tokio::test]
+async fn the_builder_s_default_is_the_builder() {
+    // `MethodPolicyBuilder::default()` once built a policy that left OPTIONS to the Router
+    // (405), where `MethodPolicy::builder()` answers it (204): one builder, one default.
+    let policy = MethodPolicyBuilder::default()
+        .resource("/reports/{id}/result", Resource::allow([Method::GET]))
+        .build()
+        .unwrap();
+    let app = ApiErrorLayer::new().method_policy(policy).layer(router());
+    let reply = call(app, req("OPTIONS", "/reports/1/result")).await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    assert_eq!(reply.headers["allow"], "GET, HEAD, OPTIONS");
+}

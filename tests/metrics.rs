@@ -162,7 +162,7 @@ fn refusals_are_counted_by_reason() {
         drain.trigger();
         let deadline = ApiErrorLayer::new()
             .max_in_flight(8)
-            .deadline_header("x-request-timeout-ms")
+            .deadline_header(http::HeaderName::from_static("x-request-timeout-ms"))
             .layer(router());
         let mut zero = req("GET", "/ok");
         zero.headers_mut()
@@ -377,5 +377,19 @@ fn every_metric_is_described() {
     ] {
         assert!(text.contains(&format!("# HELP {name} ")), "{name}: {text}");
         assert!(text.contains(&format!("# TYPE {name} ")), "{name}: {text}");
+    }
+}
+
+/// `use tower_api_errors::*` beside the `metrics` crate's macros: nothing public at the root
+/// shadows a dependency's name (the documentation module was `metrics`, which made
+/// `metrics::counter!` ambiguous, E0659).
+mod glob_import_beside_the_metrics_crate {
+    #[allow(unused_imports)]
+    use tower_api_errors::*;
+
+    #[test]
+    fn metrics_macros_resolve() {
+        metrics::counter!("app_requests_total").increment(1);
+        let _ = ApiError::not_found();
     }
 }

@@ -1,5 +1,5 @@
 //! One `tracing` event per error response the layer sends, none on the happy path; with the
-//! `metrics` feature, the counters and gauges of `tower_api_errors::metrics`.
+//! `metrics` feature, the counters and gauges of `tower_api_errors::api_metrics`.
 
 mod common;
 
@@ -283,4 +283,47 @@ fn trace_layer_failures_leave_out_the_answers_given_on_purpose() {
             .any(|l| l.contains("ERROR") && l.contains("response failed")),
         "{broken}"
     );
+}
+
+/// A database error, with a cause of its own.
+#[derive(Debug)]
+struct QueryFailed(std::io::Error);
+
+impl std::fmt::Display for QueryFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SELECT * FROM secret_table failed")
+    }
+}
+
+impl std::error::Error for QueryFailed {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.0)
+    }
+}
+
+#[test]
+fn an_error_s_source_is_logged_with_its_chain_and_never_sent() {
+    let app = ApiErrorLayer::new().layer(Router::new().route(
+        "/orders",
+        get(|| async {
+            let cause = std::io::Error::other("connection reset by db-primary");
+            Err::<(), _>(ApiError::internal_error().with_source(QueryFailed(cause)))
+        }),
+    ));
+    let (reply, logs) = captured_logs(call(app, req("GET", "/orders")));
+    assert_eq!(reply.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let events = error_events(&logs);
+    assert_eq!(events.len(), 1, "{logs}");
+    assert!(
+        events[0]
+            .contains("source=SELECT * FROM secret_table failed: connection reset by db-primary"),
+        "{}",
+        events[0]
+    );
+    let body = String::from_utf8_lossy(&reply.body);
+    assert!(
+        !body.contains("secret_table") && !body.contains("db-primary"),
+        "{body}"
+    );
+    assert_eq!(reply.json()["detail"], "An error occurred on our side.");
 }

@@ -170,7 +170,7 @@ fn a_deadline_from_a_resource_or_a_header_documents_504_and_a_drain_503() {
         .unwrap();
     for layer in [
         ApiErrorLayer::new().method_policy(timed),
-        ApiErrorLayer::new().deadline_header("x-request-timeout-ms"),
+        ApiErrorLayer::new().deadline_header(http::HeaderName::from_static("x-request-timeout-ms")),
     ] {
         let doc = document(&layer);
         assert!(statuses(&doc, "/payments", "get").contains(&"504".to_owned()));

@@ -272,7 +272,7 @@ async fn the_adaptive_limit_finds_the_pool_and_refuses_short_deadlines() {
         .unwrap();
     let layer = ApiErrorLayer::new()
         .timeout(Duration::from_secs(2))
-        .deadline_header("x-request-timeout-ms")
+        .deadline_header(http::HeaderName::from_static("x-request-timeout-ms"))
         .adaptive_concurrency(AdaptiveConcurrency::default())
         .method_policy(policy);
     let gauge = layer.in_flight().unwrap();
@@ -356,7 +356,7 @@ async fn a_short_deadline_is_judged_by_its_own_resources_latency() {
         .build()
         .unwrap();
     let layer = ApiErrorLayer::new()
-        .deadline_header("x-request-timeout-ms")
+        .deadline_header(http::HeaderName::from_static("x-request-timeout-ms"))
         .adaptive_concurrency(AdaptiveConcurrency::default())
         .method_policy(policy);
     let gauge = layer.in_flight().unwrap();

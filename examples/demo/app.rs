@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, Method, StatusCode};
 use axum::middleware::from_fn;
 use axum::response::IntoResponse;
 use axum::{Json, Router};
@@ -318,10 +318,11 @@ async fn list_payments() -> Json<Payments> {
 
 /// The maintenance switch: `/health` and the admin routes keep working while it is on.
 pub fn maintenance(settings: &Settings) -> Maintenance {
-    Maintenance::new()
+    Maintenance::builder()
         .retry_after(settings.retry_after)
         .bypass("/health")
         .bypass("/admin/*")
+        .build()
 }
 
 /// The layer, configured from the flags; the method policy comes from [`routes`].
@@ -333,7 +334,7 @@ pub fn layer(settings: &Settings, maintenance: &Maintenance) -> ApiErrorLayer {
     };
     layer
         .timeout(settings.timeout)
-        .deadline_header(DEADLINE_HEADER)
+        .deadline_header(HeaderName::from_static(DEADLINE_HEADER))
         .retry_after(settings.retry_after)
         .maintenance(maintenance.clone())
 }

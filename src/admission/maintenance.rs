@@ -14,16 +14,19 @@ use crate::ApiError;
 /// A cheap, cloneable handle: give one clone to the layer and keep another (in an admin
 /// handler, a signal handler…) to switch it; clones share the switch. Bypass paths keep
 /// answering normally while maintenance is on, so health checks and the admin routes that
-/// switch it off still work.
+/// switch it off still work. What the switch answers and which paths it lets through are set
+/// on its [builder](Maintenance::builder), before the handle exists, so that no clone can be
+/// configured apart from the others.
 ///
 /// ```
 /// use std::time::Duration;
 /// use tower_api_errors::{ApiErrorLayer, Maintenance};
 ///
-/// let maintenance = Maintenance::new()
+/// let maintenance = Maintenance::builder()
 ///     .retry_after(Duration::from_secs(120))
 ///     .bypass("/health")
-///     .bypass("/admin/*");
+///     .bypass("/admin/*")
+///     .build();
 /// let layer = ApiErrorLayer::new().maintenance(maintenance.clone());
 ///
 /// maintenance.enable();
@@ -47,6 +50,60 @@ struct Shared {
     answer: Canned,
 }
 
+/// Configures a [`Maintenance`] switch: its `Retry-After` and the paths it lets through.
+///
+/// The handle itself has no setter, so a clone cannot be configured apart from the others
+/// (it once panicked at run time):
+///
+/// ```compile_fail
+/// let switch = tower_api_errors::Maintenance::new();
+/// let _ = switch.clone().bypass("/health");
+/// ```
+#[derive(Debug, Clone)]
+#[must_use]
+pub struct MaintenanceBuilder {
+    bypass: Vec<Cow<'static, str>>,
+    retry_after: Duration,
+}
+
+impl Default for MaintenanceBuilder {
+    fn default() -> Self {
+        Self {
+            bypass: Vec::new(),
+            retry_after: Maintenance::DEFAULT_RETRY_AFTER,
+        }
+    }
+}
+
+impl MaintenanceBuilder {
+    /// The `Retry-After` sent while maintenance is on (default:
+    /// [`Maintenance::DEFAULT_RETRY_AFTER`]); whole seconds, rounded up, at least 1.
+    pub fn retry_after(mut self, retry_after: Duration) -> Self {
+        self.retry_after = retry_after;
+        self
+    }
+
+    /// A path that keeps working during maintenance: an exact path (`/health`), or a prefix
+    /// when it ends in `*` (`/admin/*`).
+    pub fn bypass(mut self, path: impl Into<Cow<'static, str>>) -> Self {
+        self.bypass.push(path.into());
+        self
+    }
+
+    /// The switch, off.
+    #[must_use]
+    pub fn build(self) -> Maintenance {
+        Maintenance {
+            shared: Arc::new(Shared {
+                enabled: AtomicBool::new(false),
+                answer: Canned::new(ApiError::maintenance(self.retry_after)),
+                bypass: self.bypass,
+                retry_after: self.retry_after,
+            }),
+        }
+    }
+}
+
 impl Default for Maintenance {
     fn default() -> Self {
         Self::new()
@@ -61,37 +118,12 @@ impl Maintenance {
     /// A switch, off, with `Retry-After: 60` and no bypass path.
     #[must_use]
     pub fn new() -> Self {
-        Self {
-            shared: Arc::new(Shared {
-                enabled: AtomicBool::new(false),
-                bypass: Vec::new(),
-                retry_after: Self::DEFAULT_RETRY_AFTER,
-                answer: Canned::new(ApiError::maintenance(Self::DEFAULT_RETRY_AFTER)),
-            }),
-        }
+        Self::builder().build()
     }
 
-    /// The `Retry-After` sent while maintenance is on.
-    #[must_use]
-    pub fn retry_after(mut self, retry_after: Duration) -> Self {
-        let shared = self.configure();
-        shared.retry_after = retry_after;
-        shared.answer = Canned::new(ApiError::maintenance(retry_after));
-        self
-    }
-
-    /// A path that keeps working during maintenance: an exact path (`/health`), or a prefix
-    /// when it ends in `*` (`/admin/*`).
-    #[must_use]
-    pub fn bypass(mut self, path: impl Into<Cow<'static, str>>) -> Self {
-        self.configure().bypass.push(path.into());
-        self
-    }
-
-    /// The shared state, while it is still being built. Configuring a switch that already has
-    /// clones would silently configure only this one, so that is refused loudly.
-    fn configure(&mut self) -> &mut Shared {
-        Arc::get_mut(&mut self.shared).expect("configure a Maintenance switch before cloning it")
+    /// Configures a switch: `Retry-After` and bypass paths.
+    pub fn builder() -> MaintenanceBuilder {
+        MaintenanceBuilder::default()
     }
 
     /// Switches maintenance on: requests outside the bypass paths get 503.
@@ -128,7 +160,9 @@ impl Maintenance {
     /// use std::time::Duration;
     /// use tower_api_errors::Maintenance;
     ///
-    /// let maintenance = Maintenance::new().retry_after(Duration::from_secs(120));
+    /// let maintenance = Maintenance::builder()
+    ///     .retry_after(Duration::from_secs(120))
+    ///     .build();
     /// assert_eq!(maintenance.configured_retry_after(), Duration::from_secs(120));
     /// ```
     #[must_use]
@@ -154,13 +188,5 @@ mod tests {
         assert!(b.is_enabled());
         b.disable();
         assert!(!a.is_enabled());
-    }
-
-    #[test]
-    #[should_panic(expected = "before cloning")]
-    fn configuring_a_shared_switch_is_refused() {
-        let a = Maintenance::new();
-        let _b = a.clone();
-        let _ = a.bypass("/health");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use http::header::{
@@ -80,6 +80,9 @@ struct Inner {
     members: Vec<(Cow<'static, str>, Value)>,
     headers: HeaderMap,
     retryable: Option<bool>,
+    /// What caused the error: logged with it, never sent. An `Arc` so that the error stays
+    /// `Clone` (it travels in response extensions).
+    source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 /// Headers that describe or frame the body: the layer writes them for the body it renders, so
@@ -146,6 +149,7 @@ impl ApiError {
                 members: Vec::new(),
                 headers: HeaderMap::new(),
                 retryable: None,
+                source: None,
             })
         })
     }
@@ -169,9 +173,10 @@ impl ApiError {
     /// 401 `unauthorized`, with a `WWW-Authenticate` challenge (RFC 9110 §15.5.2 requires one):
     /// a `&'static str`, a `String` (from configuration) or a `HeaderValue`.
     ///
-    /// # Panics
-    ///
-    /// When `challenge` is not a valid header value.
+    /// A challenge that is not a valid header value (a newline from a configuration file) does
+    /// not panic in the handler: it is dropped with a `tracing` warning, and the 401 gets the
+    /// layer's own [`challenge`](crate::ApiErrorLayer::challenge) instead (`Bearer` by
+    /// default), so that it still carries one.
     ///
     /// ```
     /// use tower_api_errors::ApiError;
@@ -182,17 +187,24 @@ impl ApiError {
     /// let realm = String::from("admin");
     /// let error = ApiError::unauthorized(format!("Basic realm=\"{realm}\""));
     /// assert_eq!(error.headers()["www-authenticate"], "Basic realm=\"admin\"");
+    ///
+    /// // Not a header value: the layer's challenge will be sent.
+    /// let error = ApiError::unauthorized("Basic realm=\"a\nb\"");
+    /// assert!(!error.headers().contains_key("www-authenticate"));
     /// ```
     #[must_use]
     pub fn unauthorized<V>(challenge: V) -> Self
     where
         V: TryInto<HeaderValue>,
-        V::Error: fmt::Debug,
     {
-        let challenge = challenge
-            .try_into()
-            .expect("a WWW-Authenticate challenge is a valid header value");
-        Self::new(StatusCode::UNAUTHORIZED).with_header(WWW_AUTHENTICATE, challenge)
+        let error = Self::new(StatusCode::UNAUTHORIZED);
+        match challenge.try_into() {
+            Ok(challenge) => error.with_header(WWW_AUTHENTICATE, challenge),
+            Err(_) => {
+                tracing::warn!(target: "tower_api_errors::error", "ignored a WWW-Authenticate challenge that is not a valid header value; the layer's challenge is sent");
+                error
+            }
+        }
     }
 
     /// 403 `forbidden`.
@@ -458,6 +470,34 @@ impl ApiError {
         self
     }
 
+    /// Keeps what caused the error: [`Error::source`](std::error::Error::source) returns it,
+    /// and the layer logs it (its `Display`, then its own sources) in the error's `error
+    /// response` event, as the `source` field. It is never sent: a database's message is
+    /// internal text, and the body keeps the status's words or the [`detail`](Self::with_detail)
+    /// the handler chose.
+    ///
+    /// With it a handler's `?` needs one `map_err`, and no logging of its own:
+    ///
+    /// ```
+    /// use std::error::Error;
+    /// use tower_api_errors::ApiError;
+    ///
+    /// fn load(id: &str) -> Result<u64, ApiError> {
+    ///     id.parse::<u64>()
+    ///         .map_err(|e| ApiError::internal_error().with_source(e))
+    /// }
+    ///
+    /// let error = load("seven").unwrap_err();
+    /// assert_eq!(error.source().unwrap().to_string(), "invalid digit found in string");
+    /// // The body says only what the status says.
+    /// assert_eq!(error.detail(), "An error occurred on our side.");
+    /// ```
+    #[must_use]
+    pub fn with_source(mut self, source: impl Into<crate::BoxError>) -> Self {
+        self.custom().source = Some(Arc::from(source.into()));
+        self
+    }
+
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -566,7 +606,12 @@ impl fmt::Display for ApiError {
     }
 }
 
-impl std::error::Error for ApiError {}
+impl std::error::Error for ApiError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        let source = self.custom.as_ref()?.source.as_ref()?;
+        Some(&**source)
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -132,6 +132,12 @@ pin_project! {
     }
 }
 
+impl<F> std::fmt::Debug for AxumFuture<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AxumFuture").finish_non_exhaustive()
+    }
+}
+
 impl<F> Future for AxumFuture<F>
 where
     F: Future<Output = Result<http::Response<ResponseBody<Body>>, Infallible>>,

@@ -106,13 +106,9 @@ where
         if !is_json(req.headers()) {
             return Err(unsupported_media_type());
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::payload_too_large()
-            } else {
-                ApiError::bad_request().with_detail("The request body could not be read.")
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| unreadable_body(rejection.status()))?;
         Self::from_bytes(&bytes)
     }
 }
@@ -247,6 +243,15 @@ fn rejection(error: serde_path_to_error::Error<serde_json::Error>, bytes: &[u8])
         .with_code("invalid_body")
         .with_detail(detail)
         .with_field_errors([item])
+}
+
+/// A body that could not be read: too large (413), or cut off (400).
+pub(crate) fn unreadable_body(status: StatusCode) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::payload_too_large()
+    } else {
+        ApiError::bad_request().with_detail("The request body could not be read.")
+    }
 }
 
 /// Whether `bytes` is one JSON text (RFC 8259): UTF-8 (`Err(None)` when not), the grammar,

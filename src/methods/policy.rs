@@ -81,19 +81,66 @@ impl Resource {
     }
 }
 
-/// A mistake in a route table, found by [`MethodPolicyBuilder::build`].
+/// A mistake in a route table, found by [`MethodPolicyBuilder::build`]: which resource, and
+/// what [kind](PolicyErrorKind) of mistake, to match on.
+///
+/// ```
+/// use http::Method;
+/// use tower_api_errors::{MethodPolicy, PolicyErrorKind, Resource};
+///
+/// let error = MethodPolicy::builder()
+///     .resource("/notes/{id}", Resource::allow([Method::GET]))
+///     .resource("/notes/{name}", Resource::allow([Method::GET]))
+///     .build()
+///     .unwrap_err();
+/// assert_eq!(error.kind(), PolicyErrorKind::Conflict);
+/// assert_eq!(error.pattern(), "/notes/{name}");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyError {
     pattern: String,
+    kind: PolicyErrorKind,
     reason: String,
 }
 
+/// What is wrong with a resource of a route table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum PolicyErrorKind {
+    /// A method is in two of the lists (allowed and planned, say).
+    MethodListedTwice,
+    /// The resource names no method: nothing allowed, planned or refused.
+    NoMethod,
+    /// The pattern is not valid axum syntax (a parameter's braces, a catch-all not at the end).
+    InvalidPattern,
+    /// The pattern matches the same paths as one declared before it.
+    Conflict,
+    /// The declaration asks for what a route table can't hold (an
+    /// [`ApiRouter`](crate::routing::ApiRouter) with axum's `method_not_allowed_fallback`, two
+    /// nested settings that differ, `strict` beside paths the table can't name): the reason
+    /// says what to do instead.
+    Unsupported,
+}
+
 impl PolicyError {
-    /// A mistake of the table at `pattern`, or of the whole table when `pattern` is empty.
+    /// The pattern of the resource at fault, as declared.
+    #[must_use]
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// What is wrong with it.
+    #[must_use]
+    pub fn kind(&self) -> PolicyErrorKind {
+        self.kind
+    }
+
+    /// A declaration the table can't hold, at `pattern` (or of the whole table when empty).
     #[cfg_attr(not(feature = "axum"), allow(dead_code))]
-    pub(crate) fn new(pattern: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub(crate) fn unsupported(pattern: impl Into<String>, reason: impl Into<String>) -> Self {
         Self {
             pattern: pattern.into(),
+            kind: PolicyErrorKind::Unsupported,
             reason: reason.into(),
         }
     }
@@ -110,13 +157,24 @@ impl fmt::Display for PolicyError {
 
 impl std::error::Error for PolicyError {}
 
-/// Builds a [`MethodPolicy`]; see its documentation.
-#[derive(Debug, Default)]
+/// Builds a [`MethodPolicy`]; see its documentation. `MethodPolicyBuilder::default()` is
+/// [`MethodPolicy::builder()`]: no resource, not strict, answering `OPTIONS`.
+#[derive(Debug)]
 #[must_use]
 pub struct MethodPolicyBuilder {
     resources: Vec<(String, Resource)>,
     strict: bool,
     answer_options: bool,
+}
+
+impl Default for MethodPolicyBuilder {
+    fn default() -> Self {
+        Self {
+            resources: Vec::new(),
+            strict: false,
+            answer_options: true,
+        }
+    }
 }
 
 impl MethodPolicyBuilder {
@@ -183,8 +241,9 @@ impl MethodPolicyBuilder {
         let mut resources = Vec::with_capacity(self.resources.len());
         let mut everywhere: Vec<Method> = Vec::new();
         for (pattern, resource) in self.resources {
-            let error = |reason: String| PolicyError {
+            let error = |kind: PolicyErrorKind, reason: String| PolicyError {
                 pattern: pattern.clone(),
+                kind,
                 reason,
             };
             let lists = [
@@ -195,16 +254,28 @@ impl MethodPolicyBuilder {
             for (i, (first, methods)) in lists.iter().enumerate() {
                 for (second, others) in &lists[i + 1..] {
                     if let Some(both) = methods.iter().find(|m| others.contains(m)) {
-                        return Err(error(format!("{both} is both {first} and {second}")));
+                        return Err(error(
+                            PolicyErrorKind::MethodListedTwice,
+                            format!("{both} is both {first} and {second}"),
+                        ));
                     }
                 }
             }
             if lists.iter().all(|(_, methods)| methods.is_empty()) {
-                return Err(error("no method is allowed, planned or refused".to_owned()));
+                return Err(error(
+                    PolicyErrorKind::NoMethod,
+                    "no method is allowed, planned or refused".to_owned(),
+                ));
             }
             router
                 .insert(pattern.as_str(), resources.len())
-                .map_err(|e| error(e.to_string()))?;
+                .map_err(|e| {
+                    let kind = match e {
+                        matchit::InsertError::Conflict { .. } => PolicyErrorKind::Conflict,
+                        _ => PolicyErrorKind::InvalidPattern,
+                    };
+                    error(kind, e.to_string())
+                })?;
             if !pattern.contains('{') {
                 exact.push((Box::from(pattern.as_str()), resources.len()));
             }
@@ -473,10 +544,7 @@ pub(crate) enum Unrouted<'a> {
 impl MethodPolicy {
     /// Starts a table: no resource, not strict, answering `OPTIONS`.
     pub fn builder() -> MethodPolicyBuilder {
-        MethodPolicyBuilder {
-            answer_options: true,
-            ..MethodPolicyBuilder::default()
-        }
+        MethodPolicyBuilder::default()
     }
 
     /// The patterns of the table, in the order they were declared.
@@ -826,5 +894,25 @@ mod tests {
             policy.decide(&Method::DELETE, "/items/7"),
             Decision::Pass(_)
         ));
+    }
+
+    #[test]
+    fn each_mistake_has_its_kind() {
+        let kind = |pattern: &str, resource: Resource| {
+            MethodPolicy::builder()
+                .resource("/a/{id}", Resource::allow([Method::GET]))
+                .resource(pattern, resource)
+                .build()
+                .unwrap_err()
+                .kind()
+        };
+        let get = || Resource::allow([Method::GET]);
+        assert_eq!(
+            kind("/b", get().plan([Method::GET])),
+            PolicyErrorKind::MethodListedTwice
+        );
+        assert_eq!(kind("/b", Resource::default()), PolicyErrorKind::NoMethod);
+        assert_eq!(kind("/b/{*x}/c", get()), PolicyErrorKind::InvalidPattern);
+        assert_eq!(kind("/a/{name}", get()), PolicyErrorKind::Conflict);
     }
 }

@@ -43,6 +43,20 @@ pin_project! {
 
 }
 
+/// Without bounds on the inner future or the classifier: what a log line needs is where the
+/// request stands.
+impl<F, C> std::fmt::Debug for ResponseFuture<F, C> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ResponseFuture")
+            .field(
+                "answered_by_layer",
+                &matches!(self.state, State::Ready { .. }),
+            )
+            .field("deadline_armed", &self.deadline.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
 pin_project! {
     #[project = StateProj]
     enum State<F> {

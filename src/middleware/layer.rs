@@ -40,7 +40,7 @@ use crate::ApiError;
 ///     .timeout(Duration::from_secs(2))
 ///     .max_in_flight(64)
 ///     .retry_after(Duration::from_secs(1))
-///     .maintenance(Maintenance::new().bypass("/health"))
+///     .maintenance(Maintenance::builder().bypass("/health").build())
 ///     .method_policy(policy);
 /// # let _ = layer;
 /// ```
@@ -187,7 +187,7 @@ impl<C> ApiErrorLayer<C> {
     /// ```
     /// use std::time::Duration;
     /// use axum::{routing::get, Router};
-    /// use http::{Method, Request};
+    /// use http::{HeaderName, Method, Request};
     /// use tower::{Layer, ServiceExt};
     /// use tower_api_errors::{ApiErrorLayer, MethodPolicy, Resource};
     ///
@@ -209,7 +209,7 @@ impl<C> ApiErrorLayer<C> {
     ///     .unwrap();
     /// let app = ApiErrorLayer::new()
     ///     .timeout(Duration::from_secs(2)) // everywhere else
-    ///     .deadline_header("x-request-timeout-ms")
+    ///     .deadline_header(HeaderName::from_static("x-request-timeout-ms"))
     ///     .method_policy(policy)
     ///     .layer(router);
     ///
@@ -227,14 +227,8 @@ impl<C> ApiErrorLayer<C> {
     /// assert_eq!(app.oneshot(get("1s")).await.unwrap().status(), 400);
     /// # }
     /// ```
-    ///
-    /// # Panics
-    ///
-    /// When `name` is not a valid lowercase header name: a configuration mistake, caught at
-    /// start.
     #[must_use]
-    pub fn deadline_header(self, name: &'static str) -> Self {
-        let name = HeaderName::from_static(name);
+    pub fn deadline_header(self, name: HeaderName) -> Self {
         self.configure(|c| c.deadline_header = Some(name))
     }
 

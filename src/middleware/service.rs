@@ -18,7 +18,7 @@ use crate::methods::recognized;
 use crate::middleware::body::ResponseBody;
 use crate::middleware::config::Config;
 use crate::middleware::future::{ResponseFuture, Running};
-use crate::respond::classify::ClassifyError;
+use crate::respond::classify::{ClassifyError, DefaultClassifier};
 use crate::respond::context::RequestContext;
 use crate::respond::error_body::ErrorBody;
 use crate::respond::exit::{exit, Answer};
@@ -35,7 +35,7 @@ use crate::{ApiError, BoxError};
 /// admission), and only then the inner service. Each of these answers at once, without calling
 /// the inner service.
 #[derive(Debug)]
-pub struct ApiErrorService<S, C> {
+pub struct ApiErrorService<S, C = DefaultClassifier> {
     inner: S,
     config: Arc<Config>,
     classifier: C,

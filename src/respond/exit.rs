@@ -81,13 +81,13 @@ impl<'a> Answer<'a> {
         Answer::Error { error, shed: None }
     }
 
-    /// The status and code the response will have, for its report.
-    fn report(&self) -> (StatusCode, Option<&std::borrow::Cow<'static, str>>) {
+    /// The error the response will say, when there is one to read, and its status.
+    fn report(&self) -> (StatusCode, Option<&ApiError>) {
         match self {
-            Answer::Refusal { canned, .. } => (canned.error().status(), canned.error().code_cow()),
+            Answer::Refusal { canned, .. } => (canned.error().status(), Some(canned.error())),
             Answer::Error { error, .. }
             | Answer::Carried { error, .. }
-            | Answer::Replaced { error, .. } => (error.status(), error.code_cow()),
+            | Answer::Replaced { error, .. } => (error.status(), Some(error)),
             Answer::Status(status) => (*status, None),
             Answer::Inner { parts, .. } => (parts.status, None),
         }
@@ -117,10 +117,11 @@ pub(crate) fn exit(
         observe::shed(*reason);
     }
     observe::error_response(|| {
-        let (status, code) = answer.report();
+        let (status, error) = answer.report();
         ErrorReport {
             status,
-            code,
+            code: error.and_then(ApiError::code_cow),
+            source: error.and_then(std::error::Error::source),
             method: ctx.method(),
             path: ctx.instance_path(),
             request_id: ctx.request_id(),

@@ -1,6 +1,6 @@
 //! What the layer tells about the error responses it sends: one `tracing` event each (see
 //! [the crate documentation](crate#observability)) and, with the `metrics` feature, the
-//! counters and gauges of [`crate::metrics`]. The event and the counters are recorded from
+//! counters and gauges of [`crate::api_metrics`]. The event and the counters are recorded from
 //! [`error_response`], which only the [one exit](crate::respond::exit) calls, once per error
 //! response; a refusal's reason reaches [`shed`] the same way.
 
@@ -20,6 +20,8 @@ pub(crate) struct ErrorReport<'a> {
     /// The request's path, without the query, when it was kept.
     pub(crate) path: Option<&'a str>,
     pub(crate) request_id: Option<&'a str>,
+    /// What caused the error ([`ApiError::with_source`](crate::ApiError::with_source)).
+    pub(crate) source: Option<&'a (dyn std::error::Error + 'static)>,
 }
 
 /// Reports one error response: its event, and its count. `report` is called only when someone
@@ -64,6 +66,7 @@ fn record(report: &ErrorReport<'_>) {
                 method = report.method.unwrap_or("other"),
                 path = report.path.unwrap_or_default(),
                 request_id = report.request_id,
+                source = report.source.map(|source| tracing::field::display(Chain(source))),
                 "error response"
             )
         };
@@ -72,6 +75,21 @@ fn record(report: &ErrorReport<'_>) {
         event!(Level::WARN);
     } else {
         event!(Level::DEBUG);
+    }
+}
+
+/// An error and its sources, `: `-separated, as one field of the event.
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut next = self.0.source();
+        while let Some(source) = next {
+            write!(f, ": {source}")?;
+            next = source.source();
+        }
+        Ok(())
     }
 }
 

@@ -4,6 +4,7 @@
 /// How much a request matters when the server is overloaded. Insert it as a request extension
 /// to decide per request; the route table decides per resource.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Criticality {
     /// Never refused by the in-flight limit: health checks, admin, the requests that steer the
     /// server.

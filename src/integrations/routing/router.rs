@@ -227,7 +227,8 @@ where
                         "{name}({b}) here but {name}({a}) on the router it joins: a route table \
                          has one setting; set it once, on the outer router"
                     );
-                    self.conflict.get_or_insert(PolicyError::new(at, reason));
+                    self.conflict
+                        .get_or_insert(PolicyError::unsupported(at, reason));
                 }
                 (None, Some(b)) => *mine = Some(b),
                 _ => {}
@@ -310,8 +311,10 @@ where
     {
         let reason = "an ApiRouter's routes answer their 405s from the method policy; map them \
                       in a `layer`, or keep a plain `Router` apart from its policy";
-        self.conflict
-            .get_or_insert(PolicyError::new("method_not_allowed_fallback", reason));
+        self.conflict.get_or_insert(PolicyError::unsupported(
+            "method_not_allowed_fallback",
+            reason,
+        ));
         self
     }
 
@@ -441,7 +444,7 @@ where
         if let (Some(true), Some(what)) = (self.strict, self.opaque.first()) {
             let reason = "strict mode would answer 404 for its paths, which the policy does not \
                           name: declare them with `ApiRouter`, or leave strict off";
-            return Err(PolicyError::new(what.clone(), reason));
+            return Err(PolicyError::unsupported(what.clone(), reason));
         }
         let mut builder = MethodPolicy::builder()
             .strict(self.strict.unwrap_or(false))
@@ -535,7 +538,7 @@ impl ApiRouter<()> {
         layer: ApiErrorLayer<C>,
     ) -> Result<ApiErrorService<Router, C>, PolicyError> {
         if layer.has_method_policy() {
-            return Err(PolicyError::new(
+            return Err(PolicyError::unsupported(
                 "",
                 "the layer given to `ApiRouter::into_service` already has a method policy: the \
                  routes are the policy, so build the layer without `method_policy`",

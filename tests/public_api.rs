@@ -1,0 +1,60 @@
+//! What the public surface promises at compile time (issue 20, item 10): the types a server
+//! shares across threads are `Send + Sync`, futures and bodies are `Send` when what they wrap
+//! is, and every public type is `Debug` without asking the same of what it wraps.
+
+use std::fmt::Debug;
+
+use axum::body::Body;
+use axum::Router;
+use http::Request;
+use tower::{Layer, Service};
+use tower_api_errors::{
+    AdaptiveConcurrency, ApiError, ApiErrorLayer, ApiErrorService, Drain, InFlight, Maintenance,
+    MethodPolicy, PolicyError, ResponseBody, ResponseFuture,
+};
+
+fn send_sync<T: Send + Sync + 'static>() {}
+fn send<T: Send + 'static>() {}
+
+#[test]
+fn shared_types_are_send_and_sync() {
+    send_sync::<ApiError>();
+    send_sync::<ApiErrorLayer>();
+    send_sync::<ApiErrorService<Router>>();
+    send_sync::<MethodPolicy>();
+    send_sync::<PolicyError>();
+    send_sync::<Maintenance>();
+    send_sync::<Drain>();
+    send_sync::<InFlight>();
+    send_sync::<AdaptiveConcurrency>();
+    send::<ResponseBody<Body>>();
+    send::<<ApiErrorService<Router> as Service<Request<Body>>>::Future>();
+}
+
+/// A future that is not `Debug`, as an `async` block is not.
+struct Opaque;
+
+impl std::future::Future for Opaque {
+    type Output = Result<http::Response<Body>, std::convert::Infallible>;
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::task::Poll::Pending
+    }
+}
+
+fn debug<T: Debug>(value: &T) -> String {
+    format!("{value:?}")
+}
+
+#[test]
+fn futures_and_bodies_are_debug_whatever_they_wrap() {
+    let service = ApiErrorLayer::new().layer(tower::service_fn(|_req: Request<Body>| Opaque));
+    let mut service = service;
+    let future: ResponseFuture<Opaque, _> = service.call(Request::new(Body::empty()));
+    assert!(debug(&future).starts_with("ResponseFuture"));
+    assert!(debug(&service).starts_with("ApiErrorService"));
+    let response: http::Response<ResponseBody<Body>> = ApiError::not_found().into();
+    assert!(debug(response.body()).contains("error"));
+}
