@@ -124,7 +124,7 @@ impl Drain {
     ///
     /// ```no_run
     /// use std::time::Duration;
-    /// use axum::{routing::get, Router};
+    /// use axum::{routing::get, Router, ServiceExt};
     /// use tower::Layer;
     /// use tower_api_errors::{ApiErrorLayer, Drain};
     ///

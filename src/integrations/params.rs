@@ -29,7 +29,7 @@ use crate::ApiError;
 /// use serde::Deserialize;
 /// use tower_api_errors::Query;
 ///
-/// #[derive(Deserialize)]
+/// #[derive(Debug, Deserialize)]
 /// struct Page {
 ///     page: u32,
 ///     size: Option<u32>,
