@@ -281,14 +281,14 @@ impl<S: Clone> ApiMethodRouter<S> {
         self
     }
 
-    /// This resource's deadline, instead of the layer's; see [`Resource::timeout`].
+    /// This resource's deadline, instead of the layer's; see [`Resource::timeout`](crate::Resource::timeout).
     pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
         self.hints.timeout = Some(timeout);
         self
     }
 
     /// Never refused by the in-flight limit (health checks, admin); see
-    /// [`Resource::critical`].
+    /// [`Resource::critical`](crate::Resource::critical).
     ///
     /// ```
     /// use tower_api_errors::routing::{get, ApiMethodRouter};
@@ -303,7 +303,7 @@ impl<S: Clone> ApiMethodRouter<S> {
         self
     }
 
-    /// Refused first when the in-flight limit tightens; see [`Resource::sheddable`].
+    /// Refused first when the in-flight limit tightens; see [`Resource::sheddable`](crate::Resource::sheddable).
     pub fn sheddable(mut self) -> Self {
         self.hints.criticality = Some(crate::Criticality::Sheddable);
         self
