@@ -28,6 +28,13 @@
 //! # }
 //! ```
 //!
+//! Each route answers the methods it has no handler for itself, from the policy (`405` or
+//! `501` with `Allow`, and the `405` to `OPTIONS` the layer makes `204`), so the layers added to
+//! the router ([`ApiRouter::layer`]) see those answers as axum's see its `405`; for auth, use
+//! [`ApiMethodRouter::route_layer`], which runs only where a handler does. The files: `answer.rs`
+//! (that fallback), `method_router.rs` ([`ApiMethodRouter`] and `get`, `post`, …), `router.rs`
+//! ([`ApiRouter`]).
+//!
 //! Keeping a `Router` and a policy apart? [`check_router`] tells whether they agree.
 
 mod answer;
