@@ -35,7 +35,7 @@
 //! | `own_405_policy` | `POST /reports/1234/result` → 405 from `layer`'s method policy |
 //! | `own_501_planned` | `POST /payments` → 501 from `layer`'s method policy |
 //! | `own_501_unrecognized` | `BREW /hello` → 501 from `layer` |
-//! | `own_503_overloaded` | `GET /hello` → 503 from `layer` with `max_in_flight(0)` |
+//! | `own_503_overloaded` | `GET /hello` → 503 from `layer` with `Limit::fixed(0)` |
 //! | `own_503_maintenance` | `GET /hello` → 503 from `layer` with maintenance on |
 //! | `own_504_deadline` | `GET /hello` → 504 from `layer` with a deadline already elapsed (zero) |
 //! | `own_504_upstream` | `GET /hello` → 504 from `layer` around a service that fails with tower's `Elapsed` |

@@ -11,8 +11,8 @@
 //! gives up, and at most 1 024 are outstanding (an arrival beyond that is not sent, and
 //! counted under "other"). `/health` is probed every 20 ms alongside.
 //!
-//! Strategies: no limit, `max_in_flight(64)` (a plausible guess, too high),
-//! `max_in_flight(pool)` (tuned by hand), and `adaptive_concurrency` (no tuning). Each cell
+//! Strategies: no limit, `Limit::fixed(64)` (a plausible guess, too high),
+//! `Limit::fixed(pool)` (tuned by hand), and `Limit::adaptive` (no tuning). Each cell
 //! runs `OVERLOAD_SECS` (3) s after 1 s of warm-up at the same load, on a fresh server. Then
 //! a step from 0.5× to 5× capacity measures how long the adaptive limit takes to settle.
 //!
@@ -57,9 +57,9 @@ impl Strategy {
     fn name(self, pool: usize) -> String {
         match self {
             Strategy::NoLimit => "no limit".to_owned(),
-            Strategy::Fixed(n) if n == pool => format!("`max_in_flight({n})` = pool"),
-            Strategy::Fixed(n) => format!("`max_in_flight({n})`"),
-            Strategy::Adaptive => "`adaptive_concurrency`".to_owned(),
+            Strategy::Fixed(n) if n == pool => format!("`Limit::fixed({n})` = pool"),
+            Strategy::Fixed(n) => format!("`Limit::fixed({n})`"),
+            Strategy::Adaptive => "`Limit::adaptive`".to_owned(),
         }
     }
 

@@ -192,6 +192,8 @@ pub use crate::integrations::testing;
 pub use crate::integrations::axum::{AxumFuture, AxumService};
 #[cfg(feature = "axum")]
 pub use crate::integrations::json::Json;
+#[cfg(feature = "axum")]
+pub use crate::integrations::params::{Path, Query};
 
 pub use crate::admission::drain::Drain;
 pub use crate::admission::maintenance::{Maintenance, MaintenanceBuilder};

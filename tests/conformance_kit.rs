@@ -149,3 +149,37 @@ async fn panic_text_in_a_5xx_is_a_violation() {
         "{violations}"
     );
 }
+
+/// Issue 21, item 5: an auth layer around a route answers `OPTIONS` with `401`, while the
+/// route's `405`s advertise `Allow: …, OPTIONS`: an `OPTIONS` that does not work.
+#[tokio::test]
+async fn options_refused_by_a_route_layer_is_a_violation() {
+    async fn auth(
+        req: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> Result<axum::response::Response, tower_api_errors::ApiError> {
+        match req.headers().get("authorization") {
+            Some(_) => Ok(next.run(req).await),
+            None => Err(tower_api_errors::ApiError::unauthorized("Bearer")),
+        }
+    }
+    let router = Router::new().route(
+        "/refunds",
+        axum::routing::post(|| async { "refunded" }).layer(axum::middleware::from_fn(auth)),
+    );
+    let policy = MethodPolicy::builder()
+        .resource("/refunds", Resource::allow([Method::POST]))
+        .build()
+        .unwrap();
+    let app = ApiErrorLayer::new()
+        .method_policy(policy.clone())
+        .layer(router);
+    let violations = check_contract::<Body, _, _>(app, &policy)
+        .await
+        .unwrap_err();
+    let text = violations.to_string();
+    assert!(
+        text.contains("OPTIONS /refunds: 401 to OPTIONS: the policy answers it with 204 and Allow"),
+        "{text}"
+    );
+}

@@ -661,3 +661,20 @@ async fn a_zero_deadline_is_504_at_once_without_a_limit() {
         "the handler ran"
     );
 }
+
+/// Issue 21, item 8: `with_header` takes what `http`'s builders take (`&str`, `String`), and
+/// drops an invalid name or value with a warning instead of panicking in a handler.
+#[test]
+fn with_header_converts_and_drops_what_is_invalid() {
+    let (error, logs) = captured_logs(async {
+        tower_api_errors::ApiError::not_found()
+            .with_header("x-quota-remaining", 0.to_string())
+            .with_header("x-echo", "a\nb")
+            .with_header("bad name", "v")
+    });
+    assert_eq!(error.headers()["x-quota-remaining"], "0");
+    assert!(!error.headers().contains_key("x-echo"));
+    assert_eq!(error.headers().len(), 1);
+    assert!(logs.contains("ignored an invalid header value"), "{logs}");
+    assert!(logs.contains("ignored an invalid header name"), "{logs}");
+}

@@ -97,3 +97,80 @@ async fn a_drain_counts_without_a_limit() {
         StatusCode::OK
     );
 }
+
+/// Issue 21, item 6: `Drain::triggered` starts the server's graceful shutdown the moment the
+/// drain begins, so an HTTP/2 client gets a `GOAWAY` and moves on, instead of getting
+/// `503 shutting_down` on the same connection for as long as it keeps it open.
+#[tokio::test]
+async fn a_triggered_drain_sends_http2_clients_a_goaway() {
+    use hyper_util::rt::TokioExecutor;
+    use hyper_util::server::conn::auto;
+    use hyper_util::server::graceful::GracefulShutdown;
+    use hyper_util::service::TowerToHyperService;
+
+    let drain = Drain::new();
+    let router = axum::Router::new().route("/hello", axum::routing::get(|| async { "hello" }));
+    let service = TowerToHyperService::new(ApiErrorLayer::new().drain(drain.clone()).layer(router));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let triggered = drain.triggered();
+    let server = tokio::spawn(async move {
+        let graceful = GracefulShutdown::new();
+        let mut triggered = std::pin::pin!(triggered);
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let (stream, _) = accepted.unwrap();
+                    let connection = auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(stream), service.clone())
+                        .into_owned();
+                    tokio::spawn(graceful.watch(connection));
+                }
+                () = &mut triggered => break,
+            }
+        }
+        // GOAWAY to every HTTP/2 connection; in-flight streams may finish.
+        graceful.shutdown().await;
+    });
+
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut sender, connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    let connection = tokio::spawn(connection);
+    let get = || {
+        http::Request::get(format!("http://{addr}/hello"))
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let reply = collect(sender.send_request(get()).await.unwrap()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+
+    drain.trigger();
+    // The server ends the connection (GOAWAY, then close) without the client closing it.
+    tokio::time::timeout(Duration::from_secs(10), connection)
+        .await
+        .expect("the server sends GOAWAY and closes the connection")
+        .unwrap()
+        .unwrap();
+    assert!(
+        sender.send_request(get()).await.is_err(),
+        "no new stream after GOAWAY"
+    );
+    server.await.unwrap();
+}
+
+/// `triggered` completes at once for a drain already triggered, and for every waiter.
+#[tokio::test]
+async fn triggered_wakes_every_waiter() {
+    let drain = Drain::new();
+    let first = tokio::spawn(drain.triggered());
+    let second = tokio::spawn(drain.triggered());
+    tokio::task::yield_now().await;
+    assert!(!first.is_finished());
+    drain.trigger();
+    first.await.unwrap();
+    second.await.unwrap();
+    drain.triggered().await;
+}

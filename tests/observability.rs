@@ -3,6 +3,10 @@
 
 mod common;
 
+#[allow(dead_code)] // its `on_failure` and `app` are used here, not its `main`
+#[path = "../examples/axum.rs"]
+mod axum_example;
+
 use std::time::Duration;
 
 use axum::body::Body;
@@ -239,6 +243,48 @@ fn a_json_error_passed_untouched_has_no_event() {
     let (reply, logs) = captured_logs(async { app.oneshot(req("GET", "/x")).await.unwrap() });
     assert_eq!(reply.status(), StatusCode::CONFLICT);
     assert!(error_events(&logs).is_empty(), "{logs}");
+}
+
+/// Issue 21, item 8: the recommended TraceLayer composition (`examples/axum.rs`'s
+/// `on_failure`) logs a planned 501 and a maintenance 503 below ERROR, and a 500 at ERROR.
+#[test]
+fn trace_layer_failures_leave_out_the_answers_given_on_purpose() {
+    use tower_api_errors::routing::{get as api_get, ApiRouter};
+    use tower_http::trace::TraceLayer;
+
+    let maintenance = Maintenance::new();
+    let app = ApiRouter::new()
+        .route("/payments", api_get(|| async { "[]" }).plan(Method::POST))
+        .route("/broken", api_get(|| async { ApiError::internal_error() }))
+        .into_service(ApiErrorLayer::new().maintenance(maintenance.clone()))
+        .unwrap()
+        .into_router()
+        .layer(TraceLayer::new_for_http().on_failure(axum_example::on_failure));
+    let send = |method: &str, uri: &str| {
+        let req = Request::builder().method(method).uri(uri);
+        app.clone().oneshot(req.body(Body::empty()).unwrap())
+    };
+    let ((), planned) = captured_logs(async {
+        assert_eq!(send("POST", "/payments").await.unwrap().status(), 501);
+    });
+    maintenance.enable();
+    let ((), maintained) = captured_logs(async {
+        assert_eq!(send("GET", "/payments").await.unwrap().status(), 503);
+    });
+    maintenance.disable();
+    let ((), broken) = captured_logs(async {
+        assert_eq!(send("GET", "/broken").await.unwrap().status(), 500);
+    });
+    for logs in [&planned, &maintained] {
+        assert!(!logs.contains("ERROR"), "{logs}");
+        assert!(logs.contains("refused on purpose"), "{logs}");
+    }
+    assert!(
+        broken
+            .lines()
+            .any(|l| l.contains("ERROR") && l.contains("response failed")),
+        "{broken}"
+    );
 }
 
 /// A database error, with a cause of its own.

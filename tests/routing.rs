@@ -210,3 +210,52 @@ fn a_route_both_routed_and_planned_is_refused_when_built() {
         .unwrap_err();
     assert_eq!(error.to_string(), "/x: DELETE is both allowed and planned");
 }
+
+/// Issue 21, item 5: a handler's JSON `not_found` for the sample id is a route that exists;
+/// only the Router's own (empty) 404 says "no route".
+#[tokio::test]
+async fn a_handlers_not_found_is_no_missing_route() {
+    let router = axum::Router::new().route(
+        "/notes/{id}",
+        axum::routing::get(|| async { tower_api_errors::ApiError::not_found() }),
+    );
+    let policy = MethodPolicy::builder()
+        .resource("/notes/{id}", Resource::allow([Method::GET]))
+        .build()
+        .unwrap();
+    check_router(router, &policy).await.expect("they agree");
+}
+
+/// Issue 21, item 5: an auth layer around a route answers `401` to every method, the ones the
+/// route has no handler for too: axum's `Allow` on those tells them apart.
+#[tokio::test]
+async fn a_route_level_auth_layer_is_no_drift() {
+    async fn auth(
+        req: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> Result<axum::response::Response, tower_api_errors::ApiError> {
+        match req.headers().get("authorization") {
+            Some(_) => Ok(next.run(req).await),
+            None => Err(tower_api_errors::ApiError::unauthorized("Bearer")),
+        }
+    }
+    let layered = axum::routing::post(|| async { "refunded" });
+    let router = axum::Router::new()
+        .route("/refunds", layered.layer(axum::middleware::from_fn(auth)))
+        .route(
+            "/admin",
+            axum::routing::get(|| async { "admin" }).put(|| async {}),
+        )
+        .route_layer(axum::middleware::from_fn(auth));
+    let policy = MethodPolicy::builder()
+        .resource("/refunds", Resource::allow([Method::POST]))
+        .resource("/admin", Resource::allow([Method::GET]))
+        .build()
+        .unwrap();
+    let mismatch = check_router(router, &policy).await.unwrap_err();
+    // The one real drift: PUT /admin has a handler the policy refuses.
+    assert_eq!(
+        mismatch.problems(),
+        ["/admin: the service routes PUT, which the policy refuses"]
+    );
+}

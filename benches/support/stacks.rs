@@ -9,7 +9,7 @@
 //!   policy of 20 resources: the realistic setup.
 //! - `layer_adaptive`: the `layer` configuration with the adaptive limit instead of the fixed one.
 //! - `layer_minimal`: the Router inside `ApiErrorLayer::new()`.
-//! - `layer_overloaded`, `layer_maintenance`: the `layer` configuration with `max_in_flight(0)`,
+//! - `layer_overloaded`, `layer_maintenance`: the `layer` configuration with `Limit::fixed(0)`,
 //!   and with a [`Maintenance`] switch that is on: every request gets the layer's own 503.
 //! - `layer_stalled`: the `layer` configuration around a service that never answers (an upstream
 //!   that hangs), so that the deadline elapses and the layer answers 504. It needs a runtime with

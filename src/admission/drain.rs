@@ -1,11 +1,13 @@
 //! [`Drain`]: refuse new requests on shutdown while the ones in flight finish.
 
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use http::header::CONNECTION;
 use http::{HeaderValue, Version};
+use tokio::sync::Notify;
 
 use crate::admission::overload::InFlight;
 use crate::respond::canned::Canned;
@@ -59,6 +61,8 @@ pub struct Drain {
 #[derive(Debug)]
 struct Shared {
     draining: AtomicBool,
+    /// Wakes [`Drain::triggered`].
+    triggered: Notify,
     retry_after: Duration,
     /// The in-flight counters of the layers this drain is attached to; read when asked, never
     /// per request.
@@ -82,6 +86,7 @@ impl Drain {
         Self {
             shared: Arc::new(Shared {
                 draining: AtomicBool::new(false),
+                triggered: Notify::new(),
                 retry_after: Duration::from_secs(1),
                 gauges: Mutex::new(Vec::new()),
                 refusals: OnceLock::new(),
@@ -106,6 +111,59 @@ impl Drain {
     /// Starts draining: from now on, new requests are refused.
     pub fn trigger(&self) {
         self.shared.draining.store(true, Ordering::Release);
+        self.shared.triggered.notify_waiters();
+    }
+
+    /// Completes when the drain is [triggered](Self::trigger) (at once if it was): the hook
+    /// that starts the server's graceful shutdown, so that HTTP/2 connections get their `GOAWAY`
+    /// (and HTTP/1.1 ones close once idle) the moment the drain begins, instead of going on
+    /// getting `503 shutting_down` on the same connection for as long as the client keeps it.
+    /// The price: a graceful shutdown stops accepting, so a client that opens a new connection
+    /// is refused by TCP instead of answered `503` (the demo drains first, then shuts down, so
+    /// that a load balancer's health check reads the `503`; pick per deployment).
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use axum::{routing::get, Router, ServiceExt};
+    /// use tower::Layer;
+    /// use tower_api_errors::{ApiErrorLayer, Drain};
+    ///
+    /// # async fn run() -> std::io::Result<()> {
+    /// let drain = Drain::new();
+    /// let app = ApiErrorLayer::new()
+    ///     .drain(drain.clone())
+    ///     .layer(Router::new().route("/", get(|| async { "hello" })));
+    /// let on_signal = drain.clone();
+    /// tokio::spawn(async move {
+    ///     let _ = tokio::signal::ctrl_c().await; // and SIGTERM: see examples/demo/main.rs
+    ///     on_signal.trigger();
+    /// });
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    /// let server = axum::serve(listener, app.into_axum().into_make_service())
+    ///     .with_graceful_shutdown(drain.triggered());
+    /// // Once draining, the requests in flight get a grace period, not forever.
+    /// let grace = async {
+    ///     drain.triggered().await;
+    ///     tokio::time::sleep(Duration::from_secs(10)).await;
+    /// };
+    /// tokio::select! {
+    ///     served = server => served?,
+    ///     () = grace => eprintln!("grace period over: closing"),
+    /// }
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn triggered(&self) -> impl Future<Output = ()> + Send + 'static {
+        let shared = Arc::clone(&self.shared);
+        async move {
+            let notified = shared.triggered.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Registered before the flag is read: a trigger in between still wakes it.
+            notified.as_mut().enable();
+            if !shared.draining.load(Ordering::Acquire) {
+                notified.await;
+            }
+        }
     }
 
     /// Whether [`trigger`](Self::trigger) was called.

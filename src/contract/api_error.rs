@@ -368,7 +368,13 @@ impl ApiError {
         self
     }
 
-    /// Adds a response header, replacing any of the same name.
+    /// Adds a response header, replacing any of the same name. Name and value convert as in
+    /// `http::response::Builder::header`: a `HeaderName` / `HeaderValue`, or a `&str` or
+    /// `String` (`"x-quota"`, `format!("{remaining}")`).
+    ///
+    /// A name or value that is not valid in a header (a space in the name, a newline in the
+    /// value) is dropped with a `tracing` warning rather than a panic: an error is often built
+    /// from what a client sent, and the answer is still worth sending without that header.
     ///
     /// Headers that describe or frame the body (`Content-Type`, `Content-Length`,
     /// `Content-Encoding`, `Content-Range`, `Transfer-Encoding`, `Trailer`) are the renderer's:
@@ -381,14 +387,39 @@ impl ApiError {
     /// use http::HeaderValue;
     /// use tower_api_errors::ApiError;
     ///
+    /// let remaining = 0;
     /// let error = ApiError::not_found()
     ///     .with_header(CACHE_CONTROL, HeaderValue::from_static("max-age=60"))
+    ///     .with_header("x-quota-remaining", remaining.to_string())
+    ///     .with_header("x-echo", "bad\nvalue")
     ///     .with_header(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
     /// assert_eq!(error.headers()["cache-control"], "max-age=60");
+    /// assert_eq!(error.headers()["x-quota-remaining"], "0");
+    /// assert!(!error.headers().contains_key("x-echo"));
     /// assert!(!error.headers().contains_key("transfer-encoding"));
     /// ```
     #[must_use]
-    pub fn with_header(mut self, name: HeaderName, value: HeaderValue) -> Self {
+    pub fn with_header<K, V>(mut self, name: K, value: V) -> Self
+    where
+        K: TryInto<HeaderName>,
+        K::Error: fmt::Display,
+        V: TryInto<HeaderValue>,
+        V::Error: fmt::Display,
+    {
+        let name = match name.try_into() {
+            Ok(name) => name,
+            Err(error) => {
+                tracing::warn!(target: "tower_api_errors::error", %error, "ignored an invalid header name on an ApiError");
+                return self;
+            }
+        };
+        let value = match value.try_into() {
+            Ok(value) => value,
+            Err(error) => {
+                tracing::warn!(target: "tower_api_errors::error", header = %name, %error, "ignored an invalid header value on an ApiError");
+                return self;
+            }
+        };
         if BODY_HEADERS.contains(&name) {
             tracing::warn!(target: "tower_api_errors::error", header = %name, "ignored a body header on an ApiError: the layer writes it");
             return self;

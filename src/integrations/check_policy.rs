@@ -1,9 +1,12 @@
 //! [`check_policy`]: whether a service and a [`MethodPolicy`] kept apart still agree.
 
 use std::fmt;
-use std::future::poll_fn;
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
+use http::header::{ALLOW, CONTENT_TYPE};
 use http::{Method, Request, Response, StatusCode};
 use http_body::Body;
 use tower_layer::Layer;
@@ -49,9 +52,14 @@ const PROBED: [Method; 6] = crate::methods::recognized::ROUTABLE;
 /// - a method the policy does not allow answered anything but `405` (or `404`): the service
 ///   routes a method the policy refuses, so its handler is never reached.
 ///
-/// Only `404` and `405` count: a `400`, `401` or `415` means the handler ran and refused the
-/// sample request. Handlers do run (a panic counts as an answer), so call this on a test
-/// instance. A Router whose fallback answers something other than `404` hides missing routes.
+/// What the service answered is read before any normalization: "no route" is a bare `404`
+/// (no `Content-Type`: axum's own, not a handler's JSON `not_found` for the sample id), and
+/// "not routed" a `405`, or any answer carrying `Allow` (axum adds it to what a route's
+/// fallback answers: the `401` of an auth layer around the route, the `501` of an
+/// [`ApiRouter`](crate::routing::ApiRouter)'s planned method). Anything else means the
+/// handler ran and refused the sample request (`400`, `401`, `415`…). Handlers do run (a
+/// panic counts as an answer), so call this on a test instance. A Router whose fallback
+/// answers something other than `404` hides missing routes.
 ///
 /// ```
 /// use axum::routing::get;
@@ -97,34 +105,31 @@ where
     ReqBody: Default,
     ResBody: Body<Data = Bytes>,
 {
-    // The layer (without a policy) turns panics and errors into answers, and leaves 404 and
-    // 405 as they are.
-    let mut service = ApiErrorLayer::new().layer(service);
+    // The layer (without a policy) turns panics and errors into answers; what the service
+    // itself answered is recorded beneath it, before normalization.
+    let mut service = ApiErrorLayer::new().layer(Recorded { inner: service });
     let mut problems = Vec::new();
     for (pattern, allowed, _planned, _allow) in policy.resources() {
         let path = sample_path(pattern);
         for method in PROBED {
-            let Some(status) = probe(&mut service, &method, &path).await else {
+            let Some(seen) = probe(&mut service, &method, &path).await else {
                 problems.push(format!(
                     "{pattern}: no valid URI for a sample path ({path})"
                 ));
                 break;
             };
             let allows = allowed.contains(&method);
-            if status == StatusCode::NOT_FOUND && allows {
+            if seen == Seen::NoRoute && allows {
                 problems.push(format!(
                     "{pattern}: the service has no route (404 for {method} {path})"
                 ));
                 break;
             }
-            if allows && status == StatusCode::METHOD_NOT_ALLOWED {
+            if allows && seen == Seen::NotRouted {
                 problems.push(format!(
                     "{pattern}: the service does not route {method} (405)"
                 ));
-            } else if !allows
-                && status != StatusCode::METHOD_NOT_ALLOWED
-                && status != StatusCode::NOT_FOUND
-            {
+            } else if !allows && seen == Seen::Handled {
                 problems.push(format!(
                     "{pattern}: the service routes {method}, which the policy refuses"
                 ));
@@ -138,7 +143,76 @@ where
     }
 }
 
-async fn probe<S, B, R>(service: &mut S, method: &Method, path: &str) -> Option<StatusCode>
+/// What the service did with a probe, read from its own answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seen {
+    /// A bare `404`: no route has the path.
+    NoRoute,
+    /// `405`, or an answer with `Allow`: the route has no handler for the method.
+    NotRouted,
+    /// A handler ran (or panicked, or the service failed).
+    Handled,
+}
+
+impl Seen {
+    fn of<B>(response: &Response<B>) -> Self {
+        let headers = response.headers();
+        match response.status() {
+            StatusCode::NOT_FOUND if !headers.contains_key(CONTENT_TYPE) => Seen::NoRoute,
+            StatusCode::METHOD_NOT_ALLOWED => Seen::NotRouted,
+            _ if headers.contains_key(ALLOW) => Seen::NotRouted,
+            _ => Seen::Handled,
+        }
+    }
+}
+
+/// The probed service, recording in each response's extensions what it answered itself.
+#[derive(Debug, Clone)]
+struct Recorded<S> {
+    inner: S,
+}
+
+impl<S, B, R> Service<Request<B>> for Recorded<S>
+where
+    S: Service<Request<B>, Response = Response<R>>,
+{
+    type Response = Response<R>;
+    type Error = S::Error;
+    type Future = RecordedFuture<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        RecordedFuture {
+            inner: self.inner.call(req),
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    struct RecordedFuture<F> {
+        #[pin]
+        inner: F,
+    }
+}
+
+impl<F, R, E> Future for RecordedFuture<F>
+where
+    F: Future<Output = Result<Response<R>, E>>,
+{
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut response = ready!(self.project().inner.poll(cx))?;
+        let seen = Seen::of(&response);
+        response.extensions_mut().insert(seen);
+        Poll::Ready(Ok(response))
+    }
+}
+
+async fn probe<S, B, R>(service: &mut S, method: &Method, path: &str) -> Option<Seen>
 where
     S: Service<Request<B>, Response = Response<R>, Error = std::convert::Infallible>,
     B: Default,
@@ -150,7 +224,14 @@ where
         .ok()?;
     let Ok(()) = poll_fn(|cx| service.poll_ready(cx)).await;
     let Ok(response) = service.call(req).await;
-    Some(response.status())
+    // No record: the service panicked or failed, which is an answer of its handler.
+    Some(
+        response
+            .extensions()
+            .get::<Seen>()
+            .copied()
+            .unwrap_or(Seen::Handled),
+    )
 }
 
 /// `pattern` with each parameter replaced by `1` (matchit's `{{` and `}}` are literal braces).

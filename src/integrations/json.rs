@@ -345,13 +345,13 @@ fn message(error: &serde_json::Error) -> String {
 }
 
 /// The name between `prefix` and the next backtick: serde's "missing field `x`".
-fn quoted_after<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
+pub(crate) fn quoted_after<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
     let rest = message.strip_prefix(prefix)?;
     rest.split_once('`').map(|(name, _)| name)
 }
 
 /// One item, with the pointer cut back to whole segments and the detail cut to size.
-fn item(mut pointer: String, detail: &str) -> FieldError {
+pub(crate) fn item(mut pointer: String, detail: &str) -> FieldError {
     while pointer.len() > MAX_POINTER {
         let end = pointer.rfind('/').unwrap_or(0);
         pointer.truncate(end);

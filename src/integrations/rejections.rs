@@ -5,7 +5,8 @@
 //! The rejection is kept as the error's [source](ApiError::with_source), so its text (which
 //! can name the server's Rust types: "expected struct Order") is logged, never sent. For the
 //! member a body or a parameter got wrong in the answer (`errors[]`), use this crate's
-//! [`Json`](crate::Json), whose rejections point at it.
+//! [`Json`](crate::Json), [`Query`](crate::Query) and [`Path`](crate::Path), whose rejections
+//! point at it.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use http::StatusCode;

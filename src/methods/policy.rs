@@ -115,6 +115,11 @@ pub enum PolicyErrorKind {
     InvalidPattern,
     /// The pattern matches the same paths as one declared before it.
     Conflict,
+    /// The declaration asks for what a route table can't hold (an
+    /// [`ApiRouter`](crate::routing::ApiRouter) with axum's `method_not_allowed_fallback`, two
+    /// nested settings that differ, `strict` beside paths the table can't name): the reason
+    /// says what to do instead.
+    Unsupported,
 }
 
 impl PolicyError {
@@ -129,10 +134,23 @@ impl PolicyError {
     pub fn kind(&self) -> PolicyErrorKind {
         self.kind
     }
+
+    /// A declaration the table can't hold, at `pattern` (or of the whole table when empty).
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn unsupported(pattern: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            pattern: pattern.into(),
+            kind: PolicyErrorKind::Unsupported,
+            reason: reason.into(),
+        }
+    }
 }
 
 impl fmt::Display for PolicyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.pattern.is_empty() {
+            return f.write_str(&self.reason);
+        }
         write!(f, "{}: {}", self.pattern, self.reason)
     }
 }
@@ -514,6 +532,15 @@ pub(crate) enum Decision<'a> {
     Refuse(&'a Canned),
 }
 
+/// What a route answers to a method it has no handler for; see [`MethodPolicy::unrouted`].
+#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+pub(crate) enum Unrouted<'a> {
+    /// The layer's own answer: planned (`501`) or refused (`405`).
+    Refused(&'a Canned),
+    /// axum's `405`, with this `Allow`.
+    NotAllowed(&'a HeaderValue),
+}
+
 impl MethodPolicy {
     /// Starts a table: no resource, not strict, answering `OPTIONS`.
     pub fn builder() -> MethodPolicyBuilder {
@@ -611,6 +638,19 @@ impl MethodPolicy {
             Some(canned) => Decision::Refuse(canned),
             None => Decision::Unlisted(hints),
         }
+    }
+
+    /// What a route of an [`ApiRouter`](crate::routing::ApiRouter) answers to a method it has
+    /// no handler for, on `path`: the layer's refusal (`405`, `501`), or for a method the table
+    /// does not name (`OPTIONS`, an extension method) a bare `405` with the resource's `Allow`,
+    /// as axum's, which the layer renders (`OPTIONS`: `204`). `None` for a path in no resource.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn unrouted(&self, method: &Method, path: &str) -> Option<Unrouted<'_>> {
+        let resource = &self.resources[self.resource_index(path)?];
+        Some(match resource.answer(method) {
+            Some(canned) => Unrouted::Refused(canned),
+            None => Unrouted::NotAllowed(&resource.allow),
+        })
     }
 
     pub(crate) fn answers_options(&self) -> bool {

@@ -36,6 +36,10 @@ pub(crate) struct Config {
     pub(crate) maintenance: Option<Maintenance>,
     pub(crate) recognized: RecognizedMethods,
     pub(crate) policy: Option<MethodPolicy>,
+    /// The policy's refusals are answered by the routes themselves (an
+    /// [`ApiRouter`](crate::routing::ApiRouter)'s), inside the layers added to them: the layer
+    /// passes them on instead of answering first.
+    pub(crate) routes_answer: bool,
     pub(crate) deadline_header: Option<HeaderName>,
     pub(crate) drain: Option<Drain>,
 }
@@ -90,6 +94,7 @@ impl Default for Config {
             maintenance: None,
             recognized: RecognizedMethods::default(),
             policy: None,
+            routes_answer: false,
             deadline_header: None,
             drain: None,
         }

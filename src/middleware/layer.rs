@@ -266,6 +266,20 @@ impl<C> ApiErrorLayer<C> {
         .configure_rendering(|r| r.answer_options = answer_options)
     }
 
+    /// The policy of an [`ApiRouter`](crate::routing::ApiRouter), whose routes answer its
+    /// refusals themselves (so that the layers added to the router see them, as in axum).
+    #[cfg(feature = "axum")]
+    pub(crate) fn routed_policy(self, policy: MethodPolicy) -> Self {
+        self.method_policy(policy)
+            .configure(|c| c.routes_answer = true)
+    }
+
+    /// Whether a method policy is set.
+    #[cfg(feature = "axum")]
+    pub(crate) fn has_method_policy(&self) -> bool {
+        self.config.policy.is_some()
+    }
+
     /// Adds `method` to the methods the server recognizes (by default RFC 9110's, `PATCH` and
     /// `QUERY`). Any other method gets `501 not_implemented` on every path.
     ///

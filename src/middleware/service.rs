@@ -180,9 +180,16 @@ where
                         hints = route;
                         unlisted = true;
                     }
-                    Decision::Refuse(refusal) => {
+                    // An `ApiRouter`'s routes answer their own 405s and 501s, inside the layers
+                    // added to the router, which see them as they see axum's 405. Strict mode's
+                    // 404 stays the layer's: no route has the path.
+                    Decision::Refuse(refusal)
+                        if !config.routes_answer
+                            || refusal.error().status() == StatusCode::NOT_FOUND =>
+                    {
                         return answer(Answer::refusal(refusal), &ctx, rendering)
                     }
+                    Decision::Refuse(_) => {}
                 }
             }
         }

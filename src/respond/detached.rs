@@ -5,6 +5,7 @@ use http::header::{CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{Response, StatusCode};
 
 use crate::contract::numbers::number_value;
+use crate::respond::canned::Canned;
 use crate::respond::context::RequestContext;
 use crate::respond::error_body::ErrorBody;
 use crate::respond::json_writer::write_body;
@@ -38,6 +39,20 @@ impl ApiError {
             .insert(CONTENT_LENGTH, number_value(json.len() as u64));
         parts.extensions.insert(self);
         Response::from_parts(parts, ErrorBody::new(json))
+    }
+}
+
+impl Canned {
+    /// The canned answer as [`ApiError::into_detached_response`] would send it, from the bytes
+    /// rendered once: what a route of an [`ApiRouter`](crate::routing::ApiRouter) answers for
+    /// the layer's policy, so that the layers around the route see it, as they see axum's 405.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn detached_response(&self) -> Response<ErrorBody> {
+        let mut response = Response::new(ErrorBody::new(self.json().clone()));
+        *response.status_mut() = self.error().status();
+        *response.headers_mut() = self.headers().clone();
+        response.extensions_mut().insert(self.error().clone());
+        response
     }
 }
 

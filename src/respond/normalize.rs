@@ -52,6 +52,15 @@ pub(crate) fn normalize<B: Body<Data = Bytes>>(
     cx: &mut Context<'_>,
 ) -> Normalized<B> {
     let (mut parts, body) = response.into_parts();
+    if !matches!(
+        parts.status,
+        StatusCode::METHOD_NOT_ALLOWED | StatusCode::NOT_IMPLEMENTED
+    ) {
+        // axum adds the route's `Allow` to whatever its fallback answered: behind an auth layer
+        // that is a `401` listing methods the route then refuses (`OPTIONS`) just the same.
+        // `Allow` belongs to the 405 and the policy's 501 (RFC 9110 §10.2.1).
+        parts.headers.remove(ALLOW);
+    }
     // A domain error: rendered here, once, for this request and with the layer's settings.
     if let Some(error) = parts.extensions.remove::<ApiError>() {
         return answered(Answer::Carried { error, parts }, ctx, rendering);

@@ -199,14 +199,16 @@ where
                 .send(&mut service, &Method::OPTIONS, &path, "options")
                 .await
             {
-                if answers_options
-                    && answer.status != StatusCode::NO_CONTENT
-                    && answer.status == StatusCode::METHOD_NOT_ALLOWED
-                {
+                // Whatever else answers (a `405`, an auth layer's `401` around the route), the
+                // `Allow` of the resource's other answers promises an `OPTIONS` that works.
+                if answers_options && answer.status != StatusCode::NO_CONTENT {
                     run.violation(
                         &Method::OPTIONS,
                         &path,
-                        "405 to OPTIONS: the layer answers it with 204 and Allow".to_owned(),
+                        format!(
+                            "{} to OPTIONS: the policy answers it with 204 and Allow",
+                            answer.status.as_u16()
+                        ),
                     );
                 }
                 if answer.status == StatusCode::NO_CONTENT && !answer.headers.contains_key(ALLOW) {
