@@ -50,7 +50,6 @@ impl<C: Clone> crate::ApiErrorLayer<C> {
     /// let app: Router = ApiErrorLayer::new().wrap(routes);
     /// # let _ = app;
     /// ```
-    #[must_use]
     pub fn wrap(&self, router: ::axum::Router) -> ::axum::Router
     where
         C: crate::ClassifyError + Send + Sync + 'static,
