@@ -4,6 +4,8 @@ use std::sync::Mutex;
 
 use http::HeaderValue;
 
+use crate::respond::shape::offered::Offered;
+
 /// How error bodies are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Format {
@@ -23,6 +25,14 @@ impl Format {
             Format::Problem => "application/problem+json",
         })
     }
+
+    /// The media type's type and subtype, as a shape's are compared with it.
+    pub(crate) fn media_range(self) -> (&'static str, &'static str) {
+        match self {
+            Format::Json => ("application", "json"),
+            Format::Problem => ("application", "problem+json"),
+        }
+    }
 }
 
 /// Rendering settings. Kept for the life of the program once per distinct value
@@ -31,6 +41,10 @@ impl Format {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Rendering {
     pub(crate) format: Format,
+    /// The shape of bodies when `Accept` does not choose, instead of `format`.
+    pub(crate) shape: Option<&'static Offered>,
+    /// The shapes `Accept` may choose, besides the formats whose media types they do not take.
+    pub(crate) shapes: &'static [&'static Offered],
     pub(crate) negotiate: bool,
     pub(crate) problem_type_base: Option<&'static str>,
     pub(crate) challenge: &'static HeaderValue,
@@ -45,6 +59,8 @@ impl Default for Rendering {
     fn default() -> Self {
         Self {
             format: Format::Json,
+            shape: None,
+            shapes: &[],
             negotiate: true,
             problem_type_base: None,
             challenge: &BEARER,
