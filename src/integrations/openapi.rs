@@ -16,7 +16,8 @@
 //!   bodies: each error response has one content per media type it can be sent in, a shape's
 //!   schema ([`ErrorShape::schema`](crate::ErrorShape::schema)) a component named after its
 //!   media type (`Error_application_vnd.api_json` for [`JsonApi`](crate::JsonApi)); a shape
-//!   with the media type of a format takes its place there too.
+//!   with the media type of a format takes its place there too. The error responses the
+//!   document already describes with the JSON body get the shapes' contents as well.
 //!
 //! ```
 //! use std::time::Duration;
@@ -288,6 +289,18 @@ impl Modify for ErrorResponses {
         let mut any_secured = false;
         for item in openapi.paths.paths.values_mut() {
             for operation in operations_mut(item) {
+                if !self.shapes.is_empty() {
+                    // The errors the document describes itself are sent in every shape too.
+                    for (status, response) in &mut operation.responses.responses {
+                        if let (true, RefOr::T(response)) =
+                            (status.starts_with(['4', '5']), response)
+                        {
+                            if response.content.contains_key("application/json") {
+                                *response = self.shaped(std::mem::take(response));
+                            }
+                        }
+                    }
+                }
                 add_response(operation, 500, INTERNAL_ERROR);
                 if self.timeout {
                     add_response(operation, 504, GATEWAY_TIMEOUT);
