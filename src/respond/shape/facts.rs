@@ -24,7 +24,11 @@ use crate::{ApiError, MAX_RETRY_AFTER};
 /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| {
 ///     serde_json::json!({
 ///         "success": false,
-///         "error": {"type": e.code(), "message": e.detail(), "retry_in": e.retry_after().map(|d| d.as_secs())},
+///         "error": {
+///             "type": e.code(),
+///             "message": e.detail(),
+///             "retry_in": e.retry_after().map(|d| d.as_secs()),
+///         },
 ///     })
 /// });
 /// # let _ = shape;

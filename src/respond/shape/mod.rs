@@ -2,11 +2,12 @@
 //!
 //! The document's flat object (`application/json`) and RFC 9457's problem document
 //! (`application/problem+json`) are built in and written by the layer's own writer. An
-//! [`ErrorShape`] is any other body: a company envelope, [`Aip193`] (`google.rpc.Status`),
-//! [`JsonApi`] error objects. The layer hands it the [`ErrorFacts`] of each error response,
-//! whatever decided it (a refusal of the layer's own, a handler's [`ApiError`](crate::ApiError),
-//! a normalized inner answer, a panic, a deadline, a `Json` rejection); the head (status,
-//! `Allow`, `Retry-After`, `Vary`, `Content-Length`) stays the layer's.
+//! [`ErrorShape`] is any other body: a company envelope, [`Aip193`](crate::Aip193)
+//! (`google.rpc.Status`), [`JsonApi`](crate::JsonApi) error objects. The layer hands it the
+//! [`ErrorFacts`] of each error response, whatever decided it (a refusal of the layer's own, a
+//! handler's [`ApiError`](crate::ApiError), a normalized inner answer, a panic, a deadline, a
+//! `Json` rejection); the head (status, `Allow`, `Retry-After`, `Vary`, `Content-Length`) stays the
+//! layer's.
 //!
 //! [`ApiErrorLayer::shape`](crate::ApiErrorLayer::shape) makes a shape the default;
 //! [`offer_shape`](crate::ApiErrorLayer::offer_shape) offers it to clients that ask for its
@@ -155,6 +156,3 @@ where
             .unwrap_or_else(|| serde_json::json!({"type": "object"}))
     }
 }
-
-pub use self::aip193::Aip193;
-pub use self::json_api::JsonApi;
