@@ -138,21 +138,27 @@ impl ErrorShape for Aip193 {
 
 /// The `google.rpc.Code` of an HTTP status, as `google/rpc/code.proto` maps them.
 fn rpc_code(status: StatusCode) -> &'static str {
+    if !status.is_client_error() {
+        return match status.as_u16() {
+            501 => "UNIMPLEMENTED",
+            503 => "UNAVAILABLE",
+            504 => "DEADLINE_EXCEEDED",
+            _ => "INTERNAL",
+        };
+    }
     match status.as_u16() {
         400 => "INVALID_ARGUMENT",
         401 => "UNAUTHENTICATED",
         403 => "PERMISSION_DENIED",
         404 => "NOT_FOUND",
-        405 | 501 => "UNIMPLEMENTED",
-        408 | 504 => "DEADLINE_EXCEEDED",
+        405 => "UNIMPLEMENTED",
+        408 => "DEADLINE_EXCEEDED",
         409 => "ABORTED",
-        412 => "FAILED_PRECONDITION",
         416 => "OUT_OF_RANGE",
         429 => "RESOURCE_EXHAUSTED",
         499 => "CANCELLED",
-        503 => "UNAVAILABLE",
-        400..=499 => "FAILED_PRECONDITION",
-        _ => "INTERNAL",
+        // 412 and every other 4xx.
+        _ => "FAILED_PRECONDITION",
     }
 }
 

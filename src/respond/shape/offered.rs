@@ -69,7 +69,7 @@ impl Offered {
         &self.defaults[usize::from(status.as_u16() - 400)]
     }
 
-    #[cfg_attr(not(any(feature = "utoipa", feature = "testing")), allow(dead_code))]
+    #[cfg_attr(not(feature = "utoipa"), allow(dead_code))]
     pub(crate) fn schema(&self) -> Value {
         self.shape.schema()
     }
