@@ -332,11 +332,11 @@ impl<C> ApiErrorLayer<C> {
         self.configure_rendering(|r| {
             r.format = format;
             // A shape offered with the format's media type takes its place.
-            r.shape = r
+            let taking = r
                 .shapes
                 .iter()
-                .copied()
                 .find(|s| s.media_range() == format.media_range());
+            r.default_shape = r.place_of(taking.copied());
         })
     }
 
@@ -375,7 +375,7 @@ impl<C> ApiErrorLayer<C> {
     pub fn shape(self, shape: impl ErrorShape) -> Self {
         let shape = Offered::keep(shape);
         self.add_shape(shape)
-            .configure_rendering(|r| r.shape = Some(shape))
+            .configure_rendering(|r| r.default_shape = r.place_of(Some(shape)))
     }
 
     /// Offers a shape to the requests whose `Accept` prefers its media type, the default
@@ -400,8 +400,8 @@ impl<C> ApiErrorLayer<C> {
     pub fn offer_shape(self, shape: impl ErrorShape) -> Self {
         let shape = Offered::keep(shape);
         self.add_shape(shape).configure_rendering(|r| {
-            if r.shape.is_none() && shape.media_range() == r.format.media_range() {
-                r.shape = Some(shape);
+            if r.default_shape == 0 && shape.media_range() == r.format.media_range() {
+                r.default_shape = r.place_of(Some(shape));
             }
         })
     }
@@ -416,13 +416,13 @@ impl<C> ApiErrorLayer<C> {
                 .copied()
                 .filter(|s| s.media_range() != shape.media_range())
                 .collect();
-            if r.shape
-                .is_some_and(|s| s.media_range() == shape.media_range())
-            {
-                r.shape = None;
-            }
+            // The default keeps its place in the new list, unless the new shape replaces it.
+            let default = r
+                .shape_at(r.default_shape)
+                .filter(|s| s.media_range() != shape.media_range());
             shapes.push(shape);
             r.shapes = keep(shapes, &KEPT).as_slice();
+            r.default_shape = r.place_of(default);
         })
     }
 

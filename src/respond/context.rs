@@ -22,8 +22,9 @@ pub const MAX_REQUEST_ID_LEN: usize = 64;
 #[derive(Debug, Clone)]
 pub(crate) struct RequestContext {
     pub(crate) format: Format,
-    /// The shape the body is written in, instead of `format`.
-    pub(crate) shape: Option<&'static Offered>,
+    /// The shape the body is written in, instead of `format`: its place in the rendering's
+    /// shapes, from 1 (0: none).
+    shape: u8,
     method: MethodId,
     /// The first `x-request-id` field line that is a safe token.
     request_id: Option<HeaderValue>,
@@ -36,12 +37,12 @@ impl RequestContext {
         let headers = req.headers();
         // Nothing to look up in an empty map: skip the lookups, not only their results.
         let (format, shape, request_id) = if headers.is_empty() {
-            (rendering.format, rendering.shape, None)
+            (rendering.format, rendering.default_shape, None)
         } else {
             let (format, shape) = if !rendering.negotiate {
-                (rendering.format, rendering.shape)
+                (rendering.format, rendering.default_shape)
             } else if rendering.shapes.is_empty() {
-                (negotiate(rendering.format, headers), None)
+                (negotiate(rendering.format, headers), 0)
             } else {
                 negotiate_shape(rendering, headers)
             };
@@ -55,7 +56,7 @@ impl RequestContext {
             // For a problem document's `instance`, a shape's path, and the error event's `path`
             // when a subscriber could take it: a reference count, not a copy, and nothing at
             // all (not even that) when none needs it.
-            instance: (format == Format::Problem || shape.is_some() || events_enabled())
+            instance: (format == Format::Problem || shape != 0 || events_enabled())
                 .then(|| original_path(req))
                 .flatten(),
         }
@@ -80,7 +81,7 @@ impl RequestContext {
     pub(crate) fn detached() -> Self {
         Self {
             format: Format::Json,
-            shape: None,
+            shape: 0,
             method: MethodId::OTHER,
             request_id: None,
             instance: None,
@@ -89,12 +90,17 @@ impl RequestContext {
 
     /// Whether the body is the document's JSON, the same for every request: nothing echoed.
     pub(crate) fn is_plain(&self) -> bool {
-        self.format == Format::Json && self.shape.is_none() && self.request_id.is_none()
+        self.format == Format::Json && self.shape == 0 && self.request_id.is_none()
+    }
+
+    /// The shape the body is written in, of those of `rendering` (the layer's settings).
+    pub(crate) fn shape(&self, rendering: &Rendering) -> Option<&'static Offered> {
+        rendering.shape_at(self.shape)
     }
 
     /// The `Content-Type` of the body.
-    pub(crate) fn content_type(&self) -> HeaderValue {
-        match self.shape {
+    pub(crate) fn content_type(&self, rendering: &Rendering) -> HeaderValue {
+        match self.shape(rendering) {
             Some(shape) => shape.content_type().clone(),
             None => self.format.content_type(),
         }

@@ -151,7 +151,7 @@ pub(crate) fn exit(
 /// A canned refusal for the request of `ctx`: as rendered once (in its shape, once per shape),
 /// unless the request asks for a problem document or echoes an `x-request-id`.
 fn refusal(canned: &Canned, ctx: &RequestContext, rendering: &Rendering) -> Response<ErrorBody> {
-    let (mut headers, json) = if let Some(shape) = ctx.shape {
+    let (mut headers, json) = if let Some(shape) = ctx.shape(rendering) {
         let json = canned.shaped(shape, ctx);
         let mut headers = canned.headers().clone();
         headers.insert(CONTENT_TYPE, shape.content_type().clone());
@@ -245,7 +245,7 @@ fn inner_default(
         let body = error_body(ctx, body.json.clone());
         return Response::from_parts(parts, body);
     }
-    if let Some(shape) = ctx.shape {
+    if let Some(shape) = ctx.shape(rendering) {
         if parts.headers.is_empty() && status != StatusCode::UNAUTHORIZED {
             // The same in a shape: its body rendered once, unless it depends on the request.
             let json = default_in(shape, status, ctx);
@@ -352,7 +352,9 @@ fn finish(
     }
     add_vary_and_challenge(&mut parts, rendering);
     let body = write_body(error, &parts.headers, ctx, rendering);
-    parts.headers.insert(CONTENT_TYPE, ctx.content_type());
+    parts
+        .headers
+        .insert(CONTENT_TYPE, ctx.content_type(rendering));
     parts
         .headers
         .insert(CONTENT_LENGTH, number_value(body.len() as u64));

@@ -22,7 +22,7 @@ pub(crate) fn write_body(
     ctx: &RequestContext,
     rendering: &Rendering,
 ) -> Bytes {
-    match ctx.shape {
+    match ctx.shape(rendering) {
         Some(shape) => write_shaped(shape, error, headers, ctx).0,
         None => write_document(error, headers, ctx, rendering),
     }

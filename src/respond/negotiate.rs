@@ -5,7 +5,6 @@ use http::header::ACCEPT;
 use http::HeaderMap;
 
 use crate::respond::settings::{Format, Rendering};
-use crate::respond::shape::offered::Offered;
 
 /// (specificity, quality in thousandths) of the most specific range seen for a type.
 type Best = Option<(u8, u16)>;
@@ -53,12 +52,10 @@ pub(crate) fn negotiate(default: Format, headers: &HeaderMap) -> Format {
 /// What the body of a request is written in when shapes are offered: a shape, or a format
 /// whose media type no shape takes. The same rules as [`negotiate`], over every candidate in
 /// order (the shapes, then JSON, then problem documents); a tie with the default keeps it, and
-/// another tie goes to the first candidate.
-pub(crate) fn negotiate_shape(
-    rendering: &Rendering,
-    headers: &HeaderMap,
-) -> (Format, Option<&'static Offered>) {
-    let default = (rendering.format, rendering.shape);
+/// another tie goes to the first candidate. The shape is its place in the rendering's shapes,
+/// from 1 (0: a format).
+pub(crate) fn negotiate_shape(rendering: &Rendering, headers: &HeaderMap) -> (Format, u8) {
+    let default = (rendering.format, rendering.default_shape);
     let quality = |kind: &str, subtype: &str| {
         let ranges = headers
             .get_all(ACCEPT)
@@ -83,11 +80,10 @@ pub(crate) fn negotiate_shape(
     let formats = [Format::Json, Format::Problem]
         .into_iter()
         .filter(|format| !taken(*format))
-        .map(|format| ((format, None), format.media_range()));
-    let shapes = rendering
-        .shapes
-        .iter()
-        .map(|shape| ((rendering.format, Some(*shape)), shape.media_range()));
+        .map(|format| ((format, 0), format.media_range()));
+    let shapes = (1..)
+        .zip(rendering.shapes)
+        .map(|(place, shape)| ((rendering.format, place), shape.media_range()));
     let (mut chosen, mut chosen_quality, mut default_quality) = (default, 0, 0);
     for (candidate, (kind, subtype)) in shapes.chain(formats) {
         let q = quality(kind, subtype);
