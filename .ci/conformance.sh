@@ -34,7 +34,7 @@ SEED=${CONFORMANCE_SEED:-20261125}
 TIMEOUT_MS=2000
 # The whole test part (servers, probes, the schemathesis runs) is bounded by this many seconds;
 # building the demo and installing the venv come before and are not counted.
-BUDGET=1200
+BUDGET=900
 
 work=target/conformance
 venv=target/conformance-venv
