@@ -13,7 +13,9 @@
 #      enforcement, positive/negative data, stateful links), the documented 501/503/504 being
 #      accepted statuses;
 #   4. runs it again with `Accept: application/problem+json` (every error is then a problem
-#      document), and once more with maintenance switched on (every response a 503 with
+#      document), with each of the demo's other shapes (AIP-193, JSON:API; their probes are
+#      validated against schema/aip193.schema.json and schema/json-api.schema.json), and once
+#      more with maintenance switched on (every response a 503 with
 #      Retry-After, /health and /admin/* excepted).
 #
 # Needs only the Rust toolchain and python3 (with venv and pip): everything else is installed,
@@ -30,7 +32,7 @@ MAX_EXAMPLES=${CONFORMANCE_MAX_EXAMPLES:-50}
 SEED=${CONFORMANCE_SEED:-20261125}
 # The demo's deadline; /slow's `ms` is at most 3000 in its document, so no request waits longer.
 TIMEOUT_MS=2000
-# The whole test part (servers, probes, the three schemathesis runs) is bounded by this many seconds;
+# The whole test part (servers, probes, the schemathesis runs) is bounded by this many seconds;
 # building the demo and installing the venv come before and are not counted.
 BUDGET=900
 
@@ -288,6 +290,50 @@ log "check-jsonschema: $(ls "$probes/error" | wc -l) error bodies, $(ls "$probes
 timeout "$(remaining)" "$venv/bin/check-jsonschema" --schemafile schema/error.schema.json "$probes"/error/*.json
 timeout "$(remaining)" "$venv/bin/check-jsonschema" --schemafile schema/problem.schema.json "$probes"/problem/*.json
 
+# The built-in shapes the demo offers: the same errors in each, by Accept, validated against
+# schema/aip193.schema.json and schema/json-api.schema.json.
+log "probes: the AIP-193 and JSON:API shapes"
+mkdir -p "$probes/aip193" "$probes/json-api"
+timeout "$(remaining)" "$py" - "$main" "$probes" <<'PY'
+import http.client, json, sys
+from urllib.parse import urlsplit
+
+main, out = sys.argv[1], sys.argv[2]
+SHAPES = {"aip193": "application/vnd.google.rpc.status+json", "json-api": "application/vnd.api+json"}
+REQUESTS = [
+    ("405", "POST", "/reports/1234/result", None),
+    ("501_planned", "POST", "/payments", None),
+    ("501_brew", "BREW", "/payments", None),
+    ("401", "GET", "/private", None),
+    ("404", "GET", "/notes/1", None),
+    ("400_missing", "POST", "/notes", b'{"body":"no customer"}'),
+    ("400_syntax", "POST", "/notes", b'{"customer_id":'),
+    ("422", "POST", "/notes", b'{"customer_id":1.5,"body":"x"}'),
+    ("500", "GET", "/panic", None),
+]
+failures = 0
+url = urlsplit(main)
+for shape, media_type in SHAPES.items():
+    for name, method, path, body in REQUESTS:
+        headers = {"accept": media_type, "x-request-id": "conformance-shape"}
+        if body is not None:
+            headers["content-type"] = "application/json"
+        conn = http.client.HTTPConnection(url.hostname, url.port, timeout=10)
+        conn.request(method, path, body=body, headers=headers)
+        resp = conn.getresponse()
+        data = resp.read()
+        conn.close()
+        ok = resp.status >= 400 and resp.getheader("content-type") == media_type
+        ok = ok and resp.getheader("content-length") == str(len(data))
+        print(f"{'ok  ' if ok else 'FAIL'} {shape:<9} {name:<12} {method} {path} -> {resp.status} {resp.getheader('content-type')}")
+        failures += not ok
+        with open(f"{out}/{shape}/{name}.json", "wb") as f:
+            f.write(data)
+sys.exit(1 if failures else 0)
+PY
+timeout "$(remaining)" "$venv/bin/check-jsonschema" --schemafile schema/aip193.schema.json "$probes"/aip193/*.json
+timeout "$(remaining)" "$venv/bin/check-jsonschema" --schemafile schema/json-api.schema.json "$probes"/json-api/*.json
+
 # --- schemathesis --------------------------------------------------------------------------------
 # What the command line can't say: per-operation settings and the reasons for each deviation
 # from the defaults.
@@ -390,6 +436,19 @@ timeout "$(remaining)" "${st[@]}" \
     --phases coverage,fuzzing,stateful \
     --max-examples 10 \
     --workers 2
+
+# And in each built-in shape the demo offers: every error is then a google.rpc.Status
+# (`#/components/schemas/Error_application_vnd.google.rpc.status_json`) or JSON:API error
+# objects, as the document describes for each error response.
+for media_type in application/vnd.google.rpc.status+json application/vnd.api+json; do
+    log "schemathesis: Accept: $media_type"
+    timeout "$(remaining)" "${st[@]}" \
+        "${common[@]}" \
+        --header "Accept: $media_type" \
+        --phases coverage,fuzzing,stateful \
+        --max-examples 10 \
+        --workers 2
+done
 
 # Maintenance answers 503 before the route table and the handlers are asked, so an undeclared
 # method or a missing token gets the 503 too: the checks about those (405, 401) are left out.

@@ -217,6 +217,9 @@ pub use crate::respond::context::MAX_REQUEST_ID_LEN;
 pub use crate::respond::error_body::ErrorBody;
 pub use crate::respond::normalize::DETAIL_LIMIT;
 pub use crate::respond::settings::Format;
+pub use crate::respond::shape::aip193::Aip193;
+pub use crate::respond::shape::json_api::JsonApi;
+pub use crate::respond::shape::{shape_fn, ErrorFacts, ErrorShape, ShapeFn};
 
 /// The error type inner services' errors are converted into before classification.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

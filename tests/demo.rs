@@ -349,15 +349,106 @@ async fn the_adaptive_demo_serves_and_a_drain_answers_shutting_down() {
     assert_eq!(demo.drain.in_flight(), 0);
 }
 
+/// The media types the demo answers errors in.
+const SHAPES: &[&str] = &[
+    "application/json",
+    "application/problem+json",
+    "application/vnd.google.rpc.status+json",
+    "application/vnd.api+json",
+];
+
+/// Every answer of the demo in every shape: the methods and paths of the property below, the
+/// bodies `POST /notes` refuses, tokens, an echoed `x-request-id`, maintenance and the drain,
+/// each error body valid against its shape's schema. With `AIP193_ANSWERS=FILE`, the AIP-193
+/// bodies are written to FILE, one a line, for `.ci/aip193.sh` to read with the
+/// `googleapis-common-protos` definitions.
+#[tokio::test]
+async fn every_answer_in_every_shape_is_valid_against_its_schema() {
+    use properties::{METHODS, PATHS};
+    let demo = app::demo(&app::Settings::default());
+    let mut aip193 = Vec::new();
+    let mut answered = std::collections::BTreeSet::new();
+    for phase in ["serving", "maintenance", "draining"] {
+        match phase {
+            "maintenance" => demo.maintenance.enable(),
+            "draining" => {
+                demo.maintenance.disable();
+                demo.drain.trigger();
+            }
+            _ => {}
+        }
+        for shape in SHAPES {
+            let mut requests = Vec::new();
+            for method in METHODS {
+                for path in PATHS {
+                    requests.push(
+                        Request::builder()
+                            .method(*method)
+                            .uri(*path)
+                            .body(Full::<Bytes>::default())
+                            .unwrap(),
+                    );
+                }
+            }
+            for body in [
+                r#"{"body":"no customer"}"#,
+                r#"{"customer_id":"#,
+                r#"{"customer_id":"x","body":"b"}"#,
+                r#"{"customer_id":3.5,"body":"b"}"#,
+            ] {
+                requests.push(json_post("/notes", body));
+            }
+            requests.push(with_token("GET", "/private", "wrong"));
+            requests.push(common::request("GET", "/panic"));
+            if phase == "serving" {
+                // Past the demo's deadline.
+                requests.push(common::request("GET", "/slow?ms=60000"));
+            }
+            let mut traced = common::request("GET", "/notes/1");
+            traced
+                .headers_mut()
+                .insert("x-request-id", "every-shape-1".parse().unwrap());
+            requests.push(traced);
+            for mut request in requests {
+                request
+                    .headers_mut()
+                    .insert("accept", shape.parse().unwrap());
+                let (method, uri) = (request.method().clone(), request.uri().clone());
+                let reply = common::call(demo.service.clone(), request).await;
+                if reply.status.as_u16() < 400 || method == "HEAD" {
+                    continue;
+                }
+                assert_eq!(reply.headers["content-type"], *shape, "{method} {uri}");
+                let body = reply.error_body();
+                answered.insert((*shape, reply.status.as_u16()));
+                if *shape == SHAPES[2] {
+                    aip193.push(body.to_string());
+                }
+            }
+        }
+    }
+    for shape in SHAPES {
+        for status in [400, 401, 403, 404, 405, 415, 422, 500, 501, 503, 504] {
+            assert!(
+                answered.contains(&(*shape, status)),
+                "no {status} in {shape}"
+            );
+        }
+    }
+    if let Some(file) = std::env::var_os("AIP193_ANSWERS") {
+        std::fs::write(file, aip193.join("\n") + "\n").unwrap();
+    }
+}
+
 mod properties {
     use super::*;
     use proptest::prelude::*;
 
-    const METHODS: &[&str] = &[
+    pub(super) const METHODS: &[&str] = &[
         "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "BREW", "get",
         "QUERY", "M-SEARCH",
     ];
-    const PATHS: &[&str] = &[
+    pub(super) const PATHS: &[&str] = &[
         "/",
         "/health",
         "/notes",
@@ -386,11 +477,12 @@ mod properties {
             method in prop::sample::select(METHODS),
             path in prop::sample::select(PATHS),
             suffix in "[a-z0-9/._-]{0,12}",
+            shape in prop::sample::select(SHAPES),
         ) {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             let demo = app::demo(&app::Settings::default());
             let uri = if path.contains('?') { path.to_owned() } else { format!("{path}{suffix}") };
-            let req = Request::builder().method(method).uri(&uri).body(Full::<Bytes>::default()).unwrap();
+            let req = Request::builder().method(method).uri(&uri).header("accept", shape).body(Full::<Bytes>::default()).unwrap();
             let reply = runtime.block_on(common::call(demo.service, req));
             prop_assert!(DOCUMENTED.contains(&reply.status.as_u16()), "{method} {uri}: {}", reply.status);
             if reply.status == StatusCode::METHOD_NOT_ALLOWED {
@@ -399,8 +491,9 @@ mod properties {
             if method == "HEAD" {
                 prop_assert!(reply.body.is_empty(), "HEAD {uri} has a body");
             } else if reply.status.as_u16() >= 400 {
+                prop_assert_eq!(reply.headers["content-type"].to_str().unwrap(), shape);
                 let body = reply.error_body();
-                if reply.status == StatusCode::METHOD_NOT_ALLOWED {
+                if reply.status == StatusCode::METHOD_NOT_ALLOWED && shape.ends_with("/json") {
                     prop_assert!(body["allowed"].is_array());
                 }
             }

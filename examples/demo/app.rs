@@ -20,8 +20,8 @@ use tokio::sync::Semaphore;
 use tower_api_errors::openapi::{ErrorResponses, Problem};
 use tower_api_errors::routing::{get, post, put, ApiRouter};
 use tower_api_errors::{
-    AdaptiveConcurrency, ApiError, ApiErrorLayer, ApiErrorService, DefaultClassifier, Drain,
-    FieldError, InFlight, Limit, Maintenance,
+    AdaptiveConcurrency, Aip193, ApiError, ApiErrorLayer, ApiErrorService, DefaultClassifier,
+    Drain, FieldError, InFlight, JsonApi, Limit, Maintenance,
 };
 use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -166,7 +166,7 @@ pub fn openapi(layer: &ApiErrorLayer) -> utoipa::openapi::OpenApi {
     info(
         title = "tower-api-errors demo",
         version = "0.1.0",
-        description = "The API of the status-code document (`cargo run --example demo`). Every failure leaves the server as one JSON body (schema/error.schema.json). A recognized method a resource does not take is 405 with `Allow`; a method planned for it is 501 with `Allow` and `Cache-Control: no-store`; a method the server does not recognize (`BREW`, `get`) is 501 on every path.",
+        description = "The API of the status-code document (`cargo run --example demo`). Every failure leaves the server as one JSON body (schema/error.schema.json), or in the shape `Accept` asks for: `application/problem+json` (RFC 9457), `application/vnd.google.rpc.status+json` (AIP-193) or `application/vnd.api+json` (JSON:API). A recognized method a resource does not take is 405 with `Allow`; a method planned for it is 501 with `Allow` and `Cache-Control: no-store`; a method the server does not recognize (`BREW`, `get`) is 501 on every path.",
         license(name = "MIT OR Apache-2.0", identifier = "MIT OR Apache-2.0"),
     ),
     paths(
@@ -327,7 +327,13 @@ pub fn maintenance(settings: &Settings) -> Maintenance {
         .build()
 }
 
-/// The layer, configured from the flags; the method policy comes from [`routes`].
+/// The `ErrorInfo.domain` of the demo's AIP-193 errors.
+pub const AIP193_DOMAIN: &str = "demo.tower-api-errors.example";
+
+/// The layer, configured from the flags; the method policy comes from [`routes`]. Errors are
+/// the document's JSON unless `Accept` asks for another shape: `application/problem+json`
+/// (RFC 9457), `application/vnd.google.rpc.status+json` (AIP-193, `google.rpc.Status`) or
+/// `application/vnd.api+json` (JSON:API error objects).
 pub fn layer(settings: &Settings, maintenance: &Maintenance) -> ApiErrorLayer {
     let limit = match settings.max_in_flight {
         MaxInFlight::Fixed(max) => Limit::fixed(max),
@@ -338,6 +344,8 @@ pub fn layer(settings: &Settings, maintenance: &Maintenance) -> ApiErrorLayer {
         .timeout(settings.timeout)
         .deadline_header(HeaderName::from_static(DEADLINE_HEADER))
         .maintenance(maintenance.clone())
+        .offer_shape(Aip193::new(AIP193_DOMAIN))
+        .offer_shape(JsonApi)
 }
 
 /// The routes of the API document, declared once: each path's handlers and the methods planned

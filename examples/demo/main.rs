@@ -1,6 +1,11 @@
 //! `cargo run --example demo`: the API of the status-code document, with every status of its
 //! table reachable by a curl command.
 //!
+//! Errors are the document's JSON (`application/json`) unless `Accept` asks for another shape:
+//! `application/problem+json` (RFC 9457), `application/vnd.google.rpc.status+json` (AIP-193,
+//! a `google.rpc.Status`) or `application/vnd.api+json` (JSON:API error objects), e.g.
+//! `curl -H 'accept: application/vnd.api+json' localhost:3000/notes/1`.
+//!
 //! Flags: `--addr 127.0.0.1:3000` (port 0 picks a free one), `--timeout-ms 2000`,
 //! `--max-in-flight 64` (or `auto`: the adaptive limit), `--retry-after 1` (seconds),
 //! `--db-pool 8` and `--db-ms 5` (the simulated database behind `/reports/{id}/result`).

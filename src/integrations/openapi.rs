@@ -12,6 +12,12 @@
 //!   operations with a security requirement (their own, or the document's). Each method the
 //!   [`MethodPolicy`] *plans* becomes an operation answering `501` with
 //!   `Allow`. Responses the document already has for a status are kept.
+//! - The [shapes](crate::ErrorShape) the layer offers are described beside the document's own
+//!   bodies: each error response has one content per media type it can be sent in, a shape's
+//!   schema ([`ErrorShape::schema`](crate::ErrorShape::schema)) a component named after its
+//!   media type (`Error_application_vnd.api_json` for [`JsonApi`](crate::JsonApi)); a shape
+//!   with the media type of a format takes its place there too. The error responses the
+//!   document already describes with the JSON body get the shapes' contents as well.
 //!
 //! ```
 //! use std::time::Duration;
@@ -75,8 +81,19 @@ pub struct Problem {
 }
 
 fn from_file(file: &str) -> RefOr<Schema> {
-    let Value::Object(mut members) = serde_json::from_str(file).expect("the schema is JSON") else {
-        unreachable!("the schema is an object")
+    from_value(serde_json::from_str(file).expect("the schema is JSON"))
+}
+
+/// A JSON Schema as a component: everything it says but its identity.
+fn from_value(schema: Value) -> RefOr<Schema> {
+    let Value::Object(mut members) = schema else {
+        let mut object = Object::with_type(SchemaType::AnyValue);
+        object.extensions = Some(
+            [("allOf".to_owned(), Value::from(vec![schema]))]
+                .into_iter()
+                .collect(),
+        );
+        return RefOr::T(Schema::Object(object));
     };
     // `$id` would make the schema a resource of its own inside the document, and `$schema` is
     // the document's to say.
@@ -130,6 +147,8 @@ pub struct ErrorResponses {
     unavailable: bool,
     /// Each planned method: the OpenAPI path, the method, and the `Allow` of its 501.
     planned: Vec<(String, Method, String)>,
+    /// Each shape offered: its media type, the name of its schema's component, the schema.
+    shapes: Vec<(String, String, Value)>,
 }
 
 impl ErrorResponses {
@@ -157,7 +176,38 @@ impl ErrorResponses {
                 || config.maintenance.is_some()
                 || config.shed_when_not_ready,
             planned,
+            shapes: config
+                .rendering
+                .shapes
+                .iter()
+                .map(|shape| {
+                    let media_type = shape.content_type().to_str().unwrap_or_default();
+                    let name: String = media_type
+                        .chars()
+                        .map(|c| match c {
+                            'a'..='z' | 'A'..='Z' | '0'..='9' | '.' | '-' | '_' => c,
+                            _ => '_',
+                        })
+                        .collect();
+                    (
+                        media_type.to_owned(),
+                        format!("Error_{name}"),
+                        shape.schema(),
+                    )
+                })
+                .collect(),
         }
+    }
+
+    /// `response` with a content per shape offered, in place of a format's of the same type.
+    fn shaped(&self, mut response: Response) -> Response {
+        for (media_type, name, _) in &self.shapes {
+            let content = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(name)))
+                .build();
+            response.content.insert(media_type.clone(), content);
+        }
+        response
     }
 }
 
@@ -176,6 +226,11 @@ impl Modify for ErrorResponses {
         components
             .schemas
             .insert(Problem::name().into_owned(), Problem::schema());
+        for (_, name, schema) in &self.shapes {
+            components
+                .schemas
+                .insert(name.clone(), from_value(schema.clone()));
+        }
         let mut responses = vec![(INTERNAL_ERROR, error_response(500, "Server Error: an error occurred on our side (a panic, an unknown error); nothing internal in the body.", &[]))];
         if self.timeout {
             responses.push((
@@ -205,7 +260,7 @@ impl Modify for ErrorResponses {
             components
                 .responses
                 .entry(name.to_owned())
-                .or_insert(response.into());
+                .or_insert(self.shaped(response).into());
         }
 
         for (path, method, allow) in &self.planned {
@@ -225,7 +280,7 @@ impl Modify for ErrorResponses {
                     .responses
                     .responses
                     .entry("501".to_owned())
-                    .or_insert(RefOr::T(not_implemented));
+                    .or_insert(RefOr::T(self.shaped(not_implemented)));
             }
         }
 
@@ -233,6 +288,18 @@ impl Modify for ErrorResponses {
         let mut any_secured = false;
         for item in openapi.paths.paths.values_mut() {
             for operation in operations_mut(item) {
+                if !self.shapes.is_empty() {
+                    // The errors the document describes itself are sent in every shape too.
+                    for (status, response) in &mut operation.responses.responses {
+                        if let (true, RefOr::T(response)) =
+                            (status.starts_with(['4', '5']), response)
+                        {
+                            if response.content.contains_key("application/json") {
+                                *response = self.shaped(std::mem::take(response));
+                            }
+                        }
+                    }
+                }
                 add_response(operation, 500, INTERNAL_ERROR);
                 if self.timeout {
                     add_response(operation, 504, GATEWAY_TIMEOUT);
@@ -262,7 +329,7 @@ impl Modify for ErrorResponses {
                 .get_or_insert_with(Components::new)
                 .responses
                 .entry(UNAUTHORIZED.to_owned())
-                .or_insert(unauthorized.into());
+                .or_insert(self.shaped(unauthorized).into());
         }
     }
 }

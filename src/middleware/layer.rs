@@ -17,6 +17,8 @@ use crate::middleware::config::Config;
 use crate::middleware::service::ApiErrorService;
 use crate::respond::classify::{ClassifyError, DefaultClassifier};
 use crate::respond::settings::{keep, Format, Rendering};
+use crate::respond::shape::offered::Offered;
+use crate::respond::shape::ErrorShape;
 
 /// A [`Layer`](tower_layer::Layer) that makes every failure of the wrapped service leave as the documented error
 /// body. See the [crate documentation](crate) for what it does; each method below switches on
@@ -296,7 +298,8 @@ impl<C> ApiErrorLayer<C> {
         self.configure(|c| c.recognized.add(method))
     }
 
-    /// The format of error bodies when the request's `Accept` does not choose (default: JSON).
+    /// The format of error bodies when the request's `Accept` does not choose (default: JSON;
+    /// a [`shape`](Self::shape) replaces it).
     ///
     /// ```
     /// use tower::{service_fn, Layer, ServiceExt};
@@ -323,11 +326,105 @@ impl<C> ApiErrorLayer<C> {
     /// ```
     #[must_use]
     pub fn format(self, format: Format) -> Self {
-        self.configure_rendering(|r| r.format = format)
+        self.configure_rendering(|r| {
+            r.format = format;
+            // A shape offered with the format's media type takes its place.
+            let taking = r
+                .shapes
+                .iter()
+                .find(|s| s.media_range() == format.media_range());
+            r.default_shape = r.place_of(taking.copied());
+        })
+    }
+
+    /// The shape of error bodies when the request's `Accept` does not choose, and a choice when
+    /// it names the shape's media type: a company envelope, [`Aip193`](crate::Aip193),
+    /// [`JsonApi`](crate::JsonApi), any [`ErrorShape`]. Every error response the layer sends
+    /// is written in it, whatever decided it; a client that asks for `application/json` or
+    /// `application/problem+json` still gets the document's body, unless the shape's media
+    /// type is that one (a company envelope as `application/json` takes its place).
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_api_errors::{shape_fn, ApiError, ApiErrorLayer, ErrorFacts};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let envelope = shape_fn("application/json", |e: &ErrorFacts<'_>| {
+    ///     json!({"success": false, "error": {"type": e.code(), "message": e.detail()}})
+    /// });
+    /// let missing = service_fn(|_req: http::Request<()>| async {
+    ///     Err::<http::Response<String>, _>(ApiError::not_found())
+    /// });
+    /// let app = ApiErrorLayer::new().shape(envelope).layer(missing);
+    /// let response = app.oneshot(http::Request::new(())).await.unwrap();
+    /// assert_eq!(response.status(), 404);
+    /// assert_eq!(response.headers()["content-type"], "application/json");
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When the shape's media type is not `type/subtype`: a configuration mistake, caught at
+    /// start.
+    #[must_use]
+    pub fn shape(self, shape: impl ErrorShape) -> Self {
+        let shape = Offered::keep(shape);
+        self.add_shape(shape)
+            .configure_rendering(|r| r.default_shape = r.place_of(Some(shape)))
+    }
+
+    /// Offers a shape to the requests whose `Accept` prefers its media type, the default
+    /// staying what it is ([`format`](Self::format), or the [`shape`](Self::shape)). A shape
+    /// offered with the media type of the default format takes its place.
+    ///
+    /// ```
+    /// use tower_api_errors::{Aip193, ApiErrorLayer, JsonApi};
+    ///
+    /// // `application/json` the document's body, `application/problem+json` RFC 9457, and:
+    /// let layer = ApiErrorLayer::new()
+    ///     .offer_shape(Aip193::new("api.example.com")) // application/vnd.google.rpc.status+json
+    ///     .offer_shape(JsonApi); // application/vnd.api+json
+    /// # let _ = layer;
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When the shape's media type is not `type/subtype`: a configuration mistake, caught at
+    /// start.
+    #[must_use]
+    pub fn offer_shape(self, shape: impl ErrorShape) -> Self {
+        let shape = Offered::keep(shape);
+        self.add_shape(shape).configure_rendering(|r| {
+            if r.default_shape == 0 && shape.media_range() == r.format.media_range() {
+                r.default_shape = r.place_of(Some(shape));
+            }
+        })
+    }
+
+    /// Adds `shape` to those `Accept` may choose, in place of one with the same media type.
+    fn add_shape(self, shape: &'static Offered) -> Self {
+        static KEPT: Mutex<Vec<&'static Vec<&'static Offered>>> = Mutex::new(Vec::new());
+        self.configure_rendering(|r| {
+            let mut shapes: Vec<_> = r
+                .shapes
+                .iter()
+                .copied()
+                .filter(|s| s.media_range() != shape.media_range())
+                .collect();
+            // The default keeps its place in the new list, unless the new shape replaces it.
+            let default = r
+                .shape_at(r.default_shape)
+                .filter(|s| s.media_range() != shape.media_range());
+            shapes.push(shape);
+            r.shapes = keep(shapes, &KEPT).as_slice();
+            r.default_shape = r.place_of(default);
+        })
     }
 
     /// Whether `Accept` may choose between `application/json` and `application/problem+json`
-    /// (default: yes).
+    /// (and the shapes offered; default: yes).
     #[must_use]
     pub fn negotiate_format(self, negotiate: bool) -> Self {
         self.configure_rendering(|r| r.negotiate = negotiate)

@@ -1,8 +1,8 @@
 //! Canned answers: the error bodies whose bytes do not depend on the request, rendered once (a
-//! refusal of the layer's own, the default error of each status). Sending one clones a header
-//! map and a reference-counted body.
+//! refusal of the layer's own, the default error of each status), and once per shape they are
+//! sent in. Sending one clones a header map and a reference-counted body.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, VARY};
@@ -10,8 +10,9 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 
 use crate::contract::numbers::number_value;
 use crate::respond::context::RequestContext;
-use crate::respond::json_writer::write_body;
+use crate::respond::json_writer::{write_body, write_shaped};
 use crate::respond::settings::{Format, Rendering};
+use crate::respond::shape::offered::Offered;
 use crate::ApiError;
 
 /// An error the layer answers with whose bytes do not depend on the request, rendered once:
@@ -23,6 +24,9 @@ pub(crate) struct Canned {
     /// The error's headers, `Content-Type`, `Content-Length` and `Vary`.
     headers: HeaderMap,
     json: Bytes,
+    /// The body in each shape it was sent in whose bytes did not depend on the request: shared
+    /// by the clones, which answer the same error.
+    shaped: Arc<RwLock<Vec<(&'static Offered, Bytes)>>>,
 }
 
 impl Canned {
@@ -42,7 +46,29 @@ impl Canned {
             error,
             headers,
             json,
+            shaped: Arc::default(),
         }
+    }
+
+    /// The body in `shape` for the request of `ctx`: rendered once, unless the shape makes it
+    /// depend on the request.
+    pub(crate) fn shaped(&self, shape: &'static Offered, ctx: &RequestContext) -> Bytes {
+        // A body rendered for a request without an id may have read that it had none.
+        let sendable = ctx.request_id().is_none();
+        if sendable {
+            let shaped = self.shaped.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some((_, body)) = shaped.iter().find(|(s, _)| *s == shape) {
+                return body.clone();
+            }
+        }
+        let (body, shared) = write_shaped(shape, &self.error, self.error.headers(), ctx);
+        if shared {
+            let mut shaped = self.shaped.write().unwrap_or_else(PoisonError::into_inner);
+            if !shaped.iter().any(|(s, _)| *s == shape) {
+                shaped.push((shape, body.clone()));
+            }
+        }
+        body
     }
 
     /// The error answered.
@@ -95,4 +121,22 @@ pub(crate) fn default_body(status: StatusCode) -> &'static DefaultBody {
             headers_without_vary,
         }
     })
+}
+
+/// The body of the status's default error in `shape`, for the request of `ctx`: rendered once,
+/// unless the shape makes it depend on the request.
+pub(crate) fn default_in(
+    shape: &'static Offered,
+    status: StatusCode,
+    ctx: &RequestContext,
+) -> Bytes {
+    let kept = shape.default_of(status);
+    if let (Some(body), None) = (kept.get(), ctx.request_id()) {
+        return body.clone();
+    }
+    let (body, shared) = write_shaped(shape, &ApiError::new(status), &HeaderMap::new(), ctx);
+    if shared {
+        let _ = kept.set(body.clone());
+    }
+    body
 }

@@ -6,9 +6,10 @@ use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Request};
 
 use crate::contract::method_id::MethodId;
-use crate::respond::negotiate::negotiate;
+use crate::respond::negotiate::{negotiate, negotiate_shape};
 use crate::respond::observe::events_enabled;
 use crate::respond::settings::{Format, Rendering};
+use crate::respond::shape::offered::Offered;
 
 // A static, not a const: a const would build and drop a `HeaderName` at every use.
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -21,6 +22,9 @@ pub const MAX_REQUEST_ID_LEN: usize = 64;
 #[derive(Debug, Clone)]
 pub(crate) struct RequestContext {
     pub(crate) format: Format,
+    /// The shape the body is written in, instead of `format`: its place in the rendering's
+    /// shapes, from 1 (0: none).
+    shape: u8,
     method: MethodId,
     /// The first `x-request-id` field line that is a safe token.
     request_id: Option<HeaderValue>,
@@ -32,24 +36,27 @@ impl RequestContext {
     pub(crate) fn capture<B>(req: &Request<B>, method: MethodId, rendering: &Rendering) -> Self {
         let headers = req.headers();
         // Nothing to look up in an empty map: skip the lookups, not only their results.
-        let (format, request_id) = if headers.is_empty() {
-            (rendering.format, None)
+        let (format, shape, request_id) = if headers.is_empty() {
+            (rendering.format, rendering.default_shape, None)
         } else {
-            let format = if rendering.negotiate {
-                negotiate(rendering.format, headers)
+            let (format, shape) = if !rendering.negotiate {
+                (rendering.format, rendering.default_shape)
+            } else if rendering.shapes.is_empty() {
+                (negotiate(rendering.format, headers), 0)
             } else {
-                rendering.format
+                negotiate_shape(rendering, headers)
             };
-            (format, request_id(headers))
+            (format, shape, request_id(headers))
         };
         Self {
             format,
+            shape,
             method,
             request_id,
-            // For a problem document's `instance`, and the error event's `path` when a
-            // subscriber could take it: a reference count, not a copy, and nothing at all
-            // (not even that) when neither needs it.
-            instance: (format == Format::Problem || events_enabled())
+            // For a problem document's `instance`, a shape's path, and the error event's `path`
+            // when a subscriber could take it: a reference count, not a copy, and nothing at
+            // all (not even that) when none needs it.
+            instance: (format == Format::Problem || shape != 0 || events_enabled())
                 .then(|| original_path(req))
                 .flatten(),
         }
@@ -74,15 +81,29 @@ impl RequestContext {
     pub(crate) fn detached() -> Self {
         Self {
             format: Format::Json,
+            shape: 0,
             method: MethodId::OTHER,
             request_id: None,
             instance: None,
         }
     }
 
-    /// Whether the body is the same for every request: JSON, nothing echoed.
+    /// Whether the body is the document's JSON, the same for every request: nothing echoed.
     pub(crate) fn is_plain(&self) -> bool {
-        self.format == Format::Json && self.request_id.is_none()
+        self.format == Format::Json && self.shape == 0 && self.request_id.is_none()
+    }
+
+    /// The shape the body is written in, of those of `rendering` (the layer's settings).
+    pub(crate) fn shape(&self, rendering: &Rendering) -> Option<&'static Offered> {
+        rendering.shape_at(self.shape)
+    }
+
+    /// The `Content-Type` of the body.
+    pub(crate) fn content_type(&self, rendering: &Rendering) -> HeaderValue {
+        match self.shape(rendering) {
+            Some(shape) => shape.content_type().clone(),
+            None => self.format.content_type(),
+        }
     }
 
     pub(crate) fn request_id(&self) -> Option<&str> {

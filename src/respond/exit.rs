@@ -15,7 +15,7 @@ use http::header::{
 use http::{response, HeaderMap, HeaderValue, Response, StatusCode};
 
 use crate::contract::numbers::number_value;
-use crate::respond::canned::{default_body, Canned};
+use crate::respond::canned::{default_body, default_in, Canned};
 use crate::respond::context::RequestContext;
 use crate::respond::error_body::ErrorBody;
 use crate::respond::json_writer::write_body;
@@ -149,17 +149,24 @@ pub(crate) fn exit(
     }
 }
 
-/// A canned refusal for the request of `ctx`: as rendered once, unless the request asks for
-/// another format or echoes an `x-request-id`.
+/// A canned refusal for the request of `ctx`: as rendered once (in its shape, once per shape),
+/// unless the request asks for a problem document or echoes an `x-request-id`.
 fn refusal(canned: &Canned, ctx: &RequestContext, rendering: &Rendering) -> Response<ErrorBody> {
-    if !ctx.is_plain() {
+    let (mut headers, json) = if let Some(shape) = ctx.shape(rendering) {
+        let json = canned.shaped(shape, ctx);
+        let mut headers = canned.headers().clone();
+        headers.insert(CONTENT_TYPE, shape.content_type().clone());
+        headers.insert(CONTENT_LENGTH, number_value(json.len() as u64));
+        (headers, json)
+    } else if ctx.is_plain() {
+        (canned.headers().clone(), canned.json().clone())
+    } else {
         return on_head(canned.error().clone(), fresh_parts(), ctx, rendering);
-    }
-    let mut headers = canned.headers().clone();
+    };
     if !rendering.negotiate {
         headers.remove(VARY);
     }
-    let body = error_body(ctx, canned.json().clone());
+    let body = error_body(ctx, json);
     let mut response = Response::new(body);
     *response.status_mut() = canned.error().status();
     *response.headers_mut() = headers;
@@ -238,6 +245,21 @@ fn inner_default(
         };
         let body = error_body(ctx, body.json.clone());
         return Response::from_parts(parts, body);
+    }
+    if let Some(shape) = ctx.shape(rendering) {
+        if parts.headers.is_empty() && status != StatusCode::UNAUTHORIZED {
+            // The same in a shape: its body rendered once, unless it depends on the request.
+            let json = default_in(shape, status, ctx);
+            parts.headers.reserve(3);
+            parts
+                .headers
+                .insert(CONTENT_TYPE, shape.content_type().clone());
+            parts
+                .headers
+                .insert(CONTENT_LENGTH, number_value(json.len() as u64));
+            add_vary_and_challenge(&mut parts, rendering);
+            return Response::from_parts(parts, error_body(ctx, json));
+        }
     }
     strip_representation(&mut parts);
     let plain = ctx.is_plain()
@@ -333,7 +355,7 @@ fn finish(
     let body = write_body(error, &parts.headers, ctx, rendering);
     parts
         .headers
-        .insert(CONTENT_TYPE, ctx.format.content_type());
+        .insert(CONTENT_TYPE, ctx.content_type(rendering));
     parts
         .headers
         .insert(CONTENT_LENGTH, number_value(body.len() as u64));

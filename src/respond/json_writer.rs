@@ -5,16 +5,44 @@
 use std::cell::RefCell;
 
 use bytes::Bytes;
-use http::header::{ALLOW, RETRY_AFTER};
+use http::header::ALLOW;
 use http::HeaderMap;
 use serde_json::Value;
 
 use crate::respond::context::RequestContext;
 use crate::respond::settings::{Format, Rendering};
-use crate::{ApiError, MAX_RETRY_AFTER};
+use crate::respond::shape::facts::{allowed_methods, retry_after_seconds, ErrorFacts};
+use crate::respond::shape::offered::Offered;
+use crate::ApiError;
 
-/// The body: members in the contract's order, then the error's own members.
+/// The body in the request's shape or format.
 pub(crate) fn write_body(
+    error: &ApiError,
+    headers: &HeaderMap,
+    ctx: &RequestContext,
+    rendering: &Rendering,
+) -> Bytes {
+    match ctx.shape(rendering) {
+        Some(shape) => write_shaped(shape, error, headers, ctx).0,
+        None => write_document(error, headers, ctx, rendering),
+    }
+}
+
+/// The body in `shape`, and whether another request may get the same bytes.
+pub(crate) fn write_shaped(
+    shape: &Offered,
+    error: &ApiError,
+    headers: &HeaderMap,
+    ctx: &RequestContext,
+) -> (Bytes, bool) {
+    let facts = ErrorFacts::new(error, headers, ctx.instance_path(), ctx.request_id());
+    let mut shared = false;
+    let body = with_scratch(|buf| shared = shape.write(&facts, buf));
+    (body, shared)
+}
+
+/// The document's body: members in the contract's order, then the error's own members.
+fn write_document(
     error: &ApiError,
     headers: &HeaderMap,
     ctx: &RequestContext,
@@ -56,13 +84,8 @@ pub(crate) fn write_body(
         if matches!(code, 405 | 501) && headers.contains_key(ALLOW) {
             out.methods("allowed", headers);
         }
-        if let Some(seconds) = headers
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok()?.parse::<u64>().ok())
-        {
-            // Whoever set the header (an inner service too), the member stays a number every
-            // JSON parser reads exactly.
-            out.number("retry_after", seconds.min(MAX_RETRY_AFTER.as_secs()));
+        if let Some(seconds) = retry_after_seconds(headers) {
+            out.number("retry_after", seconds);
         }
         out.raw(
             "retryable",
@@ -179,47 +202,28 @@ impl<'a> JsonObject<'a> {
         self.buf.push(b'"');
     }
 
-    /// The methods of every `Allow` field (a list may be split over several), in order, each
-    /// once; anything that is not a method token is left out.
+    /// The methods of every `Allow` field, in order, each once (see [`allowed_methods`]).
     fn methods(&mut self, key: &str, headers: &HeaderMap) {
-        const MAX: usize = 32;
-        let mut seen: [&str; MAX] = [""; MAX];
-        let mut count = 0;
-        let tokens = headers
-            .get_all(ALLOW)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(str::trim)
-            .filter(|token| !token.is_empty() && token.bytes().all(is_tchar));
-        for token in tokens {
-            if count < MAX && !seen[..count].contains(&token) {
-                seen[count] = token;
-                count += 1;
-            }
-        }
         self.key(key);
-        self.buf.push(b'[');
-        for (i, token) in seen[..count].iter().enumerate() {
-            if i > 0 {
-                self.buf.push(b',');
+        let buf = &mut *self.buf;
+        buf.push(b'[');
+        let mut first = true;
+        allowed_methods(headers, |token| {
+            if !first {
+                buf.push(b',');
             }
+            first = false;
             // A token needs no escaping.
-            self.buf.push(b'"');
-            self.buf.extend_from_slice(token.as_bytes());
-            self.buf.push(b'"');
-        }
-        self.buf.push(b']');
+            buf.push(b'"');
+            buf.extend_from_slice(token.as_bytes());
+            buf.push(b'"');
+        });
+        buf.push(b']');
     }
 
     fn close(self) {
         self.buf.push(b'}');
     }
-}
-
-/// RFC 9110 §5.6.2 `tchar`: what a method token is made of.
-fn is_tchar(byte: u8) -> bool {
-    byte.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&byte)
 }
 
 /// Writes `text` as a JSON string: quotes, backslashes and control characters escaped, as

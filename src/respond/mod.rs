@@ -2,9 +2,11 @@
 //! concept, each naming only the files before it in this list and the ground floor
 //! ([`contract`](crate::contract)):
 //!
+//! - [`shape`]: a body format of the user's ([`ErrorShape`](crate::ErrorShape)), the facts it
+//!   writes from, and the built-in ones ([`Aip193`](crate::Aip193), [`JsonApi`](crate::JsonApi));
 //! - [`settings`]: the body [`Format`](crate::Format) and the rendering settings of a layer;
 //! - [`observe`]: the `error response` event, the counters and gauges, the panic log;
-//! - [`negotiate`]: `Accept` negotiation between JSON and problem documents;
+//! - [`negotiate`]: `Accept` negotiation between JSON, problem documents and the shapes offered;
 //! - [`context`]: what the layer remembers of a request, captured before the call;
 //! - [`json_writer`]: the body, written member by member into one buffer;
 //! - [`error_body`]: the [`ErrorBody`](crate::ErrorBody) it is sent in;
@@ -26,3 +28,4 @@ pub(crate) mod negotiate;
 pub(crate) mod normalize;
 pub(crate) mod observe;
 pub(crate) mod settings;
+pub(crate) mod shape;

@@ -1,9 +1,23 @@
-//! `Accept` negotiation: `application/json` or `application/problem+json`, as RFC 9110 says.
+//! `Accept` negotiation: `application/json`, `application/problem+json` or a shape offered, as
+//! RFC 9110 says.
 
 use http::header::ACCEPT;
 use http::HeaderMap;
 
-use crate::respond::settings::Format;
+use crate::respond::settings::{Format, Rendering};
+
+/// (specificity, quality in thousandths) of the most specific range seen for a type.
+type Best = Option<(u8, u16)>;
+
+/// `best` after `range` matched with `specificity`: the most specific range decides, and of
+/// equally specific ones the higher quality.
+fn better(best: Best, specificity: u8, quality: u16) -> Best {
+    match best {
+        Some((s, q)) if s > specificity => Some((s, q)),
+        Some((s, q)) if s == specificity => Some((s, q.max(quality))),
+        _ => Some((specificity, quality)),
+    }
+}
 
 /// Picks the format from every `Accept` field line, as RFC 9110 §12.5.1 says: each type's
 /// quality is the one of the most specific range that matches it (`application/json` before
@@ -14,8 +28,6 @@ pub(crate) fn negotiate(default: Format, headers: &HeaderMap) -> Format {
     if fields.peek().is_none() {
         return default;
     }
-    // (specificity, quality in thousandths) of the most specific range seen for each type.
-    type Best = Option<(u8, u16)>;
     let (mut json, mut problem): (Best, Best) = (None, None);
     let ranges = fields
         .filter_map(|value| value.to_str().ok())
@@ -24,11 +36,7 @@ pub(crate) fn negotiate(default: Format, headers: &HeaderMap) -> Format {
     for range in ranges {
         for (subtype, best) in [("json", &mut json), ("problem+json", &mut problem)] {
             if let Some(specificity) = range.matches("application", subtype) {
-                *best = match *best {
-                    Some((s, q)) if s > specificity => Some((s, q)),
-                    Some((s, q)) if s == specificity => Some((s, q.max(range.quality))),
-                    _ => Some((specificity, range.quality)),
-                };
+                *best = better(*best, specificity, range.quality);
             }
         }
     }
@@ -38,6 +46,58 @@ pub(crate) fn negotiate(default: Format, headers: &HeaderMap) -> Format {
         std::cmp::Ordering::Greater => Format::Json,
         std::cmp::Ordering::Less => Format::Problem,
         std::cmp::Ordering::Equal => default,
+    }
+}
+
+/// What the body of a request is written in when shapes are offered: a shape, or a format
+/// whose media type no shape takes. The same rules as [`negotiate`], over every candidate in
+/// order (the shapes, then JSON, then problem documents); a tie with the default keeps it, and
+/// another tie goes to the first candidate. The shape is its place in the rendering's shapes,
+/// from 1 (0: a format).
+pub(crate) fn negotiate_shape(rendering: &Rendering, headers: &HeaderMap) -> (Format, u8) {
+    let default = (rendering.format, rendering.default_shape);
+    let quality = |kind: &str, subtype: &str| {
+        let ranges = headers
+            .get_all(ACCEPT)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .filter_map(MediaRange::parse);
+        let mut best = None;
+        for range in ranges {
+            if let Some(specificity) = range.matches(kind, subtype) {
+                best = better(best, specificity, range.quality);
+            }
+        }
+        best.map_or(0, |(_, q)| q)
+    };
+    let taken = |format: Format| {
+        rendering
+            .shapes
+            .iter()
+            .any(|shape| shape.media_range() == format.media_range())
+    };
+    let formats = [Format::Json, Format::Problem]
+        .into_iter()
+        .filter(|format| !taken(*format))
+        .map(|format| ((format, 0), format.media_range()));
+    let shapes = (1..)
+        .zip(rendering.shapes)
+        .map(|(place, shape)| ((rendering.format, place), shape.media_range()));
+    let (mut chosen, mut chosen_quality, mut default_quality) = (default, 0, 0);
+    for (candidate, (kind, subtype)) in shapes.chain(formats) {
+        let q = quality(kind, subtype);
+        if candidate == default {
+            default_quality = q;
+        }
+        if q > chosen_quality {
+            (chosen, chosen_quality) = (candidate, q);
+        }
+    }
+    if default_quality == chosen_quality {
+        default
+    } else {
+        chosen
     }
 }
 

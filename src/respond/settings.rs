@@ -4,6 +4,8 @@ use std::sync::Mutex;
 
 use http::HeaderValue;
 
+use crate::respond::shape::offered::Offered;
+
 /// How error bodies are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Format {
@@ -23,6 +25,14 @@ impl Format {
             Format::Problem => "application/problem+json",
         })
     }
+
+    /// The media type's type and subtype, as a shape's are compared with it.
+    pub(crate) fn media_range(self) -> (&'static str, &'static str) {
+        match self {
+            Format::Json => ("application", "json"),
+            Format::Problem => ("application", "problem+json"),
+        }
+    }
 }
 
 /// Rendering settings. Kept for the life of the program once per distinct value
@@ -31,6 +41,12 @@ impl Format {
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Rendering {
     pub(crate) format: Format,
+    /// The shape of bodies when `Accept` does not choose, instead of `format`: its place in
+    /// `shapes`, from 1 (0: none), as a request's context keeps it (one byte, where a
+    /// reference would make every response future larger).
+    pub(crate) default_shape: u8,
+    /// The shapes `Accept` may choose, besides the formats whose media types they do not take.
+    pub(crate) shapes: &'static [&'static Offered],
     pub(crate) negotiate: bool,
     pub(crate) problem_type_base: Option<&'static str>,
     pub(crate) challenge: &'static HeaderValue,
@@ -45,6 +61,8 @@ impl Default for Rendering {
     fn default() -> Self {
         Self {
             format: Format::Json,
+            default_shape: 0,
+            shapes: &[],
             negotiate: true,
             problem_type_base: None,
             challenge: &BEARER,
@@ -54,6 +72,20 @@ impl Default for Rendering {
 }
 
 impl Rendering {
+    /// The shape at `place` in `shapes` (from 1; 0 is none).
+    pub(crate) fn shape_at(&self, place: u8) -> Option<&'static Offered> {
+        let index = usize::from(place).checked_sub(1)?;
+        self.shapes.get(index).copied()
+    }
+
+    /// The place of `shape` in `shapes` (0 for none, or a shape not offered).
+    pub(crate) fn place_of(&self, shape: Option<&'static Offered>) -> u8 {
+        shape
+            .and_then(|shape| self.shapes.iter().position(|s| *s == shape))
+            .and_then(|index| u8::try_from(index + 1).ok())
+            .unwrap_or(0)
+    }
+
     /// These settings, kept (once per distinct value).
     pub(crate) fn kept(self) -> &'static Self {
         static KEPT: Mutex<Vec<&'static Rendering>> = Mutex::new(Vec::new());

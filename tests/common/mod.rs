@@ -37,24 +37,36 @@ impl Reply {
         })
     }
 
-    /// The body as JSON, after checking the content type and validating it against the schema.
+    /// The body as JSON, after checking the content type and validating it against the schema
+    /// of its shape.
     pub fn error_body(&self) -> Value {
         let content_type = self.headers["content-type"].to_str().unwrap();
         let body = self.json();
-        match content_type {
-            "application/json" => assert_valid(&body),
-            "application/problem+json" => assert_valid_problem(&body),
+        let status = match content_type {
+            "application/json" => {
+                assert_valid(&body);
+                body["status"].clone()
+            }
+            "application/problem+json" => {
+                assert_valid_problem(&body);
+                body["status"].clone()
+            }
+            "application/vnd.google.rpc.status+json" => {
+                assert_valid_aip193(&body);
+                body["error"]["code"].clone()
+            }
+            "application/vnd.api+json" => {
+                assert_valid_json_api(&body);
+                let status = body["errors"][0]["status"].as_str().unwrap();
+                Value::from(status.parse::<u16>().unwrap())
+            }
             other => panic!("unexpected content type {other}"),
-        }
+        };
         assert_eq!(
             self.headers["content-length"].to_str().unwrap(),
             self.body.len().to_string()
         );
-        assert_eq!(
-            body["status"],
-            self.status.as_u16(),
-            "status member equals the status"
-        );
+        assert_eq!(status, self.status.as_u16(), "the body says the status");
         body
     }
 }
@@ -83,6 +95,24 @@ pub fn assert_valid_problem(body: &Value) {
     static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
     check(
         SCHEMA.get_or_init(|| compile(include_str!("../../schema/problem.schema.json"))),
+        body,
+    );
+}
+
+/// Validates an AIP-193 body against `schema/aip193.schema.json`.
+pub fn assert_valid_aip193(body: &Value) {
+    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+    check(
+        SCHEMA.get_or_init(|| compile(include_str!("../../schema/aip193.schema.json"))),
+        body,
+    );
+}
+
+/// Validates a JSON:API error document against `schema/json-api.schema.json`.
+pub fn assert_valid_json_api(body: &Value) {
+    static SCHEMA: OnceLock<jsonschema::Validator> = OnceLock::new();
+    check(
+        SCHEMA.get_or_init(|| compile(include_str!("../../schema/json-api.schema.json"))),
         body,
     );
 }

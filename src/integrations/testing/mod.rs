@@ -45,6 +45,10 @@
 //! `detail` and a boolean `retryable`; a 5xx must carry nothing that looks internal (a panic
 //! message, a source path, a backtrace). Handlers of allowed methods do run, with an empty
 //! body: call this on a test instance.
+//!
+//! With your own [shape](crate::ErrorShape), [`check_contract_in_shape`] checks the error
+//! answers in it against its [schema](crate::ErrorShape::schema) instead (and the layer's
+//! refusals by their status and `Allow`, their code being where the shape puts it).
 
 use std::future::poll_fn;
 use std::pin::pin;
@@ -59,9 +63,9 @@ mod report;
 mod rules;
 
 pub use self::report::{Checked, Report, Violation, Violations};
-use self::rules::{body_problems, is_layer_refusal, Answer};
+use self::rules::{body_problems, is_layer_refusal, Answer, Shape};
 use crate::integrations::check_policy::sample_path;
-use crate::{BoxError, MethodPolicy};
+use crate::{BoxError, ErrorShape, MethodPolicy};
 
 /// The recognized methods probed where the policy names them nowhere.
 const PROBED: [Method; 5] = [
@@ -81,7 +85,7 @@ const PROBED: [Method; 5] = [
 ///
 /// Every violation found, with the report of everything sent.
 pub async fn check_contract<ReqBody, S, ResBody>(
-    mut service: S,
+    service: S,
     policy: &MethodPolicy,
 ) -> Result<Report, Violations>
 where
@@ -91,7 +95,88 @@ where
     ResBody: Body<Data = Bytes>,
     ResBody::Error: Into<BoxError>,
 {
-    let mut run = Run::default();
+    check(service, policy, None).await
+}
+
+/// [`check_contract`] for an app whose layer answers in `shape`
+/// ([`ApiErrorLayer::shape`](crate::ApiErrorLayer::shape)): the error answers in its media
+/// type must be valid against its [schema](ErrorShape::schema); the others must be the
+/// document's body.
+///
+/// ```
+/// use axum::routing::get;
+/// use http::Method;
+/// use serde_json::json;
+/// use tower::Layer;
+/// use tower_api_errors::{shape_fn, testing, ApiErrorLayer, ErrorFacts, MethodPolicy, Resource};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let envelope = shape_fn("application/json", |e: &ErrorFacts<'_>| {
+///     json!({"success": false, "error": {"type": e.code(), "message": e.detail()}})
+/// })
+/// .schema(json!({
+///     "type": "object",
+///     "required": ["success", "error"],
+///     "properties": {"success": {"const": false}},
+/// }));
+/// let router = axum::Router::new().route("/payments", get(|| async { "[]" }));
+/// let policy = MethodPolicy::builder()
+///     .resource("/payments", Resource::allow([Method::GET]).plan([Method::POST]))
+///     .build()
+///     .unwrap();
+/// let layer = ApiErrorLayer::new().method_policy(policy.clone());
+/// let app = layer.shape(envelope.clone()).layer(router);
+///
+/// testing::check_contract_in_shape::<axum::body::Body, _, _>(app, &policy, &envelope)
+///     .await
+///     .unwrap_or_else(|violations| panic!("{violations}"));
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// Every violation found, with the report of everything sent.
+///
+/// # Panics
+///
+/// When the shape's schema is not a valid JSON Schema.
+pub async fn check_contract_in_shape<ReqBody, S, ResBody>(
+    service: S,
+    policy: &MethodPolicy,
+    shape: &dyn ErrorShape,
+) -> Result<Report, Violations>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Error: Into<BoxError>,
+    ReqBody: Default,
+    ResBody: Body<Data = Bytes>,
+    ResBody::Error: Into<BoxError>,
+{
+    let shape = Shape {
+        media_type: shape.media_type().to_owned(),
+        schema: jsonschema::validator_for(&shape.schema())
+            .unwrap_or_else(|error| panic!("the shape's schema is not a JSON Schema: {error}")),
+    };
+    check(service, policy, Some(shape)).await
+}
+
+async fn check<ReqBody, S, ResBody>(
+    mut service: S,
+    policy: &MethodPolicy,
+    shape: Option<Shape>,
+) -> Result<Report, Violations>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    S::Error: Into<BoxError>,
+    ReqBody: Default,
+    ResBody: Body<Data = Bytes>,
+    ResBody::Error: Into<BoxError>,
+{
+    let mut run = Run {
+        shape,
+        ..Run::default()
+    };
     let answers_options = policy.answers_options();
     for (pattern, allowed, planned, refused) in policy.resource_lists() {
         let path = sample_path(pattern);
@@ -105,7 +190,7 @@ where
             let Some(answer) = run.send(&mut service, method, &path, "allowed").await else {
                 continue;
             };
-            if is_layer_refusal(&answer) {
+            if is_layer_refusal(&answer, run.shape.as_ref()) {
                 run.violation(
                     method,
                     &path,
@@ -266,6 +351,7 @@ where
 struct Run {
     checked: Vec<Checked>,
     violations: Vec<Violation>,
+    shape: Option<Shape>,
 }
 
 impl Run {
@@ -321,7 +407,7 @@ impl Run {
             status: answer.status.as_u16(),
         });
         if answer.status.as_u16() >= 400 && *method != Method::HEAD {
-            for problem in body_problems(&answer) {
+            for problem in body_problems(&answer, self.shape.as_ref()) {
                 self.violation(method, path, problem);
             }
         }
@@ -336,7 +422,8 @@ impl Run {
         status: StatusCode,
         code: &str,
     ) {
-        if answer.status != status || answer.code() != Some(code) {
+        let shaped = self.shape.as_ref().is_some_and(|shape| shape.wrote(answer));
+        if answer.status != status || (!shaped && answer.code() != Some(code)) {
             self.violation(
                 method,
                 path,
