@@ -197,3 +197,93 @@ async fn the_builder_s_default_is_the_builder() {
     assert_eq!(reply.status, StatusCode::NO_CONTENT);
     assert_eq!(reply.headers["allow"], "GET, HEAD, OPTIONS");
 }
+
+/// For teams who read RFC 9110 §15.6.2 strictly (501 is for a method the server recognizes for
+/// no resource): `planned_as_405` answers a planned method `405` with `Allow`,
+/// `Cache-Control: no-store` and `planned: true`, valid against both schemas, over HTTP/1.1 and
+/// h2; the OpenAPI document and the conformance kit follow the switch.
+#[tokio::test]
+async fn planned_as_405_answers_a_planned_method_405_and_everything_follows() {
+    use tower_api_errors::openapi::ErrorResponses;
+    use utoipa::Modify;
+
+    let policy = table().planned_as_405(true).build().unwrap();
+    let layer = ApiErrorLayer::new().method_policy(policy.clone());
+    let addr = common::serve(layer.layer(router())).await;
+    for (protocol, reply) in [
+        (
+            "HTTP/1.1",
+            common::send(addr, common::request("DELETE", "/files/a")).await,
+        ),
+        (
+            "h2",
+            common::send_h2(addr, common::request("DELETE", "/files/a")).await,
+        ),
+    ] {
+        assert_eq!(reply.status, StatusCode::METHOD_NOT_ALLOWED, "{protocol}");
+        assert_eq!(
+            reply.headers["allow"], "GET, HEAD, PUT, OPTIONS",
+            "{protocol}"
+        );
+        assert_eq!(reply.headers["cache-control"], "no-store", "{protocol}");
+        let body = reply.error_body();
+        assert_eq!(body["error"], "method_not_allowed", "{protocol}");
+        assert_eq!(body["planned"], true, "{protocol}");
+        assert_eq!(
+            body["allowed"],
+            serde_json::json!(["GET", "HEAD", "PUT", "OPTIONS"])
+        );
+    }
+    let problem = Request::delete("/files/a")
+        .header("accept", "application/problem+json")
+        .body(Body::empty())
+        .unwrap();
+    let reply = call(layer.clone().layer(router()), problem).await;
+    assert_eq!(reply.error_body()["planned"], true);
+    // A refused method stays a plain 405: `planned` tells the two apart.
+    let refused = call(
+        layer.clone().layer(router()),
+        req("POST", "/reports/1/result"),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(refused.error_body().get("planned").is_none());
+    // Handlers cannot send a `planned` of their own: the member is the policy's.
+    let error = tower_api_errors::ApiError::bad_request().with("planned", false);
+    assert!(error.member("planned").is_none());
+
+    // The conformance kit expects the 405.
+    let report = tower_api_errors::testing::check_contract::<Body, _, _>(
+        layer.clone().layer(router()),
+        &policy,
+    )
+    .await
+    .unwrap_or_else(|violations| panic!("{violations}"));
+    assert!(report
+        .checked()
+        .iter()
+        .any(|c| c.method == "DELETE" && c.kind == "planned" && c.status == 405));
+    // And a policy that answers 501 is a violation for it.
+    let answers_501 = ApiErrorLayer::new()
+        .method_policy(table().build().unwrap())
+        .layer(router());
+    assert!(
+        tower_api_errors::testing::check_contract::<Body, _, _>(answers_501, &policy)
+            .await
+            .is_err()
+    );
+
+    // The OpenAPI document: the planned operation answers 405 with `planned`, and no 501.
+    let mut doc = utoipa::openapi::OpenApiBuilder::new().build();
+    ErrorResponses::from_layer(&layer).modify(&mut doc);
+    let doc = serde_json::to_value(&doc).unwrap();
+    let delete = &doc["paths"]["/files/{path}"]["delete"]["responses"];
+    assert!(delete.get("501").is_none(), "{delete}");
+    let schema = &delete["405"]["content"]["application/json"]["schema"]["allOf"][1];
+    assert_eq!(schema["properties"]["planned"]["const"], true, "{schema}");
+    assert_eq!(
+        schema["required"],
+        serde_json::json!(["allowed", "planned"])
+    );
+    assert!(delete["405"]["headers"]["Allow"].is_object());
+}

@@ -22,7 +22,8 @@ use crate::contract::text;
 /// `type`, `title` and `instance` are reserved too, since the `application/problem+json`
 /// rendering uses them. `errors` is set only through
 /// [`ApiError::with_field_errors`](crate::ApiError::with_field_errors), so that it always has
-/// the documented shape.
+/// the documented shape; `planned` only by a method policy's
+/// [`planned_as_405`](crate::MethodPolicyBuilder::planned_as_405), so that it is always `true`.
 pub const RESERVED_MEMBERS: &[&str] = &[
     "ok",
     "status",
@@ -30,6 +31,7 @@ pub const RESERVED_MEMBERS: &[&str] = &[
     "message",
     "detail",
     "allowed",
+    "planned",
     "retry_after",
     "retryable",
     "request_id",
@@ -365,6 +367,15 @@ impl ApiError {
             Some((_, v)) => *v = value,
             None => members.push((key, value)),
         }
+        self
+    }
+
+    /// `planned: true`: the 405 of a planned method (the one place it is set, so that the
+    /// schema's `const` holds).
+    pub(crate) fn with_planned(mut self) -> Self {
+        self.custom()
+            .members
+            .push((Cow::Borrowed("planned"), Value::Bool(true)));
         self
     }
 

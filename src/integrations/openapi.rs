@@ -11,7 +11,9 @@
 //!   switch](crate::ApiErrorLayer::maintenance) is on; `401` with `WWW-Authenticate` on the
 //!   operations with a security requirement (their own, or the document's). Each method the
 //!   [`MethodPolicy`] *plans* becomes an operation answering `501` with
-//!   `Allow`. Responses the document already has for a status are kept.
+//!   `Allow` (`405` with `Allow` and `planned: true` under
+//!   [`planned_as_405`](crate::MethodPolicyBuilder::planned_as_405)). Responses the document
+//!   already has for a status are kept.
 //! - The [shapes](crate::ErrorShape) the layer offers are described beside the document's own
 //!   bodies: each error response has one content per media type it can be sent in, a shape's
 //!   schema ([`ErrorShape::schema`](crate::ErrorShape::schema)) a component named after its
@@ -149,6 +151,8 @@ pub struct ErrorResponses {
     planned: Vec<(String, Method, String)>,
     /// Each shape offered: its media type, the name of its schema's component, the schema.
     shapes: Vec<(String, String, Value)>,
+    /// `501`, or `405` under [`planned_as_405`](crate::MethodPolicyBuilder::planned_as_405).
+    planned_status: u16,
 }
 
 impl ErrorResponses {
@@ -196,6 +200,10 @@ impl ErrorResponses {
                     )
                 })
                 .collect(),
+            planned_status: config
+                .policy
+                .as_ref()
+                .map_or(501, |policy| policy.planned_status().as_u16()),
         }
     }
 
@@ -266,20 +274,34 @@ impl Modify for ErrorResponses {
         for (path, method, allow) in &self.planned {
             let item = openapi.paths.paths.entry(path.clone()).or_default();
             if let Some(slot) = operation_mut(item, method) {
-                let operation = slot.get_or_insert_with(|| planned_operation(path, method));
+                let status = self.planned_status;
+                let operation = slot.get_or_insert_with(|| planned_operation(path, method, status));
+                let description = if status == 405 {
+                    format!("Method Not Allowed: {method} is planned but not available yet (`planned: true`); `Allow` says what works today.")
+                } else {
+                    format!("Not Implemented: {method} is planned but not implemented yet; `Allow` says what works today.")
+                };
                 // Inline: `Allow` is the resource's own.
-                let not_implemented = error_response(
-                    501,
-                    &format!("Not Implemented: {method} is planned but not implemented yet; `Allow` says what works today."),
+                let not_implemented = planned_response(
+                    status,
+                    &description,
                     &[
-                        ("Allow", "The methods the resource supports today (RFC 9110 §10.2.1).", pattern(&format!("^{}$", regex_escape(allow)))),
-                        ("Cache-Control", "The answer will change: caches must not keep it.", pattern("^no-store$")),
+                        (
+                            "Allow",
+                            "The methods the resource supports today (RFC 9110 §10.2.1).",
+                            pattern(&format!("^{}$", regex_escape(allow))),
+                        ),
+                        (
+                            "Cache-Control",
+                            "The answer will change: caches must not keep it.",
+                            pattern("^no-store$"),
+                        ),
                     ],
                 );
                 operation
                     .responses
                     .responses
-                    .entry("501".to_owned())
+                    .entry(status.to_string())
                     .or_insert(RefOr::T(self.shaped(not_implemented)));
             }
         }
@@ -366,11 +388,31 @@ fn pattern(pattern: &str) -> Object {
 }
 
 fn error_response(status: u16, description: &str, headers: &[(&str, &str, Object)]) -> Response {
+    let narrowed = serde_json::json!({"properties": {"status": {"const": status}}});
+    documented(&narrowed, description, headers)
+}
+
+/// The answer to a planned method: `allowed` is required, and under `planned_as_405` the
+/// `planned` member that tells it from a method that will never come.
+fn planned_response(status: u16, description: &str, headers: &[(&str, &str, Object)]) -> Response {
+    let narrowed = if status == 405 {
+        serde_json::json!({
+            "properties": {"status": {"const": status}, "planned": {"const": true}},
+            "required": ["allowed", "planned"],
+        })
+    } else {
+        serde_json::json!({"properties": {"status": {"const": status}}, "required": ["allowed"]})
+    };
+    documented(&narrowed, description, headers)
+}
+
+/// A response whose bodies are the error schemas narrowed by `narrowed`.
+fn documented(narrowed: &Value, description: &str, headers: &[(&str, &str, Object)]) -> Response {
     let json = ContentBuilder::new()
-        .schema(Some(status_schema(ApiError::name().as_ref(), status)))
+        .schema(Some(status_schema(ApiError::name().as_ref(), narrowed)))
         .build();
     let problem = ContentBuilder::new()
-        .schema(Some(status_schema(Problem::name().as_ref(), status)))
+        .schema(Some(status_schema(Problem::name().as_ref(), narrowed)))
         .build();
     let mut response = ResponseBuilder::new()
         .description(description)
@@ -386,17 +428,12 @@ fn error_response(status: u16, description: &str, headers: &[(&str, &str, Object
     response.build()
 }
 
-/// `{"allOf": [{"$ref": schema}, {"properties": {"status": {"const": status}}}]}`; a 501
-/// requires `allowed` too (only planned methods are documented with one).
-fn status_schema(schema: &str, status: u16) -> RefOr<Schema> {
-    let mut narrowed = serde_json::json!({"properties": {"status": {"const": status}}});
-    if status == 501 {
-        narrowed["required"] = serde_json::json!(["allowed"]);
-    }
+/// `{"allOf": [{"$ref": schema}, narrowed]}`.
+fn status_schema(schema: &str, narrowed: &Value) -> RefOr<Schema> {
     let mut members = serde_json::Map::new();
     members.insert(
         "allOf".to_owned(),
-        serde_json::json!([Ref::from_schema_name(schema), narrowed]),
+        serde_json::json!([Ref::from_schema_name(schema), narrowed.clone()]),
     );
     let mut object = Object::with_type(SchemaType::AnyValue);
     object.extensions = Some(members.into_iter().collect());
@@ -411,8 +448,9 @@ fn add_response(operation: &mut Operation, status: u16, component: &str) {
         .or_insert_with(|| RefOr::Ref(Ref::from_response_name(component)));
 }
 
-/// An operation for a planned method: its path parameters and nothing else, but the 501.
-fn planned_operation(path: &str, method: &Method) -> Operation {
+/// An operation for a planned method: its path parameters and nothing else, but the answer
+/// (`status`: 501, or 405).
+fn planned_operation(path: &str, method: &Method, status: u16) -> Operation {
     let parameters = path_parameters(path)
         .map(|name| {
             ParameterBuilder::new()
@@ -424,7 +462,9 @@ fn planned_operation(path: &str, method: &Method) -> Operation {
         })
         .collect::<Vec<_>>();
     OperationBuilder::new()
-        .summary(Some(format!("{method} is planned: 501 until it comes.")))
+        .summary(Some(format!(
+            "{method} is planned: {status} until it comes."
+        )))
         .parameters((!parameters.is_empty()).then_some(parameters))
         .extensions(Some(
             [("x-planned", Value::Bool(true))].into_iter().collect(),

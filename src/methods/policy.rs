@@ -165,6 +165,7 @@ pub struct MethodPolicyBuilder {
     resources: Vec<(String, Resource)>,
     strict: bool,
     answer_options: bool,
+    planned_as_405: bool,
 }
 
 impl Default for MethodPolicyBuilder {
@@ -173,6 +174,7 @@ impl Default for MethodPolicyBuilder {
             resources: Vec::new(),
             strict: false,
             answer_options: true,
+            planned_as_405: false,
         }
     }
 }
@@ -225,6 +227,42 @@ impl MethodPolicyBuilder {
     /// `Allow` lists `OPTIONS`. Turn it off when the inner service answers `OPTIONS` itself.
     pub fn answer_options(mut self, answer: bool) -> Self {
         self.answer_options = answer;
+        self
+    }
+
+    /// Answers a planned method `405 method_not_allowed` instead of `501 not_implemented`
+    /// (default: `501`), for teams who read RFC 9110 strictly: §15.6.2 calls 501 "the
+    /// appropriate response when the server does not recognize the request method and is not
+    /// capable of supporting it for any resource", and a planned method is recognized. The
+    /// answer keeps what tells it apart from a method that will never come: `Allow` with what
+    /// works today, `Cache-Control: no-store` (it will change), and a `planned: true` member. The
+    /// OpenAPI document ([`ErrorResponses`](crate::openapi::ErrorResponses)) and the conformance
+    /// kit follow the switch.
+    ///
+    /// ```
+    /// use http::{Method, StatusCode};
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_api_errors::{ApiErrorLayer, MethodPolicy, Resource};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/payments", Resource::allow([Method::GET]).plan([Method::POST]))
+    ///     .planned_as_405(true)
+    ///     .build()
+    ///     .unwrap();
+    /// let app = ApiErrorLayer::new().method_policy(policy).layer(service_fn(|_| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// }));
+    /// let post = http::Request::post("/payments").body(()).unwrap();
+    /// let response = app.oneshot(post).await.unwrap();
+    /// assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    /// assert_eq!(response.headers()["allow"], "GET, HEAD, OPTIONS");
+    /// assert_eq!(response.headers()["cache-control"], "no-store");
+    /// # }
+    /// ```
+    pub fn planned_as_405(mut self, planned_as_405: bool) -> Self {
+        self.planned_as_405 = planned_as_405;
         self
     }
 
@@ -284,6 +322,7 @@ impl MethodPolicyBuilder {
                 pattern,
                 resource,
                 self.answer_options,
+                self.planned_as_405,
             ));
         }
         // A method every resource allows is passed without a lookup when no resource has a
@@ -301,6 +340,7 @@ impl MethodPolicyBuilder {
             passed_everywhere,
             strict: self.strict.then(|| Canned::new(ApiError::not_found())),
             answer_options: self.answer_options,
+            planned_as_405: self.planned_as_405,
             server_allow: allow_value(everywhere, self.answer_options),
         })
     }
@@ -321,7 +361,7 @@ impl MethodPolicyBuilder {
 /// | the request's method is, for the resource its path matches | who answers |
 /// |---|---|
 /// | allowed (`HEAD` goes with `GET`) | the inner service |
-/// | planned | the layer: `501`, `Allow`, `Cache-Control: no-store` |
+/// | planned | the layer: `501`, `Allow`, `Cache-Control: no-store` (`405` with `planned: true` under [`planned_as_405`](MethodPolicyBuilder::planned_as_405)) |
 /// | refused | the layer: `405`, `Allow` |
 /// | named nowhere | the inner service; its `405` is rendered like the layer's (and `tracing` warns when it *succeeds*: the table forgot a method the service has) |
 /// | `OPTIONS`, not allowed | the inner service; its `405` becomes `204` with `Allow` |
@@ -373,6 +413,8 @@ pub struct MethodPolicy {
     /// The `404` of strict mode.
     strict: Option<Canned>,
     answer_options: bool,
+    /// A planned method is `405` with `planned: true`, not `501`.
+    planned_as_405: bool,
     /// `Allow` of `OPTIONS *`: every method some resource allows.
     server_allow: HeaderValue,
 }
@@ -390,15 +432,22 @@ struct CompiledResource {
 }
 
 impl CompiledResource {
-    fn new(pattern: String, resource: Resource, answer_options: bool) -> Self {
+    fn new(pattern: String, resource: Resource, answer_options: bool, as_405: bool) -> Self {
         let allow = allow_value(resource.allowed.iter().cloned(), answer_options);
         let planned_methods = resource.planned.clone();
         let planned = resource.planned.into_iter().map(|method| {
-            let error = ApiError::not_implemented()
-                .with_detail(format!(
+            let error = if as_405 {
+                ApiError::new(StatusCode::METHOD_NOT_ALLOWED)
+                    .with_detail(format!(
+                        "{method} is planned for this resource but not available yet."
+                    ))
+                    .with_planned()
+            } else {
+                ApiError::not_implemented().with_detail(format!(
                     "{method} is planned for this resource but not implemented yet."
                 ))
-                .with_header(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            };
+            let error = error.with_header(CACHE_CONTROL, HeaderValue::from_static("no-store"));
             (method, error)
         });
         let refused = resource.refused.into_iter().map(|method| {
@@ -655,6 +704,16 @@ impl MethodPolicy {
 
     pub(crate) fn answers_options(&self) -> bool {
         self.answer_options
+    }
+
+    /// The status of a planned method: `501`, or `405` with
+    /// [`planned_as_405`](MethodPolicyBuilder::planned_as_405).
+    pub(crate) fn planned_status(&self) -> StatusCode {
+        if self.planned_as_405 {
+            StatusCode::METHOD_NOT_ALLOWED
+        } else {
+            StatusCode::NOT_IMPLEMENTED
+        }
     }
 
     /// `Allow` of `OPTIONS *`.

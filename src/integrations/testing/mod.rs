@@ -32,7 +32,7 @@
 //! | request | expected |
 //! |---|---|
 //! | an allowed method | the inner service's answer: not the layer's `405` or `501` |
-//! | a planned method | `501 not_implemented`, `Allow`, `Cache-Control: no-store` |
+//! | a planned method | `501 not_implemented`, `Allow`, `Cache-Control: no-store` (`405 method_not_allowed` with `planned: true` under [`planned_as_405`](crate::MethodPolicyBuilder::planned_as_405)) |
 //! | a refused method | `405 method_not_allowed`, `Allow` |
 //! | a recognized method named nowhere | the inner service's answer; a `405` with `Allow`, rendered like the layer's |
 //! | `HEAD` | the status of `GET`, and no body |
@@ -206,13 +206,13 @@ where
             let Some(answer) = run.send(&mut service, method, &path, "planned").await else {
                 continue;
             };
-            run.expect_refusal(
-                &answer,
-                method,
-                &path,
-                StatusCode::NOT_IMPLEMENTED,
-                "not_implemented",
-            );
+            let status = policy.planned_status();
+            let code = if status == StatusCode::METHOD_NOT_ALLOWED {
+                "method_not_allowed"
+            } else {
+                "not_implemented"
+            };
+            run.expect_refusal(&answer, method, &path, status, code);
             if answer
                 .headers
                 .get(CACHE_CONTROL)
@@ -221,7 +221,19 @@ where
                 run.violation(
                     method,
                     &path,
-                    "a planned 501 without `Cache-Control: no-store`".to_owned(),
+                    format!(
+                        "a planned {} without `Cache-Control: no-store`",
+                        status.as_u16()
+                    ),
+                );
+            }
+            if status == StatusCode::METHOD_NOT_ALLOWED
+                && answer.json.as_ref().is_none_or(|b| b["planned"] != true)
+            {
+                run.violation(
+                    method,
+                    &path,
+                    "a planned 405 without `planned: true`".to_owned(),
                 );
             }
         }
