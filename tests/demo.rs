@@ -576,6 +576,23 @@ async fn openapi_json_documents_every_route_and_what_the_layer_answers() {
     );
 }
 
+/// Without the crate's `metrics` feature the layer counts nothing: `/metrics` says so, in an
+/// error body naming the feature, rather than answering an empty 200.
+#[cfg(not(feature = "metrics"))]
+#[tokio::test]
+async fn metrics_without_the_feature_name_it() {
+    let addr = start().await;
+    let reply = send(addr, request("GET", "/metrics")).await;
+    assert_eq!(reply.status, StatusCode::NOT_IMPLEMENTED);
+    let body = reply.error_body();
+    assert_eq!(body["error"], "metrics_disabled");
+    assert!(body["detail"]
+        .as_str()
+        .unwrap()
+        .contains("--features metrics"));
+}
+
+#[cfg(feature = "metrics")]
 #[tokio::test]
 async fn metrics_are_served_in_prometheus_text() {
     let addr = start().await;
@@ -585,8 +602,7 @@ async fn metrics_are_served_in_prometheus_text() {
         .to_str()
         .unwrap()
         .starts_with("text/plain"));
-    // With the layer's `metrics` feature, what it answered is counted there.
-    #[cfg(feature = "metrics")]
+    // What the layer answered is counted there.
     {
         let missing = send(addr, request("GET", "/notes/999999")).await;
         assert_eq!(missing.status, StatusCode::NOT_FOUND);

@@ -288,3 +288,85 @@ fn no_401_where_nothing_asks_for_credentials() {
         .get("ApiErrorUnauthorized")
         .is_none());
 }
+
+#[utoipa::path(
+    get,
+    path = "/orders/{id}",
+    params(("id" = u64, Path, description = "The order.")),
+    responses(
+        (status = 200, description = "The order."),
+        (status = 404, description = "No such order.", body = ApiError),
+    )
+)]
+#[allow(dead_code)]
+async fn read_order() -> Result<&'static str, ApiError> {
+    Err(ApiError::not_found())
+}
+
+/// What linters flagged in the generated document (issue 19, item 7): a planned operation has an
+/// `operationId`, its resource's tags and its path parameters typed as the documented ones; the
+/// deadline header is a parameter with its 400; a strict policy's 404 is on every operation;
+/// the 503 names `shutting_down` with a drain; `body = ApiError` gets its problem+json form.
+#[test]
+fn the_document_has_what_linters_ask_for() {
+    #[derive(OpenApi)]
+    #[openapi(paths(read_order))]
+    struct Orders;
+
+    let policy = MethodPolicy::builder()
+        .resource(
+            "/orders/{id}",
+            Resource::allow([Method::GET]).plan([Method::DELETE]),
+        )
+        .strict(true)
+        .build()
+        .unwrap();
+    let layer = ApiErrorLayer::new()
+        .method_policy(policy)
+        .deadline_header(http::HeaderName::from_static("x-request-timeout-ms"))
+        .drain(tower_api_errors::Drain::new());
+    let mut doc = Orders::openapi();
+    ErrorResponses::from_layer(&layer).modify(&mut doc);
+    let doc = serde_json::to_value(&doc).unwrap();
+    let item = &doc["paths"]["/orders/{id}"];
+
+    let delete = &item["delete"];
+    assert_eq!(delete["operationId"], "delete_orders_id_planned");
+    let id = delete["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "id")
+        .unwrap();
+    assert_eq!(id["schema"]["type"], "integer", "typed as GET's: {id}");
+
+    for (method, operation) in item.as_object().unwrap() {
+        let header = operation["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "x-request-timeout-ms")
+            .unwrap_or_else(|| panic!("{method}: no deadline header parameter"));
+        assert_eq!(header["in"], "header");
+        assert_eq!(header["schema"]["type"], "integer");
+        for status in ["400", "404", "503"] {
+            assert!(
+                operation["responses"].get(status).is_some(),
+                "{method}: {status}"
+            );
+        }
+    }
+    let unavailable = &doc["components"]["responses"]["ApiErrorServiceUnavailable"];
+    assert!(
+        unavailable["description"]
+            .as_str()
+            .unwrap()
+            .contains("shutting_down"),
+        "{unavailable}"
+    );
+    let not_found = &item["get"]["responses"]["404"]["content"];
+    assert_eq!(
+        not_found["application/problem+json"]["schema"]["$ref"],
+        "#/components/schemas/Problem"
+    );
+}

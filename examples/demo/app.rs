@@ -174,6 +174,17 @@ pub fn openapi(layer: &ApiErrorLayer) -> utoipa::openapi::OpenApi {
         maintenance_on, maintenance_off, openapi_json, metrics,
     ),
     modifiers(&BearerScheme, &NoteLink),
+    // Nothing needed but where an operation says so (`/private`, `/admin/maintenance`).
+    security(()),
+    servers((url = "/", description = "The server that serves this document.")),
+    tags(
+        (name = "notes", description = "Notes about customers (POST, then GET by id)."),
+        (name = "payments", description = "Payments; POST is planned (501)."),
+        (name = "reports", description = "Reports read from the simulated database (GET only: POST is 405)."),
+        (name = "admin", description = "The maintenance switch."),
+        (name = "demo", description = "Routes that show the layer's answers: 500, 504, 401/403."),
+        (name = "operations", description = "Health, metrics and this document."),
+    ),
 )]
 struct DemoApi;
 
@@ -285,19 +296,35 @@ pub fn prometheus() -> PrometheusHandle {
 }
 
 /// The layer's metrics (`api_errors_total`, `api_shed_total`, `api_in_flight`,
-/// `api_concurrency_limit`; with the crate's `metrics` feature) in Prometheus text.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "The layer's metrics, in Prometheus text (with the `metrics` feature).", content_type = "text/plain", body = String)))]
-async fn metrics(prometheus: PrometheusHandle) -> impl IntoResponse {
-    (
+/// `api_concurrency_limit`) in Prometheus text. They exist only with the crate's `metrics`
+/// feature; without it the answer is an error that says how to turn it on, not an empty 200.
+#[utoipa::path(
+    get,
+    path = "/metrics", tag = "operations", summary = "The layer's metrics",
+    responses(
+        (status = 200, description = "The layer's metrics, in Prometheus text (the demo built with `--features metrics`).", content_type = "text/plain", body = String),
+        (status = 501, description = "Not Implemented: the demo was built without the crate's `metrics` feature (`metrics_disabled`).", content((ApiError = "application/json"), (Problem = "application/problem+json"))),
+    )
+)]
+async fn metrics(prometheus: PrometheusHandle) -> Result<impl IntoResponse, ApiError> {
+    if !cfg!(feature = "metrics") {
+        return Err(ApiError::new(StatusCode::NOT_IMPLEMENTED)
+            .with_code("metrics_disabled")
+            .with_detail(
+                "This demo was built without the crate's `metrics` feature, so the layer counts \
+                 nothing: run `cargo run --example demo --features metrics`.",
+            ));
+    }
+    Ok((
         [(
             axum::http::header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
         prometheus.render(),
-    )
+    ))
 }
 
-#[utoipa::path(get, path = "/openapi.json", responses((status = 200, description = "This document.", body = Value)))]
+#[utoipa::path(get, path = "/openapi.json", tag = "operations", summary = "This OpenAPI document", responses((status = 200, description = "This document.", body = Value)))]
 async fn openapi_json(document: axum::body::Bytes) -> impl IntoResponse {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
@@ -305,12 +332,12 @@ async fn openapi_json(document: axum::body::Bytes) -> impl IntoResponse {
     )
 }
 
-#[utoipa::path(get, path = "/health", responses((status = 200, description = "Alive; never in maintenance.", body = Health)))]
+#[utoipa::path(get, path = "/health", tag = "operations", summary = "Liveness", responses((status = 200, description = "Alive; never in maintenance.", body = Health)))]
 async fn health() -> Json<Health> {
     Json(Health { ok: true })
 }
 
-#[utoipa::path(get, path = "/payments", responses((status = 200, description = "The payments.", body = Payments)))]
+#[utoipa::path(get, path = "/payments", tag = "payments", summary = "List the payments", responses((status = 200, description = "The payments.", body = Payments)))]
 async fn list_payments() -> Json<Payments> {
     Json(Payments {
         ok: true,
@@ -415,7 +442,7 @@ fn whole(number: &serde_json::Number) -> Option<i64> {
 
 #[utoipa::path(
     post,
-    path = "/notes",
+    path = "/notes", tag = "notes", summary = "Create a note",
     request_body = NewNote,
     responses(
         (status = 201, description = "Created (the document's 201 example).", body = Created),
@@ -444,7 +471,7 @@ async fn create_note(
 
 #[utoipa::path(
     get,
-    path = "/notes/{id}",
+    path = "/notes/{id}", tag = "notes", summary = "Read a note",
     params(("id" = u64, Path, minimum = 0, maximum = 9223372036854775807_i64, description = "The note's id.")),
     responses(
         (status = 200, description = "The note.", body = NoteRead),
@@ -465,7 +492,7 @@ async fn read_note(
 
 #[utoipa::path(
     get,
-    path = "/reports/{id}/result",
+    path = "/reports/{id}/result", tag = "reports", summary = "A report's result",
     params(("id" = String, Path, description = "The report.")),
     responses(
         (status = 200, description = "The result; the resource takes GET only, ever (POST is the document's 405 example).", body = ReportResult),
@@ -495,7 +522,7 @@ struct SlowParams {
 
 #[utoipa::path(
     get,
-    path = "/slow",
+    path = "/slow", tag = "demo", summary = "Sleep, for deadlines",
     params(SlowParams),
     responses(
         (status = 200, description = "Slept; past the deadline (--timeout-ms) it is 504.", body = Slept),
@@ -512,7 +539,13 @@ async fn slow(Query(params): Query<SlowParams>) -> Json<Slept> {
 }
 
 /// Panics on purpose; the body of its 500 says nothing of the panic.
-#[utoipa::path(get, path = "/panic", responses())]
+#[utoipa::path(
+    get,
+    path = "/panic",
+    tag = "demo",
+    summary = "Panic, for the 500",
+    responses()
+)]
 async fn panics() -> &'static str {
     panic!("the demo panics on purpose: secret-internal-state")
 }
@@ -544,7 +577,7 @@ fn authorize(headers: &HeaderMap) -> Result<(), ApiError> {
 
 #[utoipa::path(
     get,
-    path = "/private",
+    path = "/private", tag = "demo", summary = "A secret behind a token",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The secret.", body = Secret),
@@ -562,7 +595,7 @@ async fn private() -> Json<Secret> {
 /// answers 503).
 #[utoipa::path(
     put,
-    path = "/admin/maintenance",
+    path = "/admin/maintenance", tag = "admin", summary = "Switch maintenance on",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Maintenance is on.", body = MaintenanceState),
@@ -576,7 +609,7 @@ async fn maintenance_on(State(state): State<AppState>) -> Json<MaintenanceState>
 /// `DELETE /admin/maintenance` switches maintenance off.
 #[utoipa::path(
     delete,
-    path = "/admin/maintenance",
+    path = "/admin/maintenance", tag = "admin", summary = "Switch maintenance off",
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Maintenance is off.", body = MaintenanceState),

@@ -14,6 +14,9 @@
 //!   `Allow` (`405` with `Allow` and `planned: true` under
 //!   [`planned_as_405`](crate::MethodPolicyBuilder::planned_as_405)). Responses the document
 //!   already has for a status are kept.
+//!   A response documented with `body = ApiError` gets its `application/problem+json` form
+//!   beside it, since the layer serves both; the deadline header is a parameter of every
+//!   operation, with its `400`, and a strict policy's `404` is on every operation.
 //! - The [shapes](crate::ErrorShape) the layer offers are described beside the document's own
 //!   bodies: each error response has one content per media type it can be sent in, a shape's
 //!   schema ([`ErrorShape::schema`](crate::ErrorShape::schema)) a component named after its
@@ -147,6 +150,12 @@ impl ToSchema for Problem {}
 pub struct ErrorResponses {
     timeout: bool,
     unavailable: bool,
+    /// What a `503` can be: `overloaded`, `maintenance`, `shutting_down`.
+    unavailable_codes: Vec<&'static str>,
+    /// The request's deadline header, a parameter of every operation (its `400` too).
+    deadline_header: Option<String>,
+    /// A path no resource matches is the layer's `404`.
+    strict: bool,
     /// Each planned method: the OpenAPI path, the method, and the `Allow` of its 501.
     planned: Vec<(String, Method, String)>,
     /// Each shape offered: its media type, the name of its schema's component, the schema.
@@ -168,7 +177,23 @@ impl ErrorResponses {
                 }
             }
         }
+        let mut unavailable_codes = Vec::new();
+        if config.in_flight.is_some() || config.shed_when_not_ready {
+            unavailable_codes.push("overloaded");
+        }
+        if config.maintenance.is_some() {
+            unavailable_codes.push("maintenance");
+        }
+        if config.drain.is_some() {
+            unavailable_codes.push("shutting_down");
+        }
         Self {
+            unavailable_codes,
+            deadline_header: config
+                .deadline_header
+                .as_ref()
+                .map(|h| h.as_str().to_owned()),
+            strict: config.policy.as_ref().is_some_and(MethodPolicy::is_strict),
             // A deadline from the layer, a resource, or the request's own header.
             timeout: config.timeout.is_some()
                 || config.deadline_header.is_some()
@@ -224,6 +249,8 @@ const INTERNAL_ERROR: &str = "ApiErrorInternal";
 const GATEWAY_TIMEOUT: &str = "ApiErrorGatewayTimeout";
 const UNAVAILABLE: &str = "ApiErrorServiceUnavailable";
 const UNAUTHORIZED: &str = "ApiErrorUnauthorized";
+const BAD_DEADLINE: &str = "ApiErrorBadDeadline";
+const NOT_FOUND: &str = "ApiErrorNotFound";
 
 impl Modify for ErrorResponses {
     fn modify(&self, openapi: &mut OpenApi) {
@@ -250,12 +277,22 @@ impl Modify for ErrorResponses {
                 ),
             ));
         }
+        if let Some(header) = &self.deadline_header {
+            let description =
+                format!("Bad Request: `{header}` is not a whole number of milliseconds.");
+            responses.push((BAD_DEADLINE, error_response(400, &description, &[])));
+        }
+        if self.strict {
+            let description = "Not Found: the path matches no resource of the route table.";
+            responses.push((NOT_FOUND, error_response(404, description, &[])));
+        }
+        let unavailable = unavailable_description(&self.unavailable_codes);
         if self.unavailable {
             responses.push((
                 UNAVAILABLE,
                 error_response(
                     503,
-                    "Service Unavailable: too many requests at once, or maintenance.",
+                    &unavailable,
                     &[(
                         "Retry-After",
                         "Delta-seconds to wait before retrying (RFC 9110 §10.2.3).",
@@ -273,9 +310,13 @@ impl Modify for ErrorResponses {
 
         for (path, method, allow) in &self.planned {
             let item = openapi.paths.paths.entry(path.clone()).or_default();
+            // What the resource's documented operations say of it: its tags, and the types of
+            // its path parameters (one path, one signature for a generated client).
+            let sibling = operations_mut(item).next().cloned();
             if let Some(slot) = operation_mut(item, method) {
                 let status = self.planned_status;
-                let operation = slot.get_or_insert_with(|| planned_operation(path, method, status));
+                let operation =
+                    slot.get_or_insert_with(|| planned_operation(path, method, status, &sibling));
                 let description = if status == 405 {
                     format!("Method Not Allowed: {method} is planned but not available yet (`planned: true`); `Allow` says what works today.")
                 } else {
@@ -310,6 +351,7 @@ impl Modify for ErrorResponses {
         let mut any_secured = false;
         for item in openapi.paths.paths.values_mut() {
             for operation in operations_mut(item) {
+                add_problem_content(operation);
                 if !self.shapes.is_empty() {
                     // The errors the document describes itself are sent in every shape too.
                     for (status, response) in &mut operation.responses.responses {
@@ -328,6 +370,13 @@ impl Modify for ErrorResponses {
                 }
                 if self.unavailable {
                     add_response(operation, 503, UNAVAILABLE);
+                }
+                if let Some(header) = &self.deadline_header {
+                    add_deadline_parameter(operation, header);
+                    add_response(operation, 400, BAD_DEADLINE);
+                }
+                if self.strict {
+                    add_response(operation, 404, NOT_FOUND);
                 }
                 let own = operation.security.as_deref();
                 if own.map_or(document_secured, secured) {
@@ -440,6 +489,74 @@ fn status_schema(schema: &str, narrowed: &Value) -> RefOr<Schema> {
     RefOr::T(Schema::Object(object))
 }
 
+/// A response the user documented with `body = ApiError` (`application/json`) gets the
+/// `application/problem+json` form beside it, as the layer serves both (by `Accept`): one
+/// `body = ApiError` in `#[utoipa::path(responses(..))]` is enough.
+fn add_problem_content(operation: &mut Operation) {
+    let api_error = Ref::from_schema_name(ApiError::name());
+    for response in operation.responses.responses.values_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        let is_error = response
+            .content
+            .get("application/json")
+            .and_then(|content| content.schema.as_ref())
+            .is_some_and(|schema| matches!(schema, RefOr::Ref(r) if *r == api_error));
+        if is_error && !response.content.contains_key("application/problem+json") {
+            let problem = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name(Problem::name())))
+                .build();
+            response
+                .content
+                .insert("application/problem+json".to_owned(), problem);
+        }
+    }
+}
+
+/// What a `503` of the layer can be, for its description.
+fn unavailable_description(codes: &[&str]) -> String {
+    let reasons: Vec<&str> = codes
+        .iter()
+        .map(|code| match *code {
+            "overloaded" => "too many requests at once (`overloaded`)",
+            "maintenance" => "maintenance (`maintenance`)",
+            _ => "the server is shutting down (`shutting_down`)",
+        })
+        .collect();
+    format!(
+        "Service Unavailable: {}; retry after `Retry-After`.",
+        reasons.join(", or ")
+    )
+}
+
+/// The request's deadline header, a header parameter of `operation` (unless it has it).
+fn add_deadline_parameter(operation: &mut Operation, header: &str) {
+    let parameters = operation.parameters.get_or_insert_with(Vec::new);
+    if parameters
+        .iter()
+        .any(|p| p.parameter_in == ParameterIn::Header && p.name.eq_ignore_ascii_case(header))
+    {
+        return;
+    }
+    parameters.push(
+        ParameterBuilder::new()
+            .name(header)
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "How long the client will wait, in milliseconds: the layer answers 504 when the \
+                 handler is not done by then (and at once when it cannot be).",
+            ))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0)),
+            ))
+            .build(),
+    );
+}
+
 fn add_response(operation: &mut Operation, status: u16, component: &str) {
     operation
         .responses
@@ -448,20 +565,45 @@ fn add_response(operation: &mut Operation, status: u16, component: &str) {
         .or_insert_with(|| RefOr::Ref(Ref::from_response_name(component)));
 }
 
-/// An operation for a planned method: its path parameters and nothing else, but the answer
-/// (`status`: 501, or 405).
-fn planned_operation(path: &str, method: &Method, status: u16) -> Operation {
+/// An operation for a planned method (`status`: 501, or 405): an id made from the method and
+/// the path, the tags and path parameters of `sibling` (a documented operation of the same
+/// resource), and nothing else but the answer.
+fn planned_operation(
+    path: &str,
+    method: &Method,
+    status: u16,
+    sibling: &Option<Operation>,
+) -> Operation {
+    let documented = |name: &str| {
+        sibling
+            .iter()
+            .flat_map(|op| op.parameters.iter().flatten())
+            .find(|p| p.name == name && p.parameter_in == ParameterIn::Path)
+            .cloned()
+    };
     let parameters = path_parameters(path)
         .map(|name| {
-            ParameterBuilder::new()
-                .name(name)
-                .parameter_in(ParameterIn::Path)
-                .required(Required::True)
-                .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
-                .build()
+            documented(name).unwrap_or_else(|| {
+                ParameterBuilder::new()
+                    .name(name)
+                    .parameter_in(ParameterIn::Path)
+                    .required(Required::True)
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+                    .build()
+            })
         })
         .collect::<Vec<_>>();
+    let words = format!("{}{path}", method.as_str().to_ascii_lowercase());
+    let words: Vec<&str> = words
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .collect();
     OperationBuilder::new()
+        .operation_id(Some(format!("{}_planned", words.join("_"))))
+        .tags(sibling.as_ref().and_then(|op| op.tags.clone()))
+        .description(Some(format!(
+            "Planned for this resource: the layer answers {status} with `Allow` (what works today) and `Cache-Control: no-store` until the method comes."
+        )))
         .summary(Some(format!(
             "{method} is planned: {status} until it comes."
         )))

@@ -706,6 +706,11 @@ impl MethodPolicy {
         self.answer_options
     }
 
+    /// Whether a path no resource matches is the layer's `404`.
+    pub(crate) fn is_strict(&self) -> bool {
+        self.strict.is_some()
+    }
+
     /// The status of a planned method: `501`, or `405` with
     /// [`planned_as_405`](MethodPolicyBuilder::planned_as_405).
     pub(crate) fn planned_status(&self) -> StatusCode {

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The demo's OpenAPI document (GET /openapi.json, generated from the code: the handlers'
+# `#[utoipa::path]` and `tower_api_errors::openapi::ErrorResponses` from the layer) under two
+# outside tools, as a client's tooling would read it:
+#
+#   1. openapi-spec-validator (the OpenAPI 3.1 schema): must say OK;
+#   2. Redocly CLI `lint` with its `recommended` rules (.ci/redocly.yaml): no error. Its
+#      warnings are printed; the only ones left are `operation-2xx-response` on the operations
+#      that have no success by design (the planned methods, answered 501 until they come, and
+#      /panic).
+#
+# Installs both, pinned, under target/ (a virtualenv and an npm prefix; git-ignored). Needs the
+# Rust toolchain, python3 (with venv) and npm. Usage, from anywhere: bash .ci/openapi-lint.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+OPENAPI_SPEC_VALIDATOR_VERSION=0.7.1
+REDOCLY_CLI_VERSION=1.34.5
+
+venv=target/lint-venv
+node=target/ci-lint
+work=target/openapi-lint
+mkdir -p "$work"
+
+if [[ ! -x $venv/bin/openapi-spec-validator ]]; then
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+        "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
+fi
+if [[ ! -x $node/node_modules/.bin/redocly ]]; then
+    mkdir -p "$node"
+    npm install --silent --no-audit --no-fund --prefix "$node" "@redocly/cli@$REDOCLY_CLI_VERSION"
+fi
+
+cargo build --example demo
+demo_bin=${CARGO_TARGET_DIR:-target}/debug/examples/demo
+out=$work/demo.log
+"$demo_bin" --addr 127.0.0.1:0 >"$out" 2>&1 &
+pid=$!
+trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
+addr=
+for _ in $(seq 1 100); do
+    addr=$(sed -n 's#^listening on \(http://127\.0\.0\.1:[0-9]*\)$#\1#p' "$out")
+    [[ -n $addr ]] && break
+    sleep 0.1
+done
+[[ -n $addr ]] || { echo "the demo did not start:" >&2; cat "$out" >&2; exit 1; }
+
+document=$work/openapi.json
+curl --silent --show-error --fail "$addr/openapi.json" -o "$document"
+
+echo "== openapi-spec-validator $OPENAPI_SPEC_VALIDATOR_VERSION"
+"$venv/bin/openapi-spec-validator" "$document"
+
+echo "== redocly lint (@redocly/cli $REDOCLY_CLI_VERSION, recommended)"
+"$node/node_modules/.bin/redocly" lint --config .ci/redocly.yaml "$document"
