@@ -413,7 +413,9 @@ pub struct MethodPolicy {
     /// The `404` of strict mode.
     strict: Option<Canned>,
     answer_options: bool,
-    /// A planned method is `405` with `planned: true`, not `501`.
+    /// A planned method is `405` with `planned: true`, not `501` (its answers are rendered
+    /// with it; read again by the modules that describe the policy).
+    #[cfg_attr(not(any(feature = "utoipa", feature = "testing")), allow(dead_code))]
     planned_as_405: bool,
     /// `Allow` of `OPTIONS *`: every method some resource allows.
     server_allow: HeaderValue,
@@ -707,12 +709,14 @@ impl MethodPolicy {
     }
 
     /// Whether a path no resource matches is the layer's `404`.
+    #[cfg_attr(not(feature = "utoipa"), allow(dead_code))]
     pub(crate) fn is_strict(&self) -> bool {
         self.strict.is_some()
     }
 
     /// The status of a planned method: `501`, or `405` with
     /// [`planned_as_405`](MethodPolicyBuilder::planned_as_405).
+    #[cfg_attr(not(any(feature = "utoipa", feature = "testing")), allow(dead_code))]
     pub(crate) fn planned_status(&self) -> StatusCode {
         if self.planned_as_405 {
             StatusCode::METHOD_NOT_ALLOWED
