@@ -137,7 +137,7 @@ async fn a_401_without_challenge_gets_one() {
         assert_eq!(reply.headers["www-authenticate"], "Bearer", "{name}");
         assert_eq!(reply.error_body()["error"], "unauthorized");
     }
-    let layer = ApiErrorLayer::new().challenge("Basic realm=\"x\"");
+    let layer = ApiErrorLayer::new().challenge(http::HeaderValue::from_static("Basic realm=\"x\""));
     for (_, reply) in each(&layer, || get("/unauth")).await {
         assert_eq!(reply.headers["www-authenticate"], "Basic realm=\"x\"");
     }
@@ -530,7 +530,7 @@ async fn retry_after_is_never_zero() {
     let maintenance = Maintenance::builder().retry_after(Duration::ZERO).build();
     let switched = ApiErrorLayer::new().maintenance(maintenance.clone());
     maintenance.enable();
-    let drain = Drain::new().retry_after(Duration::ZERO);
+    let drain = Drain::with_retry_after(Duration::ZERO);
     let draining = ApiErrorLayer::new().drain(drain.clone());
     drain.trigger();
     for (name, layer) in [

@@ -101,7 +101,7 @@ async fn without_negotiation_a_handler_error_has_no_vary() {
 #[tokio::test]
 async fn the_layers_challenge_reaches_a_handlers_401() {
     let app = ApiErrorLayer::new()
-        .challenge(String::from("Basic realm=\"staff\""))
+        .challenge(HeaderValue::from_static("Basic realm=\"staff\""))
         .layer(handler_errors());
     let reply = call(app.clone(), get_req("/login")).await;
     assert_eq!(reply.status, StatusCode::UNAUTHORIZED);

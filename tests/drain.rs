@@ -18,7 +18,7 @@ use tower_api_errors::{ApiErrorLayer, Drain, Limit};
 #[tokio::test]
 async fn a_triggered_drain_refuses_new_requests_and_closes_http1_connections() {
     let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
-    let drain = Drain::new().retry_after(Duration::from_secs(3));
+    let drain = Drain::with_retry_after(Duration::from_secs(3));
     let app = ApiErrorLayer::new()
         .limit(Limit::fixed(64))
         .drain(drain.clone())

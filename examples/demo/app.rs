@@ -128,7 +128,7 @@ pub fn demo(settings: &Settings) -> Demo {
     // Before the layer is built: its gauges are registered with the recorder of that moment.
     let prometheus = prometheus();
     let maintenance = maintenance(settings);
-    let drain = Drain::new().retry_after(settings.retry_after);
+    let drain = Drain::with_retry_after(settings.retry_after);
     let layer = layer(settings, &maintenance).drain(drain.clone());
     let routes = routes(&maintenance, Database::new(settings));
     // The document says what the layer answers, so it is made from the layer with the policy.

@@ -34,7 +34,7 @@ use crate::ApiError;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
-/// let drain = Drain::new().retry_after(Duration::from_secs(5));
+/// let drain = Drain::with_retry_after(Duration::from_secs(5));
 /// let app = ApiErrorLayer::new()
 ///     .drain(drain.clone())
 ///     .layer(Router::new().route("/", get(|| async { "hello" })));
@@ -83,29 +83,29 @@ impl Drain {
     /// A drain, not triggered, answering `Retry-After: 1`.
     #[must_use]
     pub fn new() -> Self {
+        Self::with_retry_after(Duration::from_secs(1))
+    }
+
+    /// A drain, not triggered, whose `503 shutting_down` says `Retry-After` (default 1 s:
+    /// another instance is likely ready; never under 1 s). Set when the handle is made, so
+    /// that no clone can be configured apart from the others (a setter on the handle panicked
+    /// once it had been cloned).
+    ///
+    /// ```compile_fail
+    /// let drain = tower_api_errors::Drain::new();
+    /// let _ = drain.clone().retry_after(std::time::Duration::from_secs(5));
+    /// ```
+    #[must_use]
+    pub fn with_retry_after(retry_after: Duration) -> Self {
         Self {
             shared: Arc::new(Shared {
                 draining: AtomicBool::new(false),
                 triggered: Notify::new(),
-                retry_after: Duration::from_secs(1),
+                retry_after,
                 gauges: Mutex::new(Vec::new()),
                 refusals: OnceLock::new(),
             }),
         }
-    }
-
-    /// The `Retry-After` of `503 shutting_down` (default 1 s: another instance is likely
-    /// ready).
-    ///
-    /// # Panics
-    ///
-    /// When the drain was already cloned: configure it first.
-    #[must_use]
-    pub fn retry_after(mut self, retry_after: Duration) -> Self {
-        Arc::get_mut(&mut self.shared)
-            .expect("configure a Drain before cloning it")
-            .retry_after = retry_after;
-        self
     }
 
     /// Starts draining: from now on, new requests are refused.

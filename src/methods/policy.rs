@@ -496,23 +496,25 @@ impl CompiledResource {
 struct ExactPaths {
     /// Sorted by length.
     patterns: Box<[(Box<str>, usize)]>,
-    /// `starts[n]..starts[n + 1]`: the patterns of length `n`.
-    starts: Box<[u32]>,
+    /// `by_length[n]`: where the patterns of length `n` are in `patterns` (one lookup, one
+    /// bounds check, on every request of an adaptive limit).
+    by_length: Box<[(u32, u32)]>,
 }
 
 impl ExactPaths {
     fn new(mut patterns: Vec<(Box<str>, usize)>) -> Self {
         patterns.sort_by_key(|(pattern, _)| pattern.len());
         let longest = patterns.last().map_or(0, |(p, _)| p.len());
-        let starts = (0..=longest + 1)
-            .map(|len| {
-                let first = patterns.partition_point(|(p, _)| p.len() < len);
-                u32::try_from(first).unwrap_or(u32::MAX)
-            })
+        let first_of = |len: usize| {
+            let first = patterns.partition_point(|(p, _)| p.len() < len);
+            u32::try_from(first).unwrap_or(u32::MAX)
+        };
+        let by_length = (0..=longest)
+            .map(|len| (first_of(len), first_of(len + 1)))
             .collect();
         Self {
             patterns: patterns.into_boxed_slice(),
-            starts,
+            by_length,
         }
     }
 
@@ -520,8 +522,8 @@ impl ExactPaths {
     #[inline(always)]
     fn find(&self, path: &str) -> Option<usize> {
         let path = path.as_bytes();
-        let bounds = self.starts.get(path.len()..path.len() + 2)?;
-        let candidates = self.patterns.get(bounds[0] as usize..bounds[1] as usize)?;
+        let &(first, end) = self.by_length.get(path.len())?;
+        let candidates = self.patterns.get(first as usize..end as usize)?;
         // A plain loop: the iterator's `find` did not inline, and cost more than the compare.
         for (pattern, index) in candidates {
             if same_bytes(pattern.as_bytes(), path) {

@@ -1,7 +1,6 @@
 //! [`ApiErrorLayer`]: the configuration, and `impl Layer`.
 
 use std::borrow::Cow;
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -451,30 +450,24 @@ impl<C> ApiErrorLayer<C> {
         self.configure_rendering(|r| r.problem_type_base = Some(base))
     }
 
-    /// The `WWW-Authenticate` challenge added to a 401 that lacks one (default: `Bearer`): a
-    /// `&'static str`, a `String` (from configuration) or a `HeaderValue`.
+    /// The `WWW-Authenticate` challenge added to a 401 that lacks one (default: `Bearer`). A
+    /// `HeaderValue`, as tower-http's header layers take: from configuration,
+    /// `HeaderValue::try_from(text)?` says at start what is wrong with it, where a `&str` taken
+    /// here would have to panic.
     ///
     /// ```
+    /// use http::HeaderValue;
     /// use tower_api_errors::ApiErrorLayer;
     ///
     /// let realm = "api";
-    /// let layer = ApiErrorLayer::new().challenge(format!("Bearer realm=\"{realm}\""));
+    /// let challenge = HeaderValue::try_from(format!("Bearer realm=\"{realm}\""))?;
+    /// let layer = ApiErrorLayer::new().challenge(challenge);
     /// # let _ = layer;
+    /// # Ok::<(), http::header::InvalidHeaderValue>(())
     /// ```
-    ///
-    /// # Panics
-    ///
-    /// When `challenge` is not a valid header value: a configuration mistake, caught at start.
     #[must_use]
-    pub fn challenge<V>(self, challenge: V) -> Self
-    where
-        V: TryInto<HeaderValue>,
-        V::Error: fmt::Debug,
-    {
+    pub fn challenge(self, challenge: HeaderValue) -> Self {
         static KEPT: Mutex<Vec<&'static HeaderValue>> = Mutex::new(Vec::new());
-        let challenge = challenge
-            .try_into()
-            .expect("a WWW-Authenticate challenge is a valid header value");
         let challenge = keep(challenge, &KEPT);
         self.configure_rendering(|r| r.challenge = challenge)
     }
@@ -501,6 +494,9 @@ impl<S, C: Clone> Layer<S> for ApiErrorLayer<C> {
         if let Some(in_flight) = &config.in_flight {
             if let Some(drain) = &config.drain {
                 drain.attach(in_flight);
+            }
+            if config.deadline_header.is_some() {
+                in_flight.read_client_deadlines();
             }
             let patterns = config.policy.iter().flat_map(MethodPolicy::patterns);
             in_flight.partition(patterns);

@@ -8,6 +8,7 @@ use crate::respond::shape::offered::Offered;
 
 /// How error bodies are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Format {
     /// `application/json`: the flat object of the contract (`ok`, `status`, `error`,
     /// `message`, `detail`, …).

@@ -1,7 +1,7 @@
 //! [`InFlight`]: the counters and limits admission checks, one per resource under one cap, and
 //! the [`Permit`] an admitted request holds.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -35,6 +35,8 @@ struct Shared {
     adaptive: Option<AdaptiveConcurrency>,
     /// The `Retry-After` of a fixed limit's refusal; the least an adaptive one sends.
     retry_after: Duration,
+    /// A layer counting here reads a deadline header (see [`InFlight::read_client_deadlines`]).
+    client_deadlines: AtomicBool,
     /// A fixed limit's `503 overloaded`, rendered once.
     overloaded: Canned,
     /// Adaptive only: one per resource of the route table, then one for the requests no
@@ -112,6 +114,7 @@ impl InFlight {
                 limit: limit.max,
                 adaptive: limit.adaptive,
                 retry_after: limit.retry_after,
+                client_deadlines: AtomicBool::new(false),
                 overloaded: Canned::new(ApiError::overloaded(limit.retry_after)),
                 partitions: OnceLock::new(),
                 #[cfg(feature = "metrics")]
@@ -123,6 +126,12 @@ impl InFlight {
     /// The answer to a request over a fixed limit (or refused as not ready, when shedding).
     pub(crate) fn overloaded(&self) -> &Canned {
         &self.shared.overloaded
+    }
+
+    /// A layer counting here reads a deadline header from its requests: an adaptive limit then
+    /// refuses at once a deadline shorter than its resource's baseline.
+    pub(crate) fn read_client_deadlines(&self) {
+        self.shared.client_deadlines.store(true, Ordering::Relaxed);
     }
 
     /// Gives an adaptive limit one partition per pattern of `resources` and one for the
@@ -303,15 +312,21 @@ impl InFlight {
         criticality: Criticality,
     ) -> Result<Permit, Shed> {
         let partitions = self.partitions();
-        let Some(last) = partitions.len().checked_sub(1) else {
+        // The resource's partition, or the last one (the requests no resource matches).
+        let index = match hints.resource {
+            Some(i) if usize::from(i) < partitions.len() => usize::from(i),
+            _ => partitions.len().wrapping_sub(1),
+        };
+        let Some(partition) = partitions.get(index) else {
             // Not partitioned yet: no service was made, so no request comes here.
             return self.try_acquire(criticality).ok_or(Shed::Overloaded);
         };
-        let index = hints.resource.map_or(last, |i| usize::from(i).min(last));
-        let partition = &partitions[index];
-        // Critical requests are not judged by the resource's baseline: a health check is
-        // usually faster than the work.
+        // Only a deadline a client may have shortened is held against the baseline: the
+        // baseline is measured on requests that finished within the configured timeout, so
+        // that timeout is never shorter than it. Critical requests are not judged by it
+        // either: a health check is usually faster than the work.
         if criticality != Criticality::Critical
+            && self.shared.client_deadlines.load(Ordering::Relaxed)
             && timeout.is_some_and(|timeout| partition.controller.too_short(timeout))
         {
             return Err(Shed::DeadlineTooShort);
