@@ -545,13 +545,17 @@ fn add_deadline_parameter(operation: &mut Operation, header: &str) {
             .parameter_in(ParameterIn::Header)
             .required(Required::False)
             .description(Some(
-                "How long the client will wait, in milliseconds: the layer answers 504 when the \
-                 handler is not done by then (and at once when it cannot be).",
+                "How long the client will wait, in milliseconds (at most 15 digits; a day or the \
+                 layer's own deadline is the most it gets): the layer answers 504 when the \
+                 handler is not done by then, and at once when it cannot be (0 included).",
             ))
             .schema(Some(
                 ObjectBuilder::new()
                     .schema_type(Type::Integer)
-                    .minimum(Some(0)),
+                    // 0 is taken too, and answered 504 at once: no success to document. More
+                    // than 15 digits is a 400 (`deadline::parse_millis`).
+                    .minimum(Some(1))
+                    .maximum(Some(999_999_999_999_999_u64)),
             ))
             .build(),
     );
