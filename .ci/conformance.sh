@@ -77,38 +77,8 @@ remaining() {
     echo $((left > 0 ? left : 1))
 }
 
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do
-        kill "$pid" 2>/dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        wait "$pid" 2>/dev/null || true
-    done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# start_demo NAME ARGS...: serves the demo on 127.0.0.1:0 and sets $addr to its http://ADDR.
-start_demo() {
-    local name=$1
-    shift
-    local out=$work/$name.log
-    : >"$out"
-    "$demo_bin" --addr 127.0.0.1:0 "$@" >"$out" 2>&1 &
-    pids+=($!)
-    local i
-    for i in $(seq 1 100); do
-        addr=$(sed -n 's#^listening on \(http://127\.0\.0\.1:[0-9]*\)$#\1#p' "$out")
-        [[ -n $addr ]] && return 0
-        kill -0 "${pids[-1]}" 2>/dev/null || break
-        sleep 0.1
-    done
-    echo "the demo ($name) did not start:" >&2
-    cat "$out" >&2
-    exit 1
-}
+# start_demo NAME ARGS... (sets $addr), every demo stopped at exit.
+source .ci/demo.sh
 
 # The main instance: an in-flight limit far above schemathesis' concurrency, so that a 503
 # `overloaded` (documented everywhere, but not what is under test here) never shows up.

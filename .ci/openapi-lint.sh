@@ -34,17 +34,8 @@ fi
 
 cargo build --example demo
 demo_bin=${CARGO_TARGET_DIR:-target}/debug/examples/demo
-out=$work/demo.log
-"$demo_bin" --addr 127.0.0.1:0 >"$out" 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
-addr=
-for _ in $(seq 1 100); do
-    addr=$(sed -n 's#^listening on \(http://127\.0\.0\.1:[0-9]*\)$#\1#p' "$out")
-    [[ -n $addr ]] && break
-    sleep 0.1
-done
-[[ -n $addr ]] || { echo "the demo did not start:" >&2; cat "$out" >&2; exit 1; }
+source .ci/demo.sh
+start_demo demo
 
 document=$work/openapi.json
 curl --silent --show-error --fail "$addr/openapi.json" -o "$document"

@@ -28,17 +28,8 @@ work=target/wire
 mkdir -p "$work"
 cargo build --example demo --features metrics
 demo_bin=${CARGO_TARGET_DIR:-target}/debug/examples/demo
-out=$work/demo.log
-"$demo_bin" --addr 127.0.0.1:0 --timeout-ms 200 >"$out" 2>&1 &
-pid=$!
-trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true' EXIT
-addr=
-for _ in $(seq 1 100); do
-    addr=$(sed -n 's#^listening on \(http://127\.0\.0\.1:[0-9]*\)$#\1#p' "$out")
-    [[ -n $addr ]] && break
-    sleep 0.1
-done
-[[ -n $addr ]] || { echo "the demo did not start:" >&2; cat "$out" >&2; exit 1; }
+source .ci/demo.sh
+start_demo demo --timeout-ms 200
 
 failures=0
 fail() {
