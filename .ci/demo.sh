@@ -1,4 +1,4 @@
-# Sourced by the CI scripts that run the demo (conformance, openapi-lint, wire): one way to start
+# Sourced by the CI scripts that run the demo (conformance, redbot, openapi-lint, wire): one way to start
 # it on a free port and to stop it. The caller sets $work (a folder for the logs) and $demo_bin
 # (the built example), then calls `start_demo NAME ARGS...`, which serves the demo on
 # 127.0.0.1:0 with ARGS and sets $addr to its http://ADDR. Every demo started is stopped when

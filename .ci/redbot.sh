@@ -27,26 +27,11 @@ for line in sys.stdin:
     if m.get("reason") == "compiler-artifact" and m["target"]["name"] == "demo" and m.get("executable"):
         print(m["executable"])')
 
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; }
-trap cleanup EXIT
-
-# Starts the demo with "$@" and prints its base URL.
-start() {
-    local log
-    log=$(mktemp)
-    "$demo_bin" --addr 127.0.0.1:0 "$@" >"$log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 100); do
-        if grep -q '^listening on ' "$log"; then
-            sed -n 's/^listening on //p' "$log" | head -n 1
-            return
-        fi
-        sleep 0.1
-    done
-    echo "the demo did not start: $(cat "$log")" >&2
-    exit 1
-}
+# The demo's logs go to $work. start_demo (sourced): `$(start …)` in a subshell kept its pid from
+# this shell, so the demos outlived the script.
+work=target/redbot
+mkdir -p "$work"
+source .ci/demo.sh
 
 failed=0
 # Lints URL, whose answer must have status EXPECTED.
@@ -68,7 +53,8 @@ sys.exit(1 if bad or status != expected else 0)
 ' "$url" "$expected" || failed=1
 }
 
-base=$(start --timeout-ms 300)
+start_demo configured --timeout-ms 300
+base=$addr
 lint "$base/nowhere" 404            # the Router's empty 404, normalized
 lint "$base/notes/999" 404          # a handler's ApiError
 lint "$base/private" 401            # WWW-Authenticate
@@ -77,11 +63,13 @@ lint "$base/notes" 501              # GET is planned
 lint "$base/panic" 500
 lint "$base/slow?ms=3000" 504       # past the 300 ms deadline
 
-base=$(start)
+start_demo maintenance
+base=$addr
 curl -fsS -X PUT -H 'authorization: Bearer demo-token' "$base/admin/maintenance" >/dev/null
 lint "$base/payments" 503           # maintenance
 
-base=$(start --max-in-flight 0)
+start_demo overloaded --max-in-flight 0
+base=$addr
 lint "$base/payments" 503           # overloaded
 
 if [[ $failed != 0 ]]; then
