@@ -27,7 +27,7 @@
 //! | method the [`MethodPolicy`] refuses for a resource, or the inner service's own 405 | 405 | `method_not_allowed` |
 //! | method the [`MethodPolicy`] plans for a resource | 501 | `not_implemented` |
 //! | method the server does not recognize (`BREW`, `get`; `QUERY` is recognized) | 501 | `not_implemented` |
-//! | [deadline](ApiErrorLayer::timeout) elapsed while the handler waited for the request body ([`SlowClientLayer`] inside) | 408 | `request_timeout` |
+//! | [deadline](ApiErrorLayer::timeout) elapsed while the handler waited for the request body ([`watch_request_body`](ApiErrorLayer::watch_request_body), [`SlowClientLayer`] inside) | 408 | `request_timeout` |
 //! | [deadline](ApiErrorLayer::timeout) elapsed, or an inner timeout error | 504 | `gateway_timeout` |
 //! | [too many requests in flight](ApiErrorLayer::limit), or inner `Overloaded` | 503 | `overloaded` |
 //! | [`Drain`] triggered (shutting down) | 503 | `shutting_down` |

@@ -512,7 +512,9 @@ async fn a_slow_client_gets_408_and_a_slow_handler_504() {
         let body = req.into_body().collect().await?.to_bytes();
         Ok::<_, io::Error>(Response::new(Full::new(body)))
     };
-    let layer = ApiErrorLayer::new().timeout(Duration::from_secs(5));
+    let layer = ApiErrorLayer::new()
+        .timeout(Duration::from_secs(5))
+        .watch_request_body();
     let slow_client = ServiceBuilder::new()
         .layer(layer.clone())
         .layer(SlowClientLayer::new())
@@ -540,6 +542,49 @@ async fn a_slow_client_gets_408_and_a_slow_handler_504() {
     }));
     let reply = collect(unwatched.oneshot(Request::new(Stalled)).await.unwrap()).await;
     assert_eq!(reply.status, StatusCode::GATEWAY_TIMEOUT);
+
+    // A watcher without `watch_request_body` outside: 504 too, and a warning says why.
+    let unflagged = ServiceBuilder::new()
+        .layer(ApiErrorLayer::new().timeout(Duration::from_secs(5)))
+        .layer(SlowClientLayer::new())
+        .service(service_fn(reads_body));
+    let reply = collect(unflagged.oneshot(Request::new(Stalled)).await.unwrap()).await;
+    assert_eq!(reply.status, StatusCode::GATEWAY_TIMEOUT);
+}
+
+/// The signal is the request's own (issue 20, item 7), not a thread-local: a body read on
+/// another task is seen too (before: `504`), and a stalled upload and a slow handler in flight
+/// together on one layer each get their own answer.
+#[tokio::test(start_paused = true)]
+async fn slow_clients_and_slow_handlers_in_flight_together_are_told_apart() {
+    use http_body_util::BodyExt;
+    let app = ServiceBuilder::new()
+        .layer(
+            ApiErrorLayer::new()
+                .timeout(Duration::from_secs(5))
+                .watch_request_body(),
+        )
+        .layer(SlowClientLayer::new())
+        .service(service_fn(
+            |req: Request<WatchedBody<Stalled>>| async move {
+                if req.uri().path() == "/upload" {
+                    // The body is read on a task of its own.
+                    let read = tokio::spawn(async move { req.into_body().collect().await });
+                    let body = read.await.expect("no panic")?.to_bytes();
+                    return Ok::<_, io::Error>(Response::new(Full::new(body)));
+                }
+                drop(req);
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok(Response::new(Full::<Bytes>::default()))
+            },
+        ));
+    let upload = app
+        .clone()
+        .oneshot(Request::post("/upload").body(Stalled).unwrap());
+    let report = app.oneshot(Request::get("/report").body(Stalled).unwrap());
+    let (upload, report) = tokio::join!(upload, report);
+    assert_eq!(upload.unwrap().status(), StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(report.unwrap().status(), StatusCode::GATEWAY_TIMEOUT);
 }
 
 // --- 16. drift between the route table and the Router ----------------------------------------------

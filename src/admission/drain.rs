@@ -9,7 +9,7 @@ use http::header::CONNECTION;
 use http::{HeaderValue, Version};
 use tokio::sync::Notify;
 
-use crate::admission::overload::InFlight;
+use crate::admission::overload::{Idle, InFlight};
 use crate::respond::canned::Canned;
 use crate::ApiError;
 
@@ -67,6 +67,8 @@ struct Shared {
     /// The in-flight counters of the layers this drain is attached to; read when asked, never
     /// per request.
     gauges: Mutex<Vec<InFlight>>,
+    /// Told by the attached counters when they fall to zero, for [`Drain::drained`].
+    idle: Arc<Idle>,
     /// `503 shutting_down` for HTTP/1.x (with `Connection: close`) and for HTTP/2 and later,
     /// rendered at the first refusal (`retry_after` is fixed by then): once draining, every
     /// request gets one.
@@ -103,6 +105,7 @@ impl Drain {
                 triggered: Notify::new(),
                 retry_after,
                 gauges: Mutex::new(Vec::new()),
+                idle: Arc::default(),
                 refusals: OnceLock::new(),
             }),
         }
@@ -179,12 +182,11 @@ impl Drain {
         self.gauges().iter().map(InFlight::current).sum()
     }
 
-    /// Waits until no request is in flight, looking every 10 ms (tokio's clock). Put a
-    /// `tokio::time::timeout` around it for a grace period.
+    /// Waits until no request is in flight: woken by the last request to finish (a
+    /// `tokio::sync::Notify`, no polling, no timer). Put a `tokio::time::timeout` around it for
+    /// a grace period.
     pub async fn drained(&self) {
-        while self.in_flight() > 0 {
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        self.shared.idle.wait(|| self.in_flight() == 0).await;
     }
 
     fn gauges(&self) -> std::sync::MutexGuard<'_, Vec<InFlight>> {
@@ -202,6 +204,7 @@ impl Drain {
         // layer applied per connection does not grow the list.
         gauges.retain(InFlight::is_held_elsewhere);
         if !gauges.iter().any(|g| g.same_count(gauge)) {
+            gauge.notify_idle(&self.shared.idle);
             gauges.push(gauge.clone());
         }
     }
@@ -279,5 +282,30 @@ mod tests {
         drop(permits);
         waiting.await.unwrap();
         assert_eq!(drain.in_flight(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_last_request_wakes_the_drain_without_a_timer() {
+        let drain = Drain::new();
+        let gauge = InFlight::new(Limit::counting());
+        drain.attach(&gauge);
+        let permit = gauge.try_acquire(Criticality::Normal).unwrap();
+        let waiting = tokio::spawn({
+            let drain = drain.clone();
+            async move { drain.drained().await }
+        });
+        tokio::task::yield_now().await;
+        let start = tokio::time::Instant::now();
+        drop(permit);
+        // Woken, not polled: done within a few turns of the scheduler, the clock unmoved (the
+        // runtime is never idle here, so a paused clock cannot advance to a timer).
+        for _ in 0..10 {
+            if waiting.is_finished() {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(waiting.is_finished(), "drained() did not wake");
+        assert_eq!(tokio::time::Instant::now(), start);
     }
 }

@@ -1,8 +1,8 @@
 //! Telling a slow client from a slow handler. Documented on [`SlowClientLayer`].
 
-use std::cell::Cell;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use http::Request;
@@ -11,45 +11,56 @@ use pin_project_lite::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
-thread_local! {
-    // `None` outside a watched poll; `Some(waited)` during one.
-    static WAITED_FOR_BODY: Cell<Option<bool>> = const { Cell::new(None) };
+/// Whether a request's handler is waiting for its body: made by the
+/// [`ApiErrorService`](crate::ApiErrorService) of a layer with
+/// [`watch_request_body`](crate::ApiErrorLayer::watch_request_body), handed down in the request's
+/// extensions, set by the [`WatchedBody`] and read at the deadline. One per request, so that
+/// nothing is shared between requests, threads or layers.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct BodyWait(Arc<AtomicBool>);
+
+impl BodyWait {
+    /// Whether the body's last poll had to wait (and the body is still there).
+    pub(crate) fn waiting(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn set(&self, waiting: bool) {
+        self.0.store(waiting, Ordering::Relaxed);
+    }
 }
 
-/// Set once a [`SlowClient`] is built: until then no body in this process can report a wait, and
-/// the layer's polls skip the watch (two thread-local accesses each).
-static WATCHING: AtomicBool = AtomicBool::new(false);
+/// The [`BodyWait`] a [`WatchedBody`] reports to; a dropped body waits for nothing.
+#[derive(Debug)]
+struct Watch(Option<BodyWait>);
 
-/// Whether a [`SlowClientLayer`] has wrapped a service in this process.
-#[inline]
-pub(crate) fn watching() -> bool {
-    WATCHING.load(Ordering::Relaxed)
-}
-
-/// Runs `poll` (one poll of an inner future) and says whether a [`WatchedBody`] it polled had
-/// to wait. Nested layers each see their own poll: the previous state is restored.
-pub(crate) fn poll_watching_body<T>(poll: impl FnOnce() -> T) -> (T, bool) {
-    let previous = WAITED_FOR_BODY.replace(Some(false));
-    let output = poll();
-    let waited = WAITED_FOR_BODY.replace(previous) == Some(true);
-    (output, waited)
+impl Drop for Watch {
+    fn drop(&mut self) {
+        if let Some(wait) = &self.0 {
+            wait.set(false);
+        }
+    }
 }
 
 /// Telling a slow client from a slow handler: `408` rather than `504` when the deadline passes
 /// while the handler is still waiting for the request body.
 ///
 /// Envoy splits a request timeout (the client) from an upstream timeout (the service); a tower
-/// stack sees only one future. [`SlowClientLayer`] wraps the request body so that, each time
-/// the handler polls it and has to wait, the [`ApiErrorLayer`](crate::ApiErrorLayer) around it
-/// learns of it (through a thread-local flag set during its own poll of the inner future: no
-/// allocation, no shared state). When the deadline then passes, the answer is
-/// `408 request_timeout` — the client was too slow to send its request — instead of
-/// `504 gateway_timeout`.
+/// stack sees only one future. With
+/// [`watch_request_body`](crate::ApiErrorLayer::watch_request_body) on the
+/// [`ApiErrorLayer`](crate::ApiErrorLayer) outside, each request carries a flag in its
+/// extensions; [`SlowClientLayer`] takes it and wraps the request body so that the flag says
+/// whether the handler's last poll of the body had to wait. When the deadline passes while it
+/// did, the answer is `408 request_timeout` — the client was too slow to send its request —
+/// instead of `504 gateway_timeout`. The flag belongs to the one request: no state is shared
+/// between requests, threads or layers.
 ///
-/// It is opt-in because it changes the request body type: axum boxes a body that is not its own
-/// once more (one allocation per request), hyper services see a [`WatchedBody`]. The
-/// detection covers the usual case, a handler that reads the body itself; a body handed to
-/// another task is not seen (the answer stays `504`).
+/// It is opt-in because it costs: the flag is an allocation in the request's extensions, and
+/// the request body type changes (axum boxes a body that is not its own once more, hyper
+/// services see a [`WatchedBody`]). The detection covers the usual case, a handler that reads
+/// the body itself, on its own task or another. Without `watch_request_body` outside, a request reaches
+/// [`SlowClient`] with no flag: it warns (the answer stays `504`), since that is a stack
+/// written wrong.
 ///
 /// ```
 /// use std::pin::Pin;
@@ -75,7 +86,7 @@ pub(crate) fn poll_watching_body<T>(poll: impl FnOnce() -> T) -> (T, bool) {
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
 /// let app = ServiceBuilder::new()
-///     .layer(ApiErrorLayer::new().timeout(Duration::from_secs(5)))
+///     .layer(ApiErrorLayer::new().timeout(Duration::from_secs(5)).watch_request_body())
 ///     .layer(SlowClientLayer::new())
 ///     .service(service_fn(|req: Request<WatchedBody<Stalled>>| async move {
 ///         let body = req.into_body().collect().await?.to_bytes();
@@ -100,7 +111,6 @@ impl<S> Layer<S> for SlowClientLayer {
     type Service = SlowClient<S>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        WATCHING.store(true, Ordering::Relaxed);
         SlowClient { inner }
     }
 }
@@ -125,8 +135,17 @@ where
     }
 
     #[inline]
-    fn call(&mut self, req: Request<B>) -> Self::Future {
-        self.inner.call(req.map(|body| WatchedBody { body }))
+    fn call(&mut self, mut req: Request<B>) -> Self::Future {
+        let wait = req.extensions_mut().remove::<BodyWait>();
+        if wait.is_none() {
+            tracing::warn!(
+                target: "tower_api_errors::slow_client",
+                "a request reached SlowClientLayer without the flag of an ApiErrorLayer with \
+                 `watch_request_body()` outside it: a stalled upload is answered 504, not 408"
+            );
+        }
+        let watch = Watch(wait);
+        self.inner.call(req.map(|body| WatchedBody { body, watch }))
     }
 }
 
@@ -137,6 +156,7 @@ pin_project! {
     pub struct WatchedBody<B> {
         #[pin]
         body: B,
+        watch: Watch,
     }
 }
 
@@ -155,14 +175,10 @@ impl<B: Body> Body for WatchedBody<B> {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
-        let poll = self.project().body.poll_frame(cx);
-        if poll.is_pending() {
-            // Only inside a watched poll; elsewhere the flag stays unset.
-            let _ = WAITED_FOR_BODY.try_with(|waited| {
-                if waited.get().is_some() {
-                    waited.set(Some(true));
-                }
-            });
+        let this = self.project();
+        let poll = this.body.poll_frame(cx);
+        if let Some(wait) = &this.watch.0 {
+            wait.set(poll.is_pending());
         }
         poll
     }
@@ -181,14 +197,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nested_watches_restore_the_outer_state() {
-        let ((), outer) = poll_watching_body(|| {
-            let ((), inner) = poll_watching_body(|| {
-                WAITED_FOR_BODY.set(Some(true));
-            });
-            assert!(inner);
-        });
-        assert!(!outer);
-        assert_eq!(WAITED_FOR_BODY.get(), None);
+    fn a_dropped_body_waits_for_nothing() {
+        let wait = BodyWait::default();
+        let watch = Watch(Some(wait.clone()));
+        wait.set(true);
+        drop(watch);
+        assert!(!wait.waiting());
     }
 }

@@ -41,6 +41,9 @@ pub(crate) struct Config {
     /// passes them on instead of answering first.
     pub(crate) routes_answer: bool,
     pub(crate) deadline_header: Option<HeaderName>,
+    /// Each request carries a [`BodyWait`](crate::admission::slow_client::BodyWait) for a
+    /// [`SlowClientLayer`](crate::SlowClientLayer) inside.
+    pub(crate) watch_body: bool,
     pub(crate) drain: Option<Drain>,
 }
 
@@ -96,6 +99,7 @@ impl Default for Config {
             policy: None,
             routes_answer: false,
             deadline_header: None,
+            watch_body: false,
             drain: None,
         }
     }

@@ -14,14 +14,14 @@ use pin_project_lite::pin_project;
 use tokio::time::Sleep;
 
 use crate::admission::overload::Permit;
-use crate::admission::slow_client::{poll_watching_body, watching};
+use crate::admission::slow_client::BodyWait;
 use crate::middleware::body::ResponseBody;
 use crate::respond::classify::ClassifyError;
 use crate::respond::context::RequestContext;
 use crate::respond::error_body::ErrorBody;
 use crate::respond::exit::{exit, Answer};
 use crate::respond::normalize::{normalize, Normalized};
-use crate::respond::observe::log_panic;
+use crate::respond::observe::{log_panic, log_panic_in_drop};
 use crate::respond::settings::Rendering;
 use crate::BoxError;
 
@@ -75,9 +75,9 @@ pub(crate) struct Running<C> {
     /// The method policy does not name the request's method for its resource: a success means
     /// the table forgot a method the service has (`ctx` then holds the path).
     pub(crate) unlisted: bool,
-    /// The inner future's last `Pending` was a wait for the request body (see
+    /// Whether the handler waits for the request body, when the layer watches it (see
     /// [`SlowClientLayer`](crate::SlowClientLayer)).
-    pub(crate) waiting_for_body: bool,
+    pub(crate) body_wait: Option<BodyWait>,
     // Held until the response head is out, or the future is dropped.
     pub(crate) _permit: Option<Permit>,
 }
@@ -136,15 +136,7 @@ where
             .running
             .as_mut()
             .expect("ResponseFuture polled after completion");
-        let polled = catch_unwind(AssertUnwindSafe(|| {
-            if running.timeout.is_some() && watching() {
-                let (poll, waiting) = poll_watching_body(|| future.poll(cx));
-                running.waiting_for_body = waiting;
-                poll
-            } else {
-                future.poll(cx)
-            }
-        }));
+        let polled = catch_unwind(AssertUnwindSafe(|| future.poll(cx)));
         let response = match polled {
             Ok(Poll::Ready(Ok(response))) if response.status().as_u16() < 400 => {
                 // The happy path: nothing to look at but the status.
@@ -187,7 +179,7 @@ where
                 let mut running = this.running.take().expect("checked above");
                 running.complete(true);
                 // The client was the slow one when the handler was still waiting for its body.
-                let status = if running.waiting_for_body {
+                let status = if running.body_wait.as_ref().is_some_and(BodyWait::waiting) {
                     StatusCode::REQUEST_TIMEOUT
                 } else {
                     StatusCode::GATEWAY_TIMEOUT
@@ -203,9 +195,22 @@ where
             }
         };
         // Replacing the state drops the inner future (and so cancels the handler) now, not
-        // when this future is dropped.
-        this.state.set(State::Ready { response: None });
+        // when this future is dropped. A guard of the handler may panic in its `Drop`: the head
+        // is not sent yet, so the answer decided above still leaves (a `504` stays a `504`: the
+        // deadline did pass), the panic is logged, and the connection is not torn down.
+        finish(this.state);
         Poll::Ready(Ok(response.map(ResponseBody::from)))
+    }
+}
+
+/// Drops the inner future (cancelling the handler when it is not done), catching a panic in its
+/// `Drop`. Out of line: `poll`'s happy path stays as small as it was.
+#[cold]
+#[inline(never)]
+fn finish<F>(mut state: Pin<&mut State<F>>) {
+    let drop_future = AssertUnwindSafe(|| state.set(State::Ready { response: None }));
+    if let Err(panic) = catch_unwind(drop_future) {
+        log_panic_in_drop(&*panic, "the inner service's future");
     }
 }
 

@@ -95,8 +95,10 @@ impl<C> ApiErrorLayer<C> {
     /// response head; a streaming body after the head is not bounded. Blocking work a handler
     /// does without awaiting (before its first `.await`, or between two) cannot be interrupted
     /// by any future-based timeout: keep it off the async threads (`spawn_blocking`). Needs a
-    /// tokio runtime with its time driver. With [`SlowClientLayer`](crate::SlowClientLayer)
-    /// inside, a deadline that passes while the handler waits for the request body is `408`.
+    /// tokio runtime with its time driver. With
+    /// [`watch_request_body`](Self::watch_request_body) and a
+    /// [`SlowClientLayer`](crate::SlowClientLayer) inside, a deadline that passes while the
+    /// handler waits for the request body is `408`.
     ///
     /// ```
     /// use std::time::Duration;
@@ -117,6 +119,27 @@ impl<C> ApiErrorLayer<C> {
     #[must_use]
     pub fn timeout(self, timeout: Duration) -> Self {
         self.configure(|c| c.timeout = Some(timeout))
+    }
+
+    /// With [`SlowClientLayer`](crate::SlowClientLayer) inside: a deadline that passes while
+    /// the handler waits for the request body is `408 request_timeout` (the client was slow),
+    /// not `504 gateway_timeout`. Each request then carries a flag in its extensions that the
+    /// `SlowClientLayer` takes (one allocation per request): the signal travels with the
+    /// request, not through any state of the process.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower::ServiceBuilder;
+    /// use tower_api_errors::{ApiErrorLayer, SlowClientLayer};
+    ///
+    /// let stack = ServiceBuilder::new()
+    ///     .layer(ApiErrorLayer::new().timeout(Duration::from_secs(5)).watch_request_body())
+    ///     .layer(SlowClientLayer::new());
+    /// # let _ = stack;
+    /// ```
+    #[must_use]
+    pub fn watch_request_body(self) -> Self {
+        self.configure(|c| c.watch_body = true)
     }
 
     /// The in-flight limit of each service this layer makes: fixed or adaptive, with the

@@ -12,6 +12,7 @@ use tower_service::Service;
 
 use crate::admission::deadline;
 use crate::admission::overload::{InFlight, RouteHints, Shed};
+use crate::admission::slow_client::BodyWait;
 use crate::contract::method_id::MethodId;
 use crate::methods::policy::Decision;
 use crate::methods::recognized;
@@ -119,7 +120,7 @@ where
         Poll::Ready(Ok(()))
     }
 
-    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+    fn call(&mut self, mut req: Request<ReqBody>) -> Self::Future {
         let config = &*self.config;
         let method = MethodId::of(req.method());
         let ctx = RequestContext::capture(&req, method, config.rendering);
@@ -225,6 +226,11 @@ where
             },
             None => None,
         };
+        let body_wait = if config.watch_body {
+            Some(watch_body(&mut req))
+        } else {
+            None
+        };
         // A panic in `call` itself (not only in the future it returns) is a 500 too. The inner
         // future is written out of the unwinding guard by reference: returned through it, its
         // bytes would be copied in and out once more.
@@ -240,7 +246,7 @@ where
                     timeout,
                     classifier: self.classifier.clone(),
                     unlisted,
-                    waiting_for_body: false,
+                    body_wait,
                     _permit: permit,
                 },
             ),
@@ -251,6 +257,17 @@ where
             }
         }
     }
+}
+
+/// The flag a [`SlowClientLayer`](crate::SlowClientLayer) inside sets while the handler waits
+/// for the body: an allocation, in the request's extensions, only for a layer that watches.
+/// Out of line, so that the map's insertion does not weigh on `call` for every other layer.
+#[cold]
+#[inline(never)]
+fn watch_body<B>(req: &mut Request<B>) -> BodyWait {
+    let wait = BodyWait::default();
+    req.extensions_mut().insert(wait.clone());
+    wait
 }
 
 /// An answer decided before the inner call, sent through the one exit.

@@ -11,19 +11,20 @@
 //! its text is logged. Responses already in JSON (`application/json`, `…+json`) pass untouched.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::pin::pin;
+use std::pin::{pin, Pin};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::{ALLOW, CONTENT_ENCODING, CONTENT_TYPE};
 use http::{response, HeaderValue, Response, StatusCode};
 use http_body::Body;
+use pin_project_lite::pin_project;
 
 use crate::contract::method_id::not_supported_detail;
 use crate::respond::context::RequestContext;
 use crate::respond::error_body::ErrorBody;
 use crate::respond::exit::{exit, fresh_parts, strip_representation, Answer};
-use crate::respond::observe::log_panic;
+use crate::respond::observe::{log_panic, log_panic_in_drop};
 use crate::respond::settings::Rendering;
 use crate::ApiError;
 
@@ -61,6 +62,11 @@ pub(crate) fn normalize<B: Body<Data = Bytes>>(
         // `Allow` belongs to the 405 and the policy's 501 (RFC 9110 §10.2.1).
         parts.headers.remove(ALLOW);
     }
+    if parts.headers.get(CONTENT_TYPE).is_some_and(is_json) && !carries_error(&parts) {
+        return Normalized::Untouched(Response::from_parts(parts, body));
+    }
+    // From here on the body is replaced, and dropped on the way (by any branch): guarded.
+    let body = Replaced::new(body);
     // A domain error: rendered here, once, for this request and with the layer's settings.
     if let Some(error) = parts.extensions.remove::<ApiError>() {
         return answered(Answer::Carried { error, parts }, ctx, rendering);
@@ -75,9 +81,6 @@ pub(crate) fn normalize<B: Body<Data = Bytes>>(
             ctx,
             rendering,
         );
-    }
-    if parts.headers.get(CONTENT_TYPE).is_some_and(is_json) {
-        return Normalized::Untouched(Response::from_parts(parts, body));
     }
     if parts.status == StatusCode::METHOD_NOT_ALLOWED {
         if let Some(normalized) = method_not_allowed(&mut parts, ctx, rendering) {
@@ -171,6 +174,63 @@ pub(crate) fn normalize<B: Body<Data = Bytes>>(
             };
             answered(answer, ctx, rendering)
         }
+    }
+}
+
+/// Whether the inner response carries a domain error to render (rather than its body).
+fn carries_error(parts: &response::Parts) -> bool {
+    parts.extensions.get::<ApiError>().is_some()
+}
+
+pin_project! {
+    /// An inner body the layer replaces. Its `Drop` may panic (a guard inside it): the head is
+    /// not sent yet, so the panic is caught and logged, and the answer leaves as decided (the
+    /// status is the inner response's, right about the request). Without this the panic would
+    /// unwind into the server's connection task.
+    struct Replaced<B> {
+        // `None` once dropped; `Some` for as long as it can be read.
+        #[pin]
+        body: Option<B>,
+    }
+
+    impl<B> PinnedDrop for Replaced<B> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut body = this.project().body;
+            if let Err(panic) = catch_unwind(AssertUnwindSafe(|| body.set(None))) {
+                log_panic_in_drop(&*panic, "the inner response's body");
+            }
+        }
+    }
+}
+
+impl<B> Replaced<B> {
+    fn new(body: B) -> Self {
+        Self { body: Some(body) }
+    }
+}
+
+impl<B: Body> Body for Replaced<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
+        match self.project().body.as_pin_mut() {
+            Some(body) => body.poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.as_ref().is_none_or(Body::is_end_stream)
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body
+            .as_ref()
+            .map_or_else(|| http_body::SizeHint::with_exact(0), Body::size_hint)
     }
 }
 

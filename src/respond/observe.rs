@@ -222,14 +222,28 @@ impl Gauges {
 
 /// Logs a caught panic's message; it never goes into a response.
 pub(crate) fn log_panic(panic: &(dyn Any + Send)) {
-    let message = panic
+    tracing::error!(
+        target: "tower_api_errors::future",
+        panic = panic_message(panic),
+        "inner service panicked; answering 500"
+    );
+}
+
+/// Logs a panic caught while dropping `what` (a cancelled handler's future, a replaced body):
+/// the answer already decided leaves as it is, since it is right about what the client asked.
+pub(crate) fn log_panic_in_drop(panic: &(dyn Any + Send), what: &'static str) {
+    tracing::error!(
+        target: "tower_api_errors::future",
+        panic = panic_message(panic),
+        dropped = what,
+        "panicked when dropped; the answer stands"
+    );
+}
+
+fn panic_message(panic: &(dyn Any + Send)) -> &str {
+    panic
         .downcast_ref::<&str>()
         .copied()
         .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("<non-string panic payload>");
-    tracing::error!(
-        target: "tower_api_errors::future",
-        panic = message,
-        "inner service panicked; answering 500"
-    );
+        .unwrap_or("<non-string panic payload>")
 }

@@ -1,11 +1,12 @@
 //! [`InFlight`]: the counters and limits admission checks, one per resource under one cap, and
 //! the [`Permit`] an admitted request holds.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{fence, AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use http::Request;
+use tokio::sync::Notify;
 
 use super::adaptive::AdaptiveConcurrency;
 use super::controller::Controller;
@@ -44,6 +45,9 @@ struct Shared {
     /// first service, its route table known (see [`InFlight::partition`]), so that a handle
     /// made before that ([`InFlight::new`], given to the layer) sees them.
     partitions: OnceLock<Box<[Partition]>>,
+    /// Told when the count falls to zero, for a [`Drain`](crate::Drain) this counter is
+    /// attached to (the first one).
+    idle: OnceLock<Arc<Idle>>,
     /// `api_in_flight` and `api_concurrency_limit` without a label, for a fixed limit;
     /// registered when the first service is made (see [`InFlight::register_gauges`]).
     #[cfg(feature = "metrics")]
@@ -117,6 +121,7 @@ impl InFlight {
                 client_deadlines: AtomicBool::new(false),
                 overloaded: Canned::new(ApiError::overloaded(limit.retry_after)),
                 partitions: OnceLock::new(),
+                idle: OnceLock::new(),
                 #[cfg(feature = "metrics")]
                 gauges: OnceLock::new(),
             }),
@@ -271,6 +276,12 @@ impl InFlight {
     /// Whether a handle other than this one exists (a service, a clone kept to watch it).
     pub(crate) fn is_held_elsewhere(&self) -> bool {
         Arc::strong_count(&self.shared) > 1
+    }
+
+    /// Tells `idle` each time the count falls to zero (once `idle` is armed); a counter tells
+    /// the first one it is given.
+    pub(crate) fn notify_idle(&self, idle: &Arc<Idle>) {
+        let _ = self.shared.idle.set(Arc::clone(idle));
     }
 
     /// Whether two handles count the same requests.
@@ -429,6 +440,41 @@ impl Partition {
     }
 }
 
+/// Wakes whoever waits for in-flight counters to fall to zero (a [`Drain`](crate::Drain)), when
+/// one does; costs a load only until someone waits.
+#[derive(Debug, Default)]
+pub(crate) struct Idle {
+    /// Set by the first wait: before that, no count falling to zero takes the `Notify`'s lock.
+    armed: AtomicBool,
+    notify: Notify,
+}
+
+impl Idle {
+    /// Waits until `idle()` is true; `idle` reads the counters this is told about.
+    pub(crate) async fn wait(&self, idle: impl Fn() -> bool) {
+        self.armed.store(true, Ordering::SeqCst);
+        loop {
+            let notified = self.notify.notified();
+            let mut notified = std::pin::pin!(notified);
+            // Registered before the counters are read: a fall to zero after the read wakes it.
+            notified.as_mut().enable();
+            fence(Ordering::SeqCst);
+            if idle() {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    fn tell(&self) {
+        // Pairs with the fence in `wait`: either this sees `armed`, or `wait` sees the count.
+        fence(Ordering::SeqCst);
+        if self.armed.load(Ordering::Relaxed) {
+            self.notify.notify_waiters();
+        }
+    }
+}
+
 /// The partition index of a permit under a fixed limit.
 const NO_PARTITION: u32 = u32::MAX;
 
@@ -476,7 +522,11 @@ impl Drop for Permit {
     #[inline]
     fn drop(&mut self) {
         let shared = &*self.shared;
-        shared.count.fetch_sub(1, Ordering::AcqRel);
+        if shared.count.fetch_sub(1, Ordering::AcqRel) == 1 {
+            if let Some(idle) = shared.idle.get() {
+                idle.tell();
+            }
+        }
         #[cfg(feature = "metrics")]
         if let Some(gauges) = shared.gauges.get() {
             gauges.released();

@@ -84,7 +84,7 @@ mod refusal;
 
 pub use self::adaptive::AdaptiveConcurrency;
 pub use self::criticality::{Criticality, SHEDDABLE_SHARE_PERCENT};
-pub(crate) use self::in_flight::Permit;
+pub(crate) use self::in_flight::{Idle, Permit};
 pub use self::in_flight::{InFlight, ResourceLoad};
 pub use self::limit::Limit;
 pub(crate) use self::refusal::{RouteHints, Shed};
