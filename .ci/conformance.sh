@@ -325,6 +325,14 @@ fail-on = true
 [checks.not_a_server_error]
 expected-statuses = ["2xx", "3xx", "4xx", "501", "503", "504"]
 
+# A deadline the client sets (`x-request-timeout-ms`, documented) can pass while the body is
+# still arriving, whatever the body holds: `408` (the demo has SlowClientLayer inside) is then
+# the answer to valid and invalid data alike, before the handler could read it.
+[checks.negative_data_rejection]
+expected-statuses = ["400", "401", "403", "404", "405", "406", "408", "409", "415", "422", "428", "429", "5xx"]
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "3xx", "401", "403", "404", "408", "409", "429", "5xx"]
+
 # schemathesis probes every method a path does not document, QUERY included, and expects 405
 # with Allow: the layer recognizes RFC 9110's methods, PATCH and QUERY, so a resource that does
 # not take one answers 405 (any other method is 501 on every path, RFC 9110 §9.1; the probes

@@ -514,6 +514,50 @@ async fn a_declared_body_over_the_limit_is_413_before_it_is_sent() {
     assert!(head.contains("content-type: application/json"), "{head}");
 }
 
+/// A client that sends part of its body and stalls is told it was slow: `408`, not a `504`
+/// that blames the server (the demo has `SlowClientLayer` inside). Paused clock: the 2 s
+/// deadline passes without a wait.
+#[tokio::test(start_paused = true)]
+async fn a_stalled_upload_is_408() {
+    let addr = start().await;
+    let head = common::raw_http1(
+        addr,
+        "POST /notes HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 408"), "{head}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+}
+
+/// The note store keeps at most `MAX_NOTES`: the oldest goes first.
+#[tokio::test]
+async fn the_note_store_is_bounded() {
+    use tower::ServiceExt;
+    let demo = app::demo(&app::Settings::default());
+    let mut ids = Vec::new();
+    for _ in 0..=app::MAX_NOTES {
+        let req = http::Request::post("/notes")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(r#"{"customer_id":1,"body":"x"}"#))
+            .unwrap();
+        let reply = common::collect(demo.service.clone().oneshot(req).await.unwrap()).await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+        ids.push(reply.json()["id"].as_u64().unwrap());
+    }
+    let get = |id: u64| {
+        let req = http::Request::get(format!("/notes/{id}"))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        demo.service.clone().oneshot(req)
+    };
+    let oldest = common::collect(get(ids[0]).await.unwrap()).await;
+    assert_eq!(oldest.status, StatusCode::NOT_FOUND);
+    for &id in &ids[1..] {
+        let kept = common::collect(get(id).await.unwrap()).await;
+        assert_eq!(kept.status, StatusCode::OK, "note {id}");
+    }
+}
+
 #[tokio::test]
 async fn openapi_json_documents_every_route_and_what_the_layer_answers() {
     let addr = start().await;

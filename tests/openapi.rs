@@ -51,6 +51,12 @@ impl Modify for Bearer {
     }
 }
 
+#[utoipa::path(post, path = "/payments", request_body = String, responses((status = 201, description = "Paid.")))]
+#[allow(dead_code)]
+async fn create_payment() -> &'static str {
+    "{}"
+}
+
 #[derive(OpenApi)]
 #[openapi(paths(list_payments, read_note), modifiers(&Bearer))]
 struct ApiDoc;
@@ -177,6 +183,26 @@ fn a_deadline_from_a_resource_or_a_header_documents_504_and_a_drain_503() {
     }
     let doc = document(&ApiErrorLayer::new().drain(tower_api_errors::Drain::new()));
     assert!(statuses(&doc, "/payments", "get").contains(&"503".to_owned()));
+}
+
+/// A layer that watches request bodies under a deadline documents `408` on the operations that
+/// take a body, and only there (a `GET` has none to stall).
+#[test]
+fn a_watched_body_documents_408_where_an_operation_takes_one() {
+    #[derive(OpenApi)]
+    #[openapi(paths(list_payments, create_payment))]
+    struct WithBody;
+    let document = |layer: &ApiErrorLayer| {
+        let mut doc = WithBody::openapi();
+        ErrorResponses::from_layer(layer).modify(&mut doc);
+        serde_json::to_value(&doc).unwrap()
+    };
+    let timed = ApiErrorLayer::new().timeout(Duration::from_secs(2));
+    let doc = document(&timed.clone().watch_request_body());
+    assert!(statuses(&doc, "/payments", "post").contains(&"408".to_owned()));
+    assert!(!statuses(&doc, "/payments", "get").contains(&"408".to_owned()));
+    let doc = document(&timed);
+    assert!(!statuses(&doc, "/payments", "post").contains(&"408".to_owned()));
 }
 
 /// Validates `reply`'s body against the schema the document gives for its status and media

@@ -3,7 +3,7 @@
 //!
 //! Kept apart from `main.rs` so that `tests/demo.rs` serves exactly this app.
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -21,7 +21,7 @@ use tower_api_errors::openapi::{ErrorResponses, Problem};
 use tower_api_errors::routing::{get, post, put, ApiRouter};
 use tower_api_errors::{
     AdaptiveConcurrency, Aip193, ApiError, ApiErrorLayer, ApiErrorService, DefaultClassifier,
-    Drain, FieldError, InFlight, JsonApi, Limit, Maintenance,
+    Drain, FieldError, InFlight, JsonApi, Limit, Maintenance, SlowClientLayer,
 };
 use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -91,9 +91,15 @@ pub const TOKEN: &str = "demo-token";
 /// The first id `POST /notes` gives, as in the document's example.
 const FIRST_NOTE_ID: u64 = 11027;
 
+/// The most notes the in-memory store keeps: beyond it, a new note pushes out the oldest (whose
+/// `GET` is then 404), so that a long run or a conformance tool posting notes cannot grow the
+/// process without bound.
+pub const MAX_NOTES: usize = 1000;
+
 #[derive(Clone)]
 struct AppState {
-    notes: Arc<Mutex<HashMap<u64, Value>>>,
+    /// By id, which grows: the first entry is the oldest note.
+    notes: Arc<Mutex<BTreeMap<u64, Value>>>,
     next_id: Arc<AtomicU64>,
     maintenance: Maintenance,
     db: Database,
@@ -369,6 +375,8 @@ pub fn layer(settings: &Settings, maintenance: &Maintenance) -> ApiErrorLayer {
     ApiErrorLayer::new()
         .limit(limit.retry_after(settings.retry_after))
         .timeout(settings.timeout)
+        // With `SlowClientLayer` in `routes`: a stalled upload is 408, not 504.
+        .watch_request_body()
         .deadline_header(HeaderName::from_static(DEADLINE_HEADER))
         .maintenance(maintenance.clone())
         .offer_shape(Aip193::new(AIP193_DOMAIN))
@@ -413,6 +421,9 @@ pub fn routes(maintenance: &Maintenance, db: Database) -> ApiRouter {
         // Inside the layer, so that its 413 (at once, from a declared Content-Length) is
         // rendered like every other error.
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        // Tells the layer when a handler waits for the request body: a client that stalls
+        // mid-upload gets 408 at the deadline (it was slow), not 504 (blaming the server).
+        .layer(SlowClientLayer::new())
         .with_state(state)
 }
 
@@ -465,7 +476,12 @@ async fn create_note(
     })?;
     let id = state.next_id.fetch_add(1, Ordering::Relaxed);
     let stored = json!({"id": id, "customer_id": customer_id, "body": note.body});
-    state.notes.lock().expect("notes lock").insert(id, stored);
+    let mut notes = state.notes.lock().expect("notes lock");
+    notes.insert(id, stored);
+    if notes.len() > MAX_NOTES {
+        notes.pop_first();
+    }
+    drop(notes);
     Ok((StatusCode::CREATED, Json(Created { ok: true, id })))
 }
 

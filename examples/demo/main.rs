@@ -122,7 +122,8 @@ fn print_tour(addr: SocketAddr) {
   503  curl -X PUT {url}/admin/maintenance -H 'authorization: Bearer {t}'; curl {url}/payments
        curl -X DELETE {url}/admin/maintenance -H 'authorization: Bearer {t}'
   504  curl '{url}/slow?ms=5000'
-       curl {url}/metrics   (Prometheus text: the layer's metrics with `--features metrics`)
+  408  curl -X POST {url}/notes -H 'content-type: application/json' -H 'content-length: 100' -d '{{' (a stalled upload)
+  200  curl {url}/metrics   (Prometheus text, with `--features metrics`; without it, 501 metrics_disabled)
 "
     );
 }

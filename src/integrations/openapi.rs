@@ -156,6 +156,9 @@ pub struct ErrorResponses {
     deadline_header: Option<String>,
     /// A path no resource matches is the layer's `404`.
     strict: bool,
+    /// The layer [watches request bodies](crate::ApiErrorLayer::watch_request_body) under a
+    /// deadline: an operation that takes a body can be `408`.
+    request_timeout: bool,
     /// Each planned method: the OpenAPI path, the method, and the `Allow` of its 501.
     planned: Vec<(String, Method, String)>,
     /// Each shape offered: its media type, the name of its schema's component, the schema.
@@ -177,6 +180,13 @@ impl ErrorResponses {
                 }
             }
         }
+        // A deadline from the layer, a resource, or the request's own header.
+        let timeout = config.timeout.is_some()
+            || config.deadline_header.is_some()
+            || config
+                .policy
+                .as_ref()
+                .is_some_and(MethodPolicy::has_timeouts);
         let mut unavailable_codes = Vec::new();
         if config.in_flight.is_some() || config.shed_when_not_ready {
             unavailable_codes.push("overloaded");
@@ -194,13 +204,8 @@ impl ErrorResponses {
                 .as_ref()
                 .map(|h| h.as_str().to_owned()),
             strict: config.policy.as_ref().is_some_and(MethodPolicy::is_strict),
-            // A deadline from the layer, a resource, or the request's own header.
-            timeout: config.timeout.is_some()
-                || config.deadline_header.is_some()
-                || config
-                    .policy
-                    .as_ref()
-                    .is_some_and(MethodPolicy::has_timeouts),
+            request_timeout: config.watch_body && timeout,
+            timeout,
             unavailable: config.counts()
                 || config.maintenance.is_some()
                 || config.shed_when_not_ready,
@@ -251,6 +256,7 @@ const UNAVAILABLE: &str = "ApiErrorServiceUnavailable";
 const UNAUTHORIZED: &str = "ApiErrorUnauthorized";
 const BAD_DEADLINE: &str = "ApiErrorBadDeadline";
 const NOT_FOUND: &str = "ApiErrorNotFound";
+const REQUEST_TIMEOUT: &str = "ApiErrorRequestTimeout";
 
 impl Modify for ErrorResponses {
     fn modify(&self, openapi: &mut OpenApi) {
@@ -281,6 +287,10 @@ impl Modify for ErrorResponses {
             let description =
                 format!("Bad Request: `{header}` is not a whole number of milliseconds.");
             responses.push((BAD_DEADLINE, error_response(400, &description, &[])));
+        }
+        if self.request_timeout {
+            let description = "Request Timeout: the deadline passed while the handler was still waiting for the request body.";
+            responses.push((REQUEST_TIMEOUT, error_response(408, description, &[])));
         }
         if self.strict {
             let description = "Not Found: the path matches no resource of the route table.";
@@ -377,6 +387,9 @@ impl Modify for ErrorResponses {
                 }
                 if self.strict {
                     add_response(operation, 404, NOT_FOUND);
+                }
+                if self.request_timeout && operation.request_body.is_some() {
+                    add_response(operation, 408, REQUEST_TIMEOUT);
                 }
                 let own = operation.security.as_deref();
                 if own.map_or(document_secured, secured) {

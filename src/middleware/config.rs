@@ -12,13 +12,13 @@ use crate::admission::overload::{InFlight, Limit};
 use crate::methods::policy::MethodPolicy;
 use crate::methods::recognized::RecognizedMethods;
 use crate::respond::canned::Canned;
-use crate::respond::settings::Rendering;
+use crate::respond::settings::SharedRendering;
 use crate::ApiError;
 
 /// Everything a layer's services share but the classifier.
 #[derive(Debug, Clone)]
 pub(crate) struct Config {
-    pub(crate) rendering: &'static Rendering,
+    pub(crate) rendering: SharedRendering,
     pub(crate) timeout: Option<Duration>,
     /// The limit each service gets a count of its own under (see [`Config::for_service`]).
     pub(crate) limit: Option<Limit>,
@@ -87,7 +87,7 @@ impl Default for Config {
     /// No deadline, no in-flight limit, no maintenance switch and no method policy.
     fn default() -> Self {
         Self {
-            rendering: Rendering::default().kept(),
+            rendering: SharedRendering::default(),
             timeout: None,
             limit: None,
             in_flight: None,

@@ -22,7 +22,7 @@ use crate::respond::error_body::ErrorBody;
 use crate::respond::exit::{exit, Answer};
 use crate::respond::normalize::{normalize, Normalized};
 use crate::respond::observe::{log_panic, log_panic_in_drop};
-use crate::respond::settings::Rendering;
+use crate::respond::settings::SharedRendering;
 use crate::BoxError;
 
 pin_project! {
@@ -69,7 +69,7 @@ pin_project! {
 /// the layer's `Arc<Config>`: the happy path pays no reference count for it.
 pub(crate) struct Running<C> {
     pub(crate) ctx: RequestContext,
-    pub(crate) rendering: &'static Rendering,
+    pub(crate) rendering: SharedRendering,
     pub(crate) timeout: Option<Duration>,
     pub(crate) classifier: C,
     /// The method policy does not name the request's method for its resource: a success means
@@ -152,7 +152,7 @@ where
                 running.complete(true);
                 // Normalization may quote the body or log it, and a body may panic too: it is
                 // guarded inside.
-                match normalize(response, &running.ctx, running.rendering, cx) {
+                match normalize(response, &running.ctx, &running.rendering, cx) {
                     Normalized::Untouched(response) => {
                         return Poll::Ready(Ok(response.map(ResponseBody::inner)))
                     }
@@ -165,11 +165,11 @@ where
                 running.complete(true);
                 let error = error.into();
                 match catch_unwind(AssertUnwindSafe(|| running.classifier.classify(error))) {
-                    Ok(error) => exit(Answer::error(error), &running.ctx, running.rendering),
+                    Ok(error) => exit(Answer::error(error), &running.ctx, &running.rendering),
                     Err(panic) => {
                         log_panic(&*panic);
                         let answer = Answer::Status(StatusCode::INTERNAL_SERVER_ERROR);
-                        exit(answer, &running.ctx, running.rendering)
+                        exit(answer, &running.ctx, &running.rendering)
                     }
                 }
             }
@@ -184,14 +184,14 @@ where
                 } else {
                     StatusCode::GATEWAY_TIMEOUT
                 };
-                exit(Answer::Status(status), &running.ctx, running.rendering)
+                exit(Answer::Status(status), &running.ctx, &running.rendering)
             }
             Err(panic) => {
                 log_panic(&*panic);
                 let mut running = this.running.take().expect("checked above");
                 running.complete(true);
                 let answer = Answer::Status(StatusCode::INTERNAL_SERVER_ERROR);
-                exit(answer, &running.ctx, running.rendering)
+                exit(answer, &running.ctx, &running.rendering)
             }
         };
         // Replacing the state drops the inner future (and so cancels the handler) now, not

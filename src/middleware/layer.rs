@@ -1,7 +1,7 @@
 //! [`ApiErrorLayer`]: the configuration, and `impl Layer`.
 
 use std::borrow::Cow;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::HeaderName;
@@ -15,7 +15,7 @@ use crate::methods::policy::MethodPolicy;
 use crate::middleware::config::Config;
 use crate::middleware::service::ApiErrorService;
 use crate::respond::classify::{ClassifyError, DefaultClassifier};
-use crate::respond::settings::{keep, Format, Rendering};
+use crate::respond::settings::{Format, Rendering, SharedRendering};
 use crate::respond::shape::offered::Offered;
 use crate::respond::shape::ErrorShape;
 
@@ -80,9 +80,12 @@ impl<C> ApiErrorLayer<C> {
 
     fn configure_rendering(self, f: impl FnOnce(&mut Rendering)) -> Self {
         self.configure(|c| {
-            let mut rendering = *c.rendering;
+            let mut rendering = Rendering::clone(&c.rendering);
             f(&mut rendering);
-            c.rendering = rendering.kept();
+            // An unchanged value stays shared with the layers it was derived from.
+            if rendering != *c.rendering {
+                c.rendering = SharedRendering::new(rendering);
+            }
         })
     }
 
@@ -355,7 +358,7 @@ impl<C> ApiErrorLayer<C> {
                 .shapes
                 .iter()
                 .find(|s| s.media_range() == format.media_range());
-            r.default_shape = r.place_of(taking.copied());
+            r.default_shape = r.place_of(taking.cloned().as_ref());
         })
     }
 
@@ -392,9 +395,9 @@ impl<C> ApiErrorLayer<C> {
     /// start.
     #[must_use]
     pub fn shape(self, shape: impl ErrorShape) -> Self {
-        let shape = Offered::keep(shape);
-        self.add_shape(shape)
-            .configure_rendering(|r| r.default_shape = r.place_of(Some(shape)))
+        let shape = Offered::new(shape);
+        self.add_shape(Arc::clone(&shape))
+            .configure_rendering(|r| r.default_shape = r.place_of(Some(&shape)))
     }
 
     /// Offers a shape to the requests whose `Accept` prefers its media type, the default
@@ -417,31 +420,25 @@ impl<C> ApiErrorLayer<C> {
     /// start.
     #[must_use]
     pub fn offer_shape(self, shape: impl ErrorShape) -> Self {
-        let shape = Offered::keep(shape);
-        self.add_shape(shape).configure_rendering(|r| {
+        let shape = Offered::new(shape);
+        self.add_shape(Arc::clone(&shape)).configure_rendering(|r| {
             if r.default_shape == 0 && shape.media_range() == r.format.media_range() {
-                r.default_shape = r.place_of(Some(shape));
+                r.default_shape = r.place_of(Some(&shape));
             }
         })
     }
 
     /// Adds `shape` to those `Accept` may choose, in place of one with the same media type.
-    fn add_shape(self, shape: &'static Offered) -> Self {
-        static KEPT: Mutex<Vec<&'static Vec<&'static Offered>>> = Mutex::new(Vec::new());
+    fn add_shape(self, shape: Arc<Offered>) -> Self {
         self.configure_rendering(|r| {
-            let mut shapes: Vec<_> = r
-                .shapes
-                .iter()
-                .copied()
-                .filter(|s| s.media_range() != shape.media_range())
-                .collect();
             // The default keeps its place in the new list, unless the new shape replaces it.
             let default = r
                 .shape_at(r.default_shape)
-                .filter(|s| s.media_range() != shape.media_range());
-            shapes.push(shape);
-            r.shapes = keep(shapes, &KEPT).as_slice();
-            r.default_shape = r.place_of(default);
+                .filter(|s| s.media_range() != shape.media_range())
+                .cloned();
+            r.shapes.retain(|s| s.media_range() != shape.media_range());
+            r.shapes.push(shape);
+            r.default_shape = r.place_of(default.as_ref());
         })
     }
 
@@ -465,11 +462,7 @@ impl<C> ApiErrorLayer<C> {
     /// ```
     #[must_use]
     pub fn problem_type_base(self, base: impl Into<Cow<'static, str>>) -> Self {
-        static KEPT: Mutex<Vec<&'static String>> = Mutex::new(Vec::new());
-        let base: &'static str = match base.into() {
-            Cow::Borrowed(base) => base,
-            Cow::Owned(base) => keep(base, &KEPT).as_str(),
-        };
+        let base = base.into();
         self.configure_rendering(|r| r.problem_type_base = Some(base))
     }
 
@@ -490,8 +483,6 @@ impl<C> ApiErrorLayer<C> {
     /// ```
     #[must_use]
     pub fn challenge(self, challenge: HeaderValue) -> Self {
-        static KEPT: Mutex<Vec<&'static HeaderValue>> = Mutex::new(Vec::new());
-        let challenge = keep(challenge, &KEPT);
         self.configure_rendering(|r| r.challenge = challenge)
     }
 

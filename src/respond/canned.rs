@@ -2,7 +2,7 @@
 //! refusal of the layer's own, the default error of each status), and once per shape they are
 //! sent in. Sending one clones a header map and a reference-counted body.
 
-use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock, Weak};
 
 use bytes::Bytes;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE, VARY};
@@ -15,6 +15,9 @@ use crate::respond::settings::{Format, Rendering};
 use crate::respond::shape::offered::Offered;
 use crate::ApiError;
 
+/// A canned body in one shape, beside the shape (held weakly).
+type ShapedBody = (Weak<Offered>, Bytes);
+
 /// An error the layer answers with whose bytes do not depend on the request, rendered once:
 /// answering it clones a header map and a reference-counted body. A request that asks for the
 /// problem format or echoes an `x-request-id` gets it rendered anew.
@@ -25,8 +28,9 @@ pub(crate) struct Canned {
     headers: HeaderMap,
     json: Bytes,
     /// The body in each shape it was sent in whose bytes did not depend on the request: shared
-    /// by the clones, which answer the same error.
-    shaped: Arc<RwLock<Vec<(&'static Offered, Bytes)>>>,
+    /// by the clones, which answer the same error. A shape is held weakly (the layers that
+    /// offer it own it), and the bodies of shapes gone are forgotten at the next insertion.
+    shaped: Arc<RwLock<Vec<ShapedBody>>>,
 }
 
 impl Canned {
@@ -35,7 +39,7 @@ impl Canned {
             &error,
             error.headers(),
             &RequestContext::detached(),
-            &Rendering::default(),
+            Rendering::defaults(),
         );
         let mut headers = HeaderMap::with_capacity(error.headers().len() + 3);
         headers.extend(error.headers().clone());
@@ -52,20 +56,23 @@ impl Canned {
 
     /// The body in `shape` for the request of `ctx`: rendered once, unless the shape makes it
     /// depend on the request.
-    pub(crate) fn shaped(&self, shape: &'static Offered, ctx: &RequestContext) -> Bytes {
+    pub(crate) fn shaped(&self, shape: &Arc<Offered>, ctx: &RequestContext) -> Bytes {
+        // A weak reference keeps the allocation, so a live shape's address is its own.
+        let is = |s: &Weak<Offered>| std::ptr::eq(s.as_ptr(), Arc::as_ptr(shape));
         // A body rendered for a request without an id may have read that it had none.
         let sendable = ctx.request_id().is_none();
         if sendable {
             let shaped = self.shaped.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some((_, body)) = shaped.iter().find(|(s, _)| *s == shape) {
+            if let Some((_, body)) = shaped.iter().find(|(s, _)| is(s)) {
                 return body.clone();
             }
         }
         let (body, shared) = write_shaped(shape, &self.error, self.error.headers(), ctx);
         if shared {
             let mut shaped = self.shaped.write().unwrap_or_else(PoisonError::into_inner);
-            if !shaped.iter().any(|(s, _)| *s == shape) {
-                shaped.push((shape, body.clone()));
+            shaped.retain(|(s, _)| s.strong_count() > 0);
+            if !shaped.iter().any(|(s, _)| is(s)) {
+                shaped.push((Arc::downgrade(shape), body.clone()));
             }
         }
         body
@@ -106,7 +113,7 @@ pub(crate) fn default_body(status: StatusCode) -> &'static DefaultBody {
             &error,
             &HeaderMap::new(),
             &RequestContext::detached(),
-            &Rendering::default(),
+            Rendering::defaults(),
         );
         let length = number_value(json.len() as u64);
         let mut headers_without_vary = HeaderMap::with_capacity(3);
@@ -125,11 +132,7 @@ pub(crate) fn default_body(status: StatusCode) -> &'static DefaultBody {
 
 /// The body of the status's default error in `shape`, for the request of `ctx`: rendered once,
 /// unless the shape makes it depend on the request.
-pub(crate) fn default_in(
-    shape: &'static Offered,
-    status: StatusCode,
-    ctx: &RequestContext,
-) -> Bytes {
+pub(crate) fn default_in(shape: &Offered, status: StatusCode, ctx: &RequestContext) -> Bytes {
     let kept = shape.default_of(status);
     if let (Some(body), None) = (kept.get(), ctx.request_id()) {
         return body.clone();

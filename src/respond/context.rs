@@ -1,6 +1,8 @@
 //! The request context: what the layer remembers of a request, captured before the call, to
 //! answer its failures after the request itself has moved into the inner service.
 
+use std::sync::Arc;
+
 use http::header::HeaderName;
 use http::uri::PathAndQuery;
 use http::{HeaderMap, HeaderValue, Request};
@@ -94,7 +96,7 @@ impl RequestContext {
     }
 
     /// The shape the body is written in, of those of `rendering` (the layer's settings).
-    pub(crate) fn shape(&self, rendering: &Rendering) -> Option<&'static Offered> {
+    pub(crate) fn shape<'r>(&self, rendering: &'r Rendering) -> Option<&'r Arc<Offered>> {
         rendering.shape_at(self.shape)
     }
 

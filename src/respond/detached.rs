@@ -29,7 +29,7 @@ impl ApiError {
             &self,
             &parts.headers,
             &RequestContext::detached(),
-            &Rendering::default(),
+            Rendering::defaults(),
         );
         parts
             .headers

@@ -398,13 +398,13 @@ mod tests {
         let ctx = RequestContext::capture(
             &Request::new(()),
             MethodId::of(&http::Method::GET),
-            &Rendering::default(),
+            Rendering::defaults(),
         );
         let error = ApiError::new(StatusCode::RANGE_NOT_SATISFIABLE);
         let response = exit(
             Answer::Replaced { error, parts },
             &ctx,
-            &Rendering::default(),
+            Rendering::defaults(),
         );
         assert_eq!(response.headers()[CONTENT_RANGE], "bytes */1000");
         assert_eq!(response.headers()[VARY], "accept");
@@ -420,13 +420,13 @@ mod tests {
         let ctx = RequestContext::capture(
             &Request::new(()),
             MethodId::of(&http::Method::GET),
-            &Rendering::default(),
+            Rendering::defaults(),
         );
         let answer = Answer::Inner {
             parts,
             detail_unread: false,
         };
-        let response = exit(answer, &ctx, &Rendering::default());
+        let response = exit(answer, &ctx, Rendering::defaults());
         assert_eq!(response.headers().get_all(VARY).iter().count(), 1);
     }
 
@@ -437,10 +437,10 @@ mod tests {
         let ctx = RequestContext::capture(
             &Request::new(()),
             MethodId::of(&http::Method::GET),
-            &Rendering::default(),
+            Rendering::defaults(),
         );
-        let a = exit(Answer::refusal(&canned), &ctx, &Rendering::default());
-        let b = exit(Answer::error(error), &ctx, &Rendering::default());
+        let a = exit(Answer::refusal(&canned), &ctx, Rendering::defaults());
+        let b = exit(Answer::error(error), &ctx, Rendering::defaults());
         assert_eq!(a.status(), b.status());
         assert_eq!(a.headers(), b.headers());
         assert_eq!(a.body().bytes(), b.body().bytes());

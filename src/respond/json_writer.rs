@@ -61,7 +61,7 @@ fn write_document(
                 out.string("detail", error.detail());
             }
             Format::Problem => {
-                match rendering.problem_type_base {
+                match rendering.problem_type_base.as_deref() {
                     Some(base) => out.problem_type(base, error.code()),
                     None => out.string("type", "about:blank"),
                 }

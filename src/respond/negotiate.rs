@@ -82,7 +82,7 @@ pub(crate) fn negotiate_shape(rendering: &Rendering, headers: &HeaderMap) -> (Fo
         .filter(|format| !taken(*format))
         .map(|format| ((format, 0), format.media_range()));
     let shapes = (1..)
-        .zip(rendering.shapes)
+        .zip(&rendering.shapes)
         .map(|(place, shape)| ((rendering.format, place), shape.media_range()));
     let (mut chosen, mut chosen_quality, mut default_quality) = (default, 0, 0);
     for (candidate, (kind, subtype)) in shapes.chain(formats) {

@@ -1,6 +1,8 @@
-//! How error bodies are written: the [`Format`], and the rendering settings a layer keeps.
+//! How error bodies are written: the [`Format`], and the rendering settings a layer holds.
 
-use std::sync::Mutex;
+use std::borrow::Cow;
+use std::ops::Deref;
+use std::sync::Arc;
 
 use http::HeaderValue;
 
@@ -36,10 +38,10 @@ impl Format {
     }
 }
 
-/// Rendering settings. Kept for the life of the program once per distinct value
-/// ([`Rendering::kept`]), so that a response future carries a plain reference to them: no
-/// reference count, and eight bytes to move.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Rendering settings, shared by the layer that built them, its services and each request in
+/// progress ([`SharedRendering`]), and freed with the last of them: nothing is kept for the
+/// life of the program, and a build takes the same time however many were built before.
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Rendering {
     pub(crate) format: Format,
     /// The shape of bodies when `Accept` does not choose, instead of `format`: its place in
@@ -47,10 +49,10 @@ pub(crate) struct Rendering {
     /// reference would make every response future larger).
     pub(crate) default_shape: u8,
     /// The shapes `Accept` may choose, besides the formats whose media types they do not take.
-    pub(crate) shapes: &'static [&'static Offered],
+    pub(crate) shapes: Vec<Arc<Offered>>,
     pub(crate) negotiate: bool,
-    pub(crate) problem_type_base: Option<&'static str>,
-    pub(crate) challenge: &'static HeaderValue,
+    pub(crate) problem_type_base: Option<Cow<'static, str>>,
+    pub(crate) challenge: HeaderValue,
     /// Whether an inner `405` to `OPTIONS` becomes `204` with `Allow`, and `Allow` lists it.
     pub(crate) answer_options: bool,
 }
@@ -58,56 +60,65 @@ pub(crate) struct Rendering {
 /// The default `WWW-Authenticate` challenge of a 401.
 pub(crate) static BEARER: HeaderValue = HeaderValue::from_static("Bearer");
 
+/// The default settings: a constant, which the usual layer's requests point at.
+static DEFAULT: Rendering = Rendering {
+    format: Format::Json,
+    default_shape: 0,
+    shapes: Vec::new(),
+    negotiate: true,
+    problem_type_base: None,
+    challenge: HeaderValue::from_static("Bearer"),
+    answer_options: true,
+};
+
 impl Default for Rendering {
     fn default() -> Self {
-        Self {
-            format: Format::Json,
-            default_shape: 0,
-            shapes: &[],
-            negotiate: true,
-            problem_type_base: None,
-            challenge: &BEARER,
-            answer_options: true,
-        }
+        DEFAULT.clone()
     }
 }
 
 impl Rendering {
+    /// The default settings, without a copy.
+    pub(crate) fn defaults() -> &'static Self {
+        &DEFAULT
+    }
+
     /// The shape at `place` in `shapes` (from 1; 0 is none).
-    pub(crate) fn shape_at(&self, place: u8) -> Option<&'static Offered> {
+    pub(crate) fn shape_at(&self, place: u8) -> Option<&Arc<Offered>> {
         let index = usize::from(place).checked_sub(1)?;
-        self.shapes.get(index).copied()
+        self.shapes.get(index)
     }
 
     /// The place of `shape` in `shapes` (0 for none, or a shape not offered).
-    pub(crate) fn place_of(&self, shape: Option<&'static Offered>) -> u8 {
+    pub(crate) fn place_of(&self, shape: Option<&Arc<Offered>>) -> u8 {
         shape
-            .and_then(|shape| self.shapes.iter().position(|s| *s == shape))
+            .and_then(|shape| self.shapes.iter().position(|s| Arc::ptr_eq(s, shape)))
             .and_then(|index| u8::try_from(index + 1).ok())
             .unwrap_or(0)
     }
+}
 
-    /// These settings, kept (once per distinct value).
-    pub(crate) fn kept(self) -> &'static Self {
-        static KEPT: Mutex<Vec<&'static Rendering>> = Mutex::new(Vec::new());
-        keep(self, &KEPT)
+/// Rendering settings as a layer and each of its requests hold them: the defaults (a static, so
+/// that the usual layer's requests count no reference) or the layer's own, shared through an
+/// `Arc` and freed with the last layer, service or request that holds them.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SharedRendering(Option<Arc<Rendering>>);
+
+impl SharedRendering {
+    pub(crate) fn new(rendering: Rendering) -> Self {
+        if rendering == DEFAULT {
+            Self(None)
+        } else {
+            Self(Some(Arc::new(rendering)))
+        }
     }
 }
 
-/// Keeps a configuration value for the life of the program, once per distinct value, so that
-/// the `Copy` rendering settings can point at it. Configuration is built a handful of times
-/// per process; the same value configured again is found, not kept twice.
-pub(crate) fn keep<T: PartialEq + Send + Sync>(
-    value: T,
-    kept: &Mutex<Vec<&'static T>>,
-) -> &'static T {
-    let mut kept = kept
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if let Some(found) = kept.iter().find(|k| ***k == value) {
-        return found;
+impl Deref for SharedRendering {
+    type Target = Rendering;
+
+    #[inline]
+    fn deref(&self) -> &Rendering {
+        self.0.as_deref().unwrap_or(&DEFAULT)
     }
-    let leaked: &'static T = Box::leak(Box::new(value));
-    kept.push(leaked);
-    leaked
 }

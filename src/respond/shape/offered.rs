@@ -2,7 +2,7 @@
 //! the default errors it has rendered.
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode};
@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::respond::shape::{ErrorFacts, ErrorShape};
 
-/// A configured shape, kept for the life of the program (configuration is built a handful of
-/// times per process) so that a request's context points at it.
+/// A configured shape, shared by the rendering settings that offer it (an `Arc`), freed with
+/// the last of them.
 pub(crate) struct Offered {
     shape: Box<dyn ErrorShape>,
     content_type: HeaderValue,
@@ -24,13 +24,13 @@ pub(crate) struct Offered {
 }
 
 impl Offered {
-    /// Keeps `shape`.
+    /// `shape`, with its media type read.
     ///
     /// # Panics
     ///
     /// When its media type is not `type/subtype` or not a valid header value: a configuration
     /// mistake, caught at start.
-    pub(crate) fn keep(shape: impl ErrorShape) -> &'static Self {
+    pub(crate) fn new(shape: impl ErrorShape) -> Arc<Self> {
         let media_type = shape.media_type();
         let content_type = HeaderValue::from_str(media_type)
             .unwrap_or_else(|_| panic!("the media type {media_type:?} is a valid header value"));
@@ -40,13 +40,13 @@ impl Offered {
             .filter(|(kind, subtype)| !kind.is_empty() && !subtype.is_empty())
             .unwrap_or_else(|| panic!("the media type {media_type:?} is type/subtype"));
         let (kind, subtype) = (kind.to_ascii_lowercase(), subtype.to_ascii_lowercase());
-        Box::leak(Box::new(Self {
+        Arc::new(Self {
             shape: Box::new(shape),
             content_type,
             kind,
             subtype,
             defaults: [const { OnceLock::new() }; 200],
-        }))
+        })
     }
 
     pub(crate) fn content_type(&self) -> &HeaderValue {
@@ -75,7 +75,7 @@ impl Offered {
     }
 }
 
-/// The same shape is the same configuration: the one kept.
+/// The same shape is the same configuration: the one shared.
 impl PartialEq for Offered {
     fn eq(&self, other: &Self) -> bool {
         std::ptr::eq(self, other)
