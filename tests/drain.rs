@@ -269,7 +269,10 @@ async fn the_graceful_shutdown_example_drains_then_closes() {
 /// Keeps tokio's paused clock from advancing by itself while the runtime waits for sockets: a
 /// running blocking task inhibits auto-advance (`tokio::time::pause`'s documentation), and this
 /// one runs until the guard is dropped. The test then moves the clock with `advance`.
-struct StillClock(std::sync::mpsc::Sender<()>);
+struct StillClock {
+    /// Dropped with the guard: the blocking task's `recv` returns, and it ends.
+    _release: std::sync::mpsc::Sender<()>,
+}
 
 impl StillClock {
     fn hold() -> Self {
@@ -277,6 +280,6 @@ impl StillClock {
         tokio::task::spawn_blocking(move || {
             let _ = held.recv();
         });
-        Self(release)
+        Self { _release: release }
     }
 }
