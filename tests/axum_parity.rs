@@ -554,3 +554,140 @@ async fn nest_keeps_the_nested_settings() {
         "{error}"
     );
 }
+
+/// Issue 21: `MethodRouter::fallback`. It answers what the policy leaves to the Router
+/// (`QUERY`, `CONNECT`, …) as axum's does; where axum would hand it a method the declaration
+/// refuses (`DELETE` beside a `get`), the policy answers `405`, by design, with an `Allow`
+/// that lists no method it then refuses.
+#[tokio::test]
+async fn method_router_fallback() {
+    let theirs = || {
+        axum::Router::new().route(
+            "/search",
+            axum::routing::get(text!("get")).fallback(text!("fallback")),
+        )
+    };
+    let ours = || {
+        ApiRouter::new().route(
+            "/search",
+            api::get(text!("get")).fallback(text!("fallback")),
+        )
+    };
+    let cases = [
+        ("GET", "/search"),
+        ("HEAD", "/search"),
+        ("QUERY", "/search"),
+    ];
+    same(theirs(), ours(), &cases).await;
+
+    // By design: the declaration refuses the other standard methods; axum's fallback got them.
+    for method in ["POST", "PUT", "DELETE", "PATCH", "TRACE"] {
+        let axum = call(theirs(), request(method, "/search", false)).await;
+        assert_eq!(axum.body, "fallback", "{method}");
+        let refused = reply(ours(), method, "/search", false).await;
+        assert_eq!(refused.status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(refused.headers["allow"], "GET, HEAD, OPTIONS", "{method}");
+        refused.error_body();
+    }
+    let options = reply(ours(), "OPTIONS", "/search", false).await;
+    assert_eq!(options.status, StatusCode::NO_CONTENT);
+    assert_eq!(options.headers["allow"], "GET, HEAD, OPTIONS");
+}
+
+/// A fallback before `layer` is wrapped by it, one after is not: as in axum.
+#[tokio::test]
+async fn method_router_fallback_and_layer_in_either_order() {
+    let theirs = axum::Router::new()
+        .route(
+            "/before",
+            axum::routing::get(text!("get"))
+                .fallback(text!("fallback"))
+                .layer(from_fn(mark)),
+        )
+        .route(
+            "/after",
+            axum::routing::get(text!("get"))
+                .layer(from_fn(mark))
+                .fallback(text!("fallback")),
+        );
+    let ours = ApiRouter::new()
+        .route(
+            "/before",
+            api::get(text!("get"))
+                .fallback(text!("fallback"))
+                .layer(from_fn(mark)),
+        )
+        .route(
+            "/after",
+            api::get(text!("get"))
+                .layer(from_fn(mark))
+                .fallback(text!("fallback")),
+        );
+    let cases = [
+        ("GET", "/before"),
+        ("QUERY", "/before"),
+        ("GET", "/after"),
+        ("QUERY", "/after"),
+    ];
+    same(theirs, ours, &cases).await;
+}
+
+/// On `any`, `fallback` replaces `any`'s handler, in both: every method reaches it.
+#[tokio::test]
+async fn method_router_fallback_on_any() {
+    let theirs =
+        axum::Router::new().route("/", axum::routing::any(text!("any")).fallback(text!("fb")));
+    let ours = ApiRouter::new().route("/", api::any(text!("any")).fallback(text!("fb")));
+    let mut cases = every_method("/");
+    cases.push(("QUERY", "/"));
+    same(theirs, ours, &cases).await;
+}
+
+/// A fallback with state, the state provided by the router.
+#[tokio::test]
+async fn method_router_fallback_with_state() {
+    async fn greet(State(greeting): State<&'static str>) -> &'static str {
+        greeting
+    }
+    let theirs = axum::Router::new()
+        .route("/", axum::routing::post(text!("post")).fallback(greet))
+        .with_state("hello");
+    let ours = ApiRouter::new()
+        .route("/", api::post(text!("post")).fallback(greet))
+        .with_state("hello");
+    same(theirs, ours, &[("POST", "/"), ("QUERY", "/")]).await;
+}
+
+/// Issue 21: `MethodRouter::with_state`: a route given its state, in a router of another
+/// state (or none).
+#[tokio::test]
+async fn method_router_with_state() {
+    async fn greet(State(greeting): State<&'static str>) -> &'static str {
+        greeting
+    }
+    async fn count(State(n): State<u32>) -> String {
+        n.to_string()
+    }
+    let theirs = axum::Router::new()
+        .route("/", axum::routing::get(greet).with_state("hello"))
+        .route(
+            "/n",
+            axum::routing::get(count).fallback(count).with_state(7),
+        );
+    let ours = ApiRouter::new()
+        .route("/", api::get(greet).with_state("hello"))
+        .route("/n", api::get(count).fallback(count).with_state(7));
+    let cases = [("GET", "/"), ("POST", "/"), ("GET", "/n"), ("QUERY", "/n")];
+    same(theirs, ours, &cases).await;
+
+    // In a router with a state of its own.
+    let theirs = axum::Router::new()
+        .route("/", axum::routing::get(greet).with_state("hello"))
+        .route("/n", axum::routing::get(count))
+        .with_state(7_u32);
+    let ours = ApiRouter::new()
+        .route("/", api::get(greet).with_state("hello"))
+        .route("/n", api::get(count))
+        .with_state(7_u32);
+    same(theirs, ours, &[("GET", "/"), ("GET", "/n"), ("PUT", "/n")]).await;
+}

@@ -174,3 +174,111 @@ async fn triggered_wakes_every_waiter() {
     second.await.unwrap();
     drain.triggered().await;
 }
+
+#[path = "../examples/graceful_shutdown.rs"]
+#[allow(dead_code)]
+mod graceful_shutdown;
+
+/// Issue 21, item 6: `examples/graceful_shutdown.rs`'s `serve`, with the drain triggered by the
+/// test instead of a signal, over 127.0.0.1 (HTTP/1.1 and h2c): the request in flight
+/// completes, new requests during the drain get `503 shutting_down` with `Retry-After`, and
+/// once nothing is in flight the server shuts down (the h2 client gets its `GOAWAY`) and its
+/// future ends by itself, long before the grace period's end or the hard stop. Tokio's paused
+/// clock, held still while the sockets are waited on ([`StillClock`]): it does not move at all,
+/// since the drain is woken by the last request, not by a timer.
+#[tokio::test(start_paused = true)]
+async fn the_graceful_shutdown_example_drains_then_closes() {
+    use hyper_util::rt::TokioExecutor;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+    let clock = StillClock::hold();
+    let (started, release) = (Arc::new(Notify::new()), Arc::new(Notify::new()));
+    let drain = Drain::with_retry_after(Duration::from_secs(3));
+    let app = ApiErrorLayer::new()
+        .drain(drain.clone())
+        .wrap(waiting_router(started.clone(), release.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (signal, signalled) = tokio::sync::oneshot::channel::<()>();
+    let signalled = async move {
+        let _ = signalled.await;
+    };
+    let server = tokio::spawn(graceful_shutdown::serve(
+        listener,
+        app,
+        drain.clone(),
+        signalled,
+        HOUR,
+        HOUR,
+    ));
+
+    // An HTTP/2 connection, used once before the drain.
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut h2, h2_connection) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(stream))
+            .await
+            .unwrap();
+    let h2_connection = tokio::spawn(h2_connection);
+    let hello = || {
+        http::Request::get(format!("http://{addr}/hello"))
+            .body(Full::new(Bytes::new()))
+            .unwrap()
+    };
+    let reply = collect(h2.send_request(hello()).await.unwrap()).await;
+    assert_eq!(reply.status, StatusCode::OK);
+
+    // One request in flight when the signal comes.
+    let in_flight = tokio::spawn(send(addr, request("GET", "/wait")));
+    started.notified().await;
+    let triggered_at = tokio::time::Instant::now();
+    signal.send(()).unwrap();
+    drain.triggered().await;
+
+    // While it drains, the server still accepts, and answers every new request 503.
+    let refused = send(addr, request("GET", "/hello")).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers["retry-after"], "3");
+    assert_eq!(refused.headers["connection"], "close");
+    assert_eq!(refused.error_body()["error"], "shutting_down");
+    let refused = collect(h2.send_request(hello()).await.unwrap()).await;
+    assert_eq!(refused.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(refused.headers["retry-after"], "3");
+    assert_eq!(refused.error_body()["error"], "shutting_down");
+    assert!(!server.is_finished(), "a request is still in flight");
+
+    // The request in flight completes normally; then the server shuts down by itself.
+    release.notify_one();
+    let reply = in_flight.await.unwrap();
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.body, "released");
+    assert_eq!(drain.in_flight(), 0);
+    // The last request to finish wakes the drain (no polling), and the graceful shutdown
+    // begins: the server future ends with the clock where it was.
+    server.await.unwrap().expect("served");
+    assert_eq!(triggered_at.elapsed(), Duration::ZERO);
+    // The h2 client got its GOAWAY: its connection ended, no new stream opens.
+    h2_connection.await.unwrap().unwrap();
+    assert!(
+        h2.send_request(hello()).await.is_err(),
+        "no stream after GOAWAY"
+    );
+    drop(clock);
+}
+
+/// Keeps tokio's paused clock from advancing by itself while the runtime waits for sockets: a
+/// running blocking task inhibits auto-advance (`tokio::time::pause`'s documentation), and this
+/// one runs until the guard is dropped. The test then moves the clock with `advance`.
+struct StillClock {
+    /// Dropped with the guard: the blocking task's `recv` returns, and it ends.
+    _release: std::sync::mpsc::Sender<()>,
+}
+
+impl StillClock {
+    fn hold() -> Self {
+        let (release, held) = std::sync::mpsc::channel::<()>();
+        tokio::task::spawn_blocking(move || {
+            let _ = held.recv();
+        });
+        Self { _release: release }
+    }
+}

@@ -259,3 +259,92 @@ async fn a_route_level_auth_layer_is_no_drift() {
         ["/admin: the service routes PUT, which the policy refuses"]
     );
 }
+
+/// Issue 21: a route's own `fallback` serves what the policy does not refuse: the planned
+/// method stays `501`, the other standard methods `405`, and `Allow` lists only the methods
+/// routed (none that is then refused); `QUERY` and `CONNECT` reach the fallback, `OPTIONS` is
+/// the layer's. Nested, the policy still finds the route by its whole path.
+#[tokio::test]
+async fn a_method_router_fallback_serves_what_the_policy_leaves() {
+    let search = || {
+        get(|| async { "listed" })
+            .plan(Method::POST)
+            .fallback(|method: Method| async move { format!("fallback for {method}") })
+    };
+    let service = ApiRouter::new()
+        .route("/search", search())
+        .nest("/v1", ApiRouter::new().route("/search", search()))
+        .into_service(ApiErrorLayer::new())
+        .unwrap();
+    let addr = serve(service).await;
+    for path in ["/search", "/v1/search"] {
+        let reply = send(addr, request("QUERY", path)).await;
+        assert_eq!(&reply.body[..], b"fallback for QUERY", "{path}");
+        let planned = send(addr, request("POST", path)).await;
+        assert_eq!(planned.headers["allow"], "GET, HEAD, OPTIONS", "{path}");
+        assert_error(&planned, 501, "not_implemented");
+        for method in ["PUT", "DELETE", "PATCH", "TRACE"] {
+            let refused = send(addr, request(method, path)).await;
+            assert_eq!(
+                refused.headers["allow"], "GET, HEAD, OPTIONS",
+                "{method} {path}"
+            );
+            assert_error(&refused, 405, "method_not_allowed");
+        }
+        let options = send(addr, request("OPTIONS", path)).await;
+        assert_eq!(options.status, StatusCode::NO_CONTENT, "{path}");
+        assert_eq!(options.headers["allow"], "GET, HEAD, OPTIONS", "{path}");
+        assert_eq!(&send(addr, request("GET", path)).await.body[..], b"listed");
+    }
+}
+
+/// With `answer_options(false)` the layer leaves `OPTIONS` to the routes: the fallback has it.
+#[tokio::test]
+async fn a_method_router_fallback_gets_options_the_layer_leaves() {
+    let service = ApiRouter::new()
+        .route("/cors", put(nothing).fallback(|| async { "preflight" }))
+        .answer_options(false)
+        .into_service(ApiErrorLayer::new())
+        .unwrap();
+    let addr = serve(service).await;
+    let reply = send(addr, request("OPTIONS", "/cors")).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(&reply.body[..], b"preflight");
+    let refused = send(addr, request("GET", "/cors")).await;
+    assert_eq!(refused.headers["allow"], "PUT");
+    assert_error(&refused, 405, "method_not_allowed");
+}
+
+/// The declaration and the Router still agree with a fallback, and a fallback with no method
+/// routed (axum's `any`, which the policy would refuse every standard method before) is refused
+/// when the table is built, saying what to write instead.
+#[tokio::test]
+async fn a_method_router_fallback_in_the_table() {
+    let routes = || {
+        ApiRouter::<()>::new()
+            .route("/search", get(nothing).fallback(nothing))
+            .route("/search", post(nothing))
+    };
+    let (router, policy) = routes().into_parts().unwrap();
+    check_router(router, &policy).await.expect("they agree");
+
+    let error = ApiRouter::<()>::new()
+        .route("/everything", ApiMethodRouter::new().fallback(nothing))
+        .into_parts()
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.starts_with("/everything: a method router with a `fallback` and no method routed"),
+        "{error}"
+    );
+    assert!(error.contains("use `any(handler)`"), "{error}");
+}
+
+/// axum can't merge two fallbacks of one path: routing it again with one says what to do.
+#[test]
+#[should_panic(expected = "declare the path's methods in one `ApiMethodRouter`")]
+fn a_path_routed_again_with_a_fallback_panics_with_what_to_do() {
+    let _: ApiRouter = ApiRouter::new()
+        .route("/search", get(nothing))
+        .route("/search", post(nothing).fallback(nothing));
+}

@@ -169,6 +169,49 @@ impl Drain {
         }
     }
 
+    /// The shutdown future for a server's graceful shutdown
+    /// (`axum::serve(..).with_graceful_shutdown(..)`, hyper-util's `GracefulShutdown`):
+    /// completes once `signal` has (ctrl-c, SIGTERM), the drain is [triggered](Self::trigger),
+    /// and nothing is [in flight](Self::in_flight) any more, or `grace` has passed since the
+    /// trigger. Until then the server keeps accepting, and every new request, a load balancer's
+    /// health check too, gets `503 shutting_down` with `Retry-After`; then its graceful shutdown
+    /// starts: the `GOAWAY` to HTTP/2 clients, HTTP/1.1 connections closed once idle.
+    ///
+    /// `grace` bounds the wait, not the server's own: a request still running then is left to
+    /// it (the layer's [`timeout`](crate::ApiErrorLayer::timeout) bounds every request; a
+    /// `grace` longer than it lets them all finish). `examples/graceful_shutdown.rs` is the
+    /// whole wiring, signals and a hard stop included.
+    ///
+    /// ```no_run
+    /// use std::time::Duration;
+    /// use axum::{routing::get, Router};
+    /// use tower_api_errors::{ApiErrorLayer, Drain};
+    ///
+    /// # async fn run() -> std::io::Result<()> {
+    /// let drain = Drain::new();
+    /// let routes = Router::new().route("/", get(|| async { "hello" }));
+    /// let app = ApiErrorLayer::new().drain(drain.clone()).wrap(routes);
+    /// let ctrl_c = async {
+    ///     let _ = tokio::signal::ctrl_c().await;
+    /// };
+    /// let listener = tokio::net::TcpListener::bind("127.0.0.1:3000").await?;
+    /// axum::serve(listener, app)
+    ///     .with_graceful_shutdown(drain.shutdown_on(ctrl_c, Duration::from_secs(10)))
+    ///     .await
+    /// # }
+    /// ```
+    pub fn shutdown_on<F>(&self, signal: F, grace: Duration) -> impl Future<Output = ()> + Send
+    where
+        F: Future<Output = ()> + Send,
+    {
+        let drain = self.clone();
+        async move {
+            signal.await;
+            drain.trigger();
+            let _ = tokio::time::timeout(grace, drain.drained()).await;
+        }
+    }
+
     /// Whether [`trigger`](Self::trigger) was called.
     #[must_use]
     #[inline]

@@ -12,7 +12,7 @@ use http::Method;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use super::answer::{PolicyCell, PolicyFallback};
+use super::answer::{PolicyCell, PolicyFallback, PolicyFirst};
 use crate::admission::overload::RouteHints;
 use crate::methods::recognized::ROUTABLE;
 
@@ -76,6 +76,8 @@ pub struct ApiMethodRouter<S = ()> {
     answers: Option<PolicyCell>,
     /// A handler answers every method (`any`): the route needs no answers of the policy.
     every_method: bool,
+    /// A fallback of its own ([`fallback`](Self::fallback)), behind the policy's answers.
+    own_fallback: bool,
 }
 
 impl<S> fmt::Debug for ApiMethodRouter<S> {
@@ -83,6 +85,7 @@ impl<S> fmt::Debug for ApiMethodRouter<S> {
         f.debug_struct("ApiMethodRouter")
             .field("allowed", &self.allowed)
             .field("planned", &self.planned)
+            .field("own_fallback", &self.own_fallback)
             .finish_non_exhaustive()
     }
 }
@@ -259,6 +262,7 @@ impl<S: Clone> ApiMethodRouter<S> {
             hints: RouteHints::default(),
             answers: None,
             every_method: false,
+            own_fallback: false,
         }
     }
 
@@ -318,6 +322,35 @@ impl<S: Clone> ApiMethodRouter<S> {
     pub fn planned(&self) -> &[Method] {
         &self.planned
     }
+
+    /// Provides the state, as `MethodRouter::with_state`: a route that needs none, for a router
+    /// of any state (`S2`). The methods routed and planned, the hints and the fallback stay.
+    ///
+    /// ```
+    /// use axum::extract::State;
+    /// use tower_api_errors::routing::{get, ApiMethodRouter, ApiRouter};
+    ///
+    /// #[derive(Clone)]
+    /// struct Db;
+    ///
+    /// async fn list(State(_db): State<Db>) -> &'static str { "[]" }
+    ///
+    /// let notes: ApiMethodRouter<Db> = get(list);
+    /// let routes: ApiRouter<String> = ApiRouter::new().route("/notes", notes.with_state(Db));
+    /// let app: ApiRouter = routes.with_state("another state".to_owned());
+    /// # let _ = app;
+    /// ```
+    pub fn with_state<S2>(self, state: S) -> ApiMethodRouter<S2> {
+        ApiMethodRouter {
+            inner: self.inner.with_state(state),
+            allowed: self.allowed,
+            planned: self.planned,
+            hints: self.hints,
+            answers: self.answers,
+            every_method: self.every_method,
+            own_fallback: self.own_fallback,
+        }
+    }
 }
 
 impl<S> ApiMethodRouter<S>
@@ -341,6 +374,69 @@ where
         self
     }
 
+    /// The handler for the methods this route has no handler for and the method policy does
+    /// not answer, as `MethodRouter::fallback`: `CONNECT`, `QUERY` and the other extension
+    /// methods the layer [recognizes](crate::ApiErrorLayer::recognize_method), and `OPTIONS`
+    /// when the layer does not answer it ([`answer_options(false)`](super::ApiRouter::answer_options)).
+    ///
+    /// Unlike axum's, it is not asked about `GET`, `POST`, `PUT`, `DELETE`, `PATCH` or `TRACE`
+    /// without a handler here: the declaration is complete, so the policy refuses them (`405`)
+    /// or plans them (`501`), as on every other route. That keeps `Allow` honest: it lists the
+    /// methods routed here, and a method it lists is never one the route then refuses (a
+    /// fallback that answered `DELETE` would have had to be listed, and one that refused it
+    /// could not be). For one handler of every method, use [`any`]; for more methods on one
+    /// handler, [`on`] with a `MethodFilter`.
+    ///
+    /// ```
+    /// use axum::body::Body;
+    /// use http::{Method, Request, StatusCode};
+    /// use tower::ServiceExt;
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = ApiRouter::new()
+    ///     .route("/search", get(|| async { "[]" }).fallback(|| async { "by QUERY" }))
+    ///     .into_service(ApiErrorLayer::new())
+    ///     .unwrap();
+    /// let send = |method: &str| {
+    ///     let req = Request::builder().method(method).uri("/search");
+    ///     app.clone().oneshot(req.body(Body::empty()).unwrap())
+    /// };
+    /// assert_eq!(send("QUERY").await.unwrap().status(), StatusCode::OK);
+    /// let refused = send("DELETE").await.unwrap();
+    /// assert_eq!(refused.status(), StatusCode::METHOD_NOT_ALLOWED);
+    /// assert_eq!(refused.headers()["allow"], "GET, HEAD, OPTIONS");
+    /// # }
+    /// ```
+    ///
+    /// As axum's: a `fallback` after [`layer`](Self::layer) is not wrapped by it (the policy's
+    /// answers on this route then are not either), and on [`any`] it replaces `any`'s handler.
+    /// A route with a fallback and no method routed is refused when the table is built
+    /// ([`ApiRouter::policy`](super::ApiRouter::policy)): axum's meaning, every method to the
+    /// fallback, is [`any`]'s, and here the policy would refuse them all first.
+    pub fn fallback<H, T>(mut self, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        if self.every_method {
+            // `any`'s handler is axum's fallback; axum replaces it, and so the policy, which
+            // allows every method, still holds.
+            self.inner = self.inner.fallback(handler);
+            return self;
+        }
+        let policy = self.answers.get_or_insert_with(PolicyCell::default);
+        let fallback = PolicyFirst {
+            policy: PolicyCell::clone(policy),
+            handler,
+        };
+        self.inner = self.inner.fallback(fallback);
+        self.own_fallback = true;
+        self
+    }
+
     /// `inner` answering every method itself (its fallback is a handler): `any`, a service.
     pub(super) fn every_method(inner: MethodRouter<S>) -> Self {
         Self {
@@ -350,6 +446,7 @@ where
             hints: RouteHints::default(),
             answers: None,
             every_method: true,
+            own_fallback: false,
         }
     }
 
@@ -451,27 +548,33 @@ where
     }
 
     /// Whether the route already has a fallback: the policy's (a [`layer`](Self::layer) put
-    /// it there, to wrap it), or a handler for every method.
+    /// it there, to wrap it), its own ([`fallback`](Self::fallback)), or a handler for every
+    /// method.
     pub(super) fn has_fallback(&self) -> bool {
         self.answers.is_some() || self.every_method
     }
 
-    /// axum's `MethodRouter`, the methods routed and planned, the hints and the fallback's cell.
-    pub(super) fn into_parts(
-        self,
-    ) -> (
-        MethodRouter<S>,
-        Vec<Method>,
-        Vec<Method>,
-        RouteHints,
-        Option<PolicyCell>,
-    ) {
-        (
-            self.inner,
-            self.allowed,
-            self.planned,
-            self.hints,
-            self.answers,
-        )
+    /// axum's `MethodRouter`, what it declares and the fallback's cell.
+    pub(super) fn into_parts(self) -> Parts<S> {
+        Parts {
+            inner: self.inner,
+            allowed: self.allowed,
+            planned: self.planned,
+            hints: self.hints,
+            answers: self.answers,
+            own_fallback: self.own_fallback,
+        }
     }
+}
+
+/// An [`ApiMethodRouter`] taken apart by [`ApiRouter::route`](super::ApiRouter::route).
+pub(super) struct Parts<S> {
+    pub(super) inner: MethodRouter<S>,
+    pub(super) allowed: Vec<Method>,
+    pub(super) planned: Vec<Method>,
+    pub(super) hints: RouteHints,
+    /// Where the route's fallback reads the policy from, once built.
+    pub(super) answers: Option<PolicyCell>,
+    /// The route has a [`fallback`](ApiMethodRouter::fallback) of its own.
+    pub(super) own_fallback: bool,
 }

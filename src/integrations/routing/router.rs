@@ -25,6 +25,8 @@ struct Declared {
     allowed: Vec<Method>,
     planned: Vec<Method>,
     hints: RouteHints,
+    /// A route of the path has a fallback of its own ([`ApiMethodRouter::fallback`]).
+    own_fallback: bool,
 }
 
 /// An axum `Router` and its method policy, declared together: [`into_parts`](Self::into_parts)
@@ -114,29 +116,31 @@ where
     /// # Panics
     ///
     /// Where `axum::Router::route` panics: an invalid path, a method routed twice. And when
-    /// `path` is routed again with an [`ApiMethodRouter::layer`] on the second declaration:
-    /// axum can't merge the two routes' fallbacks (the policy's answers); declare the path's
-    /// methods together before `.layer`, or use [`ApiMethodRouter::route_layer`].
+    /// `path` is routed again with an [`ApiMethodRouter::layer`] or
+    /// [`ApiMethodRouter::fallback`] on the second declaration: axum can't merge the two
+    /// routes' fallbacks (the policy's answers); declare the path's methods together before
+    /// `.layer` and `.fallback`, or use [`ApiMethodRouter::route_layer`].
     #[track_caller]
     pub fn route(mut self, path: &str, methods: ApiMethodRouter<S>) -> Self {
         let known = self.resources.iter().any(|(p, _)| p == path);
         if known && methods.has_fallback() {
             panic!(
-                "`{path}` is routed again with a method router that has a `layer` (or is \
-                 `any`): declare the path's methods in one `ApiMethodRouter` before \
-                 `.layer(..)`, or use `.route_layer(..)`"
+                "`{path}` is routed again with a method router that has a `layer` or a \
+                 `fallback` (or is `any`): declare the path's methods in one `ApiMethodRouter` \
+                 before `.layer(..)` and `.fallback(..)`, or use `.route_layer(..)`"
             );
         }
         // The first declaration of a path carries the policy's answers; axum merges the next
         // ones into it.
         let methods = if known { methods } else { methods.answering() };
-        let (inner, allowed, planned, hints, answers) = methods.into_parts();
-        self.router = self.router.route(path, inner);
-        self.answers.extend(answers);
+        let parts = methods.into_parts();
+        self.router = self.router.route(path, parts.inner);
+        self.answers.extend(parts.answers);
         let declared = Declared {
-            allowed,
-            planned,
-            hints,
+            allowed: parts.allowed,
+            planned: parts.planned,
+            hints: parts.hints,
+            own_fallback: parts.own_fallback,
         };
         self.record(path.to_owned(), declared);
         self
@@ -149,6 +153,7 @@ where
                 known.planned.extend(declared.planned);
                 known.hints.timeout = declared.hints.timeout.or(known.hints.timeout);
                 known.hints.criticality = declared.hints.criticality.or(known.hints.criticality);
+                known.own_fallback |= declared.own_fallback;
             }
             None => self.resources.push((path, declared)),
         }
@@ -455,9 +460,17 @@ where
                 allowed,
                 planned,
                 hints,
+                own_fallback,
             },
         ) in &self.resources
         {
+            if *own_fallback && allowed.is_empty() {
+                let reason = "a method router with a `fallback` and no method routed: the policy \
+                              refuses GET, POST, PUT, DELETE, PATCH and TRACE before a fallback \
+                              is asked, so it would serve none of them; for one handler of every \
+                              method use `any(handler)`, or route a method beside the fallback";
+                return Err(PolicyError::unsupported(path.clone(), reason));
+            }
             // The declaration is complete, so the layer answers every other method's 405
             // itself: no Router call, and the same words as for a refused method anywhere.
             let refused = ROUTABLE
