@@ -75,18 +75,17 @@ async fn main() -> std::io::Result<()> {
     print_tour(addr);
     // The layer wraps the whole Router (not `Router::layer`), so the Router's own 404s and
     // 405s go through it too.
+    // On the signal: refuse new requests (`503 shutting_down`), let the ones in flight finish
+    // (each bounded by its deadline, at most the reports' 10 s), then the graceful shutdown
+    // closes the connections (HTTP/2 clients get their GOAWAY).
+    let grace = settings.timeout.max(Duration::from_secs(10));
+    let watched = drain.clone();
+    let signalled = async move {
+        shutdown.await;
+        println!("draining: {} requests in flight", watched.in_flight());
+    };
     axum::serve(listener, service.into_axum().into_make_service())
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Refuse new requests, let the ones in flight finish (each is bounded by its
-            // deadline, at most the reports' 10 s), then let the server close the connections.
-            drain.trigger();
-            println!("draining: {} requests in flight", drain.in_flight());
-            let grace = settings.timeout.max(Duration::from_secs(10));
-            if tokio::time::timeout(grace, drain.drained()).await.is_err() {
-                println!("drain: grace period over");
-            }
-        })
+        .with_graceful_shutdown(drain.shutdown_on(signalled, grace))
         .await?;
     println!(
         "stopped: {} requests in flight, maintenance {}",
