@@ -535,6 +535,11 @@ impl ApiError {
         }
     }
 
+    /// The `detail` set with [`with_detail`](Self::with_detail), if any.
+    pub(crate) fn own_detail(&self) -> Option<&str> {
+        self.custom.as_ref().and_then(|c| c.detail.as_deref())
+    }
+
     /// An extra member added with [`ApiError::with`].
     pub fn member(&self, key: &str) -> Option<&Value> {
         self.members().find_map(|(k, v)| (k == key).then_some(v))

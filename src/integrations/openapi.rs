@@ -165,6 +165,10 @@ pub struct ErrorResponses {
     shapes: Vec<(String, String, Value)>,
     /// `501`, or `405` under [`planned_as_405`](crate::MethodPolicyBuilder::planned_as_405).
     planned_status: u16,
+    /// The statuses [reworded](crate::ApiErrorLayer::reword) and their messages: the schemas'
+    /// `message` (and, with a problem type base, `title`) follow them.
+    words: Vec<(u16, String)>,
+    titles_follow: bool,
 }
 
 impl ErrorResponses {
@@ -234,7 +238,58 @@ impl ErrorResponses {
                 .policy
                 .as_ref()
                 .map_or(501, |policy| policy.planned_status().as_u16()),
+            words: config
+                .rendering
+                .wording
+                .iter()
+                .map(|w| (w.status.as_u16(), w.message.clone().into_owned()))
+                .collect(),
+            titles_follow: config.rendering.problem_type_base.is_some(),
         }
+    }
+
+    /// The two error schemas, in the layer's words.
+    fn schemas(&self) -> (RefOr<Schema>, RefOr<Schema>) {
+        if self.words.is_empty() {
+            return (ApiError::schema(), Problem::schema());
+        }
+        let error = include_str!("../../schema/error.schema.json");
+        let problem = include_str!("../../schema/problem.schema.json");
+        (
+            from_value(self.reworded(error, false)),
+            from_value(self.reworded(problem, self.titles_follow)),
+        )
+    }
+
+    /// The schema `file` with each reworded status's `message` (and `title`) constant.
+    fn reworded(&self, file: &str, titles: bool) -> Value {
+        let mut schema: Value = serde_json::from_str(file).expect("the schema is JSON");
+        let Some(conditions) = schema.get_mut("allOf").and_then(Value::as_array_mut) else {
+            return schema;
+        };
+        for condition in conditions {
+            let status = condition["if"]["properties"]["status"]["const"].as_u64();
+            let Some((_, message)) = self
+                .words
+                .iter()
+                .find(|(s, _)| Some(u64::from(*s)) == status)
+            else {
+                continue;
+            };
+            let Some(then) = condition["then"]["properties"].as_object_mut() else {
+                continue;
+            };
+            let mut members = vec!["message"];
+            if titles {
+                members.push("title");
+            }
+            for member in members {
+                if then.contains_key(member) {
+                    then.insert(member.to_owned(), serde_json::json!({"const": message}));
+                }
+            }
+        }
+        schema
     }
 
     /// `response` with a content per shape offered, in place of a format's of the same type.
@@ -261,12 +316,13 @@ const REQUEST_TIMEOUT: &str = "ApiErrorRequestTimeout";
 impl Modify for ErrorResponses {
     fn modify(&self, openapi: &mut OpenApi) {
         let components = openapi.components.get_or_insert_with(Components::new);
+        let (error_schema, problem_schema) = self.schemas();
         components
             .schemas
-            .insert(ApiError::name().into_owned(), ApiError::schema());
+            .insert(ApiError::name().into_owned(), error_schema);
         components
             .schemas
-            .insert(Problem::name().into_owned(), Problem::schema());
+            .insert(Problem::name().into_owned(), problem_schema);
         for (_, name, schema) in &self.shapes {
             components
                 .schemas

@@ -5,17 +5,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::header::HeaderName;
-use http::{HeaderValue, Method};
+use http::{HeaderValue, Method, StatusCode};
 use tower_layer::Layer;
 
 use crate::admission::drain::Drain;
 use crate::admission::maintenance::Maintenance;
 use crate::admission::overload::{InFlight, Limit};
+use crate::contract::{catalog, text};
 use crate::methods::policy::MethodPolicy;
 use crate::middleware::config::Config;
 use crate::middleware::service::ApiErrorService;
 use crate::respond::classify::{ClassifyError, DefaultClassifier};
-use crate::respond::settings::{Format, Rendering, SharedRendering};
+use crate::respond::settings::{Format, Rendering, SharedRendering, Wording};
 use crate::respond::shape::offered::Offered;
 use crate::respond::shape::ErrorShape;
 
@@ -484,6 +485,100 @@ impl<C> ApiErrorLayer<C> {
     #[must_use]
     pub fn challenge(self, challenge: HeaderValue) -> Self {
         self.configure_rendering(|r| r.challenge = challenge)
+    }
+
+    /// The request header whose value is echoed as `request_id` (default: `x-request-id`), as
+    /// tower-http's `SetRequestIdLayer` takes it: the first field line that is a safe token of
+    /// at most [`MAX_REQUEST_ID_LEN`](crate::MAX_REQUEST_ID_LEN) characters.
+    ///
+    /// ```
+    /// use http::HeaderName;
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_api_errors::{ApiError, ApiErrorLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let missing = service_fn(|_req: http::Request<()>| async {
+    ///     Err::<http::Response<String>, _>(ApiError::not_found())
+    /// });
+    /// let layer = ApiErrorLayer::new().request_id_header(HeaderName::from_static("x-trace-id"));
+    /// let req = http::Request::get("/").header("x-trace-id", "4f1c2e9a").body(()).unwrap();
+    /// let response = layer.layer(missing).oneshot(req).await.unwrap();
+    /// # use http_body_util::BodyExt;
+    /// let body = response.into_body().collect().await.unwrap().to_bytes();
+    /// let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    /// assert_eq!(body["request_id"], "4f1c2e9a");
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn request_id_header(self, name: HeaderName) -> Self {
+        self.configure_rendering(|r| r.request_id_header = name)
+    }
+
+    /// The team's own words for `status`: its `message` (the document's Message column) and its
+    /// default `detail` (the Explanation column), in every body the layer sends with that
+    /// status, whatever decided it: its own refusals, a handler's `ApiError`, an inner answer.
+    /// A `detail` a handler sets (`with_detail`) stays the handler's. The codes clients switch
+    /// on (`error`) are not words and do not change. With no call, the API document's words.
+    ///
+    /// Texts are held to the schema: an empty one is ignored (with a warning), a `detail`
+    /// longer than [`MAX_DETAIL_CHARS`](crate::MAX_DETAIL_CHARS) characters is cut there. The
+    /// bodies of a reworded status are rendered for each request, not once: a few hundred
+    /// instructions more on that error path. The published JSON Schemas name the document's
+    /// messages; the OpenAPI document of a reworded layer
+    /// ([`ErrorResponses`](crate::openapi::ErrorResponses)) names its own.
+    ///
+    /// ```
+    /// use http::StatusCode;
+    /// use tower::{service_fn, Layer, ServiceExt};
+    /// use tower_api_errors::{ApiError, ApiErrorLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let missing = service_fn(|_req: http::Request<()>| async {
+    ///     Err::<http::Response<String>, _>(ApiError::not_found())
+    /// });
+    /// let layer = ApiErrorLayer::new().reword(
+    ///     StatusCode::NOT_FOUND,
+    ///     "Not Found",
+    ///     "Nothing lives at this address.",
+    /// );
+    /// let response = layer.layer(missing).oneshot(http::Request::new(())).await.unwrap();
+    /// # use http_body_util::BodyExt;
+    /// let body = response.into_body().collect().await.unwrap().to_bytes();
+    /// let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    /// assert_eq!(body["message"], "Not Found");
+    /// assert_eq!(body["detail"], "Nothing lives at this address.");
+    /// assert_eq!(body["error"], "not_found");
+    /// # }
+    /// ```
+    ///
+    /// # Panics
+    ///
+    /// When `status` is not an error status (4xx or 5xx): nothing else has these words.
+    #[must_use]
+    pub fn reword(
+        self,
+        status: StatusCode,
+        message: impl Into<Cow<'static, str>>,
+        detail: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        assert!(
+            status.is_client_error() || status.is_server_error(),
+            "ApiErrorLayer::reword takes an error status (4xx or 5xx), not {status}"
+        );
+        let message = text::bounded(message.into(), "ApiErrorLayer::reword (message)");
+        let detail = text::bounded(detail.into(), "ApiErrorLayer::reword (detail)");
+        self.configure_rendering(|r| {
+            let document = catalog::lookup(status);
+            let wording = Wording {
+                status,
+                message: message.unwrap_or(Cow::Borrowed(document.message)),
+                detail: detail.unwrap_or(Cow::Borrowed(document.explanation)),
+            };
+            r.wording.retain(|w| w.status != status);
+            r.wording.push(wording);
+        })
     }
 
     /// Replaces the classifier that turns inner service errors into responses. It is cloned

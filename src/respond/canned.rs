@@ -67,7 +67,9 @@ impl Canned {
                 return body.clone();
             }
         }
-        let (body, shared) = write_shaped(shape, &self.error, self.error.headers(), ctx);
+        // In the document's words: a layer that rewords the status does not send canned bodies.
+        let words = Rendering::defaults();
+        let (body, shared) = write_shaped(shape, &self.error, self.error.headers(), ctx, words);
         if shared {
             let mut shaped = self.shaped.write().unwrap_or_else(PoisonError::into_inner);
             shaped.retain(|(s, _)| s.strong_count() > 0);
@@ -137,7 +139,10 @@ pub(crate) fn default_in(shape: &Offered, status: StatusCode, ctx: &RequestConte
     if let (Some(body), None) = (kept.get(), ctx.request_id()) {
         return body.clone();
     }
-    let (body, shared) = write_shaped(shape, &ApiError::new(status), &HeaderMap::new(), ctx);
+    // In the document's words: a layer that rewords the status does not send these.
+    let error = ApiError::new(status);
+    let words = Rendering::defaults();
+    let (body, shared) = write_shaped(shape, &error, &HeaderMap::new(), ctx, words);
     if shared {
         let _ = kept.set(body.clone());
     }

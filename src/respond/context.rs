@@ -13,9 +13,6 @@ use crate::respond::observe::events_enabled;
 use crate::respond::settings::{Format, Rendering};
 use crate::respond::shape::offered::Offered;
 
-// A static, not a const: a const would build and drop a `HeaderName` at every use.
-static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
-
 /// The longest `x-request-id` echoed in `request_id`.
 pub const MAX_REQUEST_ID_LEN: usize = 64;
 
@@ -48,7 +45,11 @@ impl RequestContext {
             } else {
                 negotiate_shape(rendering, headers)
             };
-            (format, shape, request_id(headers))
+            (
+                format,
+                shape,
+                request_id(headers, &rendering.request_id_header),
+            )
         };
         Self {
             format,
@@ -128,10 +129,10 @@ fn original_path<B>(req: &Request<B>) -> Option<PathAndQuery> {
 /// after the client's does not hide it, and an unsafe line does not hide a safe one. Only short
 /// tokens are echoed: no control characters, quotes or markup can come back. Keeping it is a
 /// reference count, not a copy.
-fn request_id(headers: &HeaderMap) -> Option<HeaderValue> {
+fn request_id(headers: &HeaderMap, name: &HeaderName) -> Option<HeaderValue> {
     let safe = |b: &u8| b.is_ascii_alphanumeric() || b"-_.:+/=".contains(b);
     headers
-        .get_all(&X_REQUEST_ID)
+        .get_all(name)
         .iter()
         .find(|v| {
             let v = v.as_bytes();
@@ -151,7 +152,8 @@ mod tests {
             for value in values {
                 headers.append("x-request-id", HeaderValue::from_bytes(value).unwrap());
             }
-            request_id(&headers).map(|v| v.to_str().unwrap().to_owned())
+            request_id(&headers, &HeaderName::from_static("x-request-id"))
+                .map(|v| v.to_str().unwrap().to_owned())
         };
         assert_eq!(id(&[b"4f1c2e9a"]).as_deref(), Some("4f1c2e9a"));
         assert_eq!(id(&[b"a\"b"]), None);

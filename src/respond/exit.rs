@@ -152,6 +152,10 @@ pub(crate) fn exit(
 /// A canned refusal for the request of `ctx`: as rendered once (in its shape, once per shape),
 /// unless the request asks for a problem document or echoes an `x-request-id`.
 fn refusal(canned: &Canned, ctx: &RequestContext, rendering: &Rendering) -> Response<ErrorBody> {
+    if rendering.rewords(canned.error().status()) {
+        // Rendered once in the document's words: in the layer's own, rendered for the request.
+        return on_head(canned.error().clone(), fresh_parts(), ctx, rendering);
+    }
     let (mut headers, json) = if let Some(shape) = ctx.shape(rendering) {
         let json = canned.shaped(shape, ctx);
         let mut headers = canned.headers().clone();
@@ -235,6 +239,11 @@ fn inner_default(
     rendering: &Rendering,
 ) -> Response<ErrorBody> {
     let status = parts.status;
+    if rendering.rewords(status) {
+        // The defaults rendered once are in the document's words.
+        strip_representation(&mut parts);
+        return finish(&ApiError::new(status), parts, ctx, rendering);
+    }
     if parts.headers.is_empty() && ctx.is_plain() && status != StatusCode::UNAUTHORIZED {
         // The usual case (axum's empty 404, a deadline, a panic): a head rendered once.
         let body = default_body(status);

@@ -23,7 +23,7 @@ pub(crate) fn write_body(
     rendering: &Rendering,
 ) -> Bytes {
     match ctx.shape(rendering) {
-        Some(shape) => write_shaped(shape, error, headers, ctx).0,
+        Some(shape) => write_shaped(shape, error, headers, ctx, rendering).0,
         None => write_document(error, headers, ctx, rendering),
     }
 }
@@ -34,8 +34,10 @@ pub(crate) fn write_shaped(
     error: &ApiError,
     headers: &HeaderMap,
     ctx: &RequestContext,
+    rendering: &Rendering,
 ) -> (Bytes, bool) {
-    let facts = ErrorFacts::new(error, headers, ctx.instance_path(), ctx.request_id());
+    let words = (rendering.message_of(error), rendering.detail_of(error));
+    let facts = ErrorFacts::new(error, words, headers, ctx.instance_path(), ctx.request_id());
     let mut shared = false;
     let body = with_scratch(|buf| shared = shape.write(&facts, buf));
     (body, shared)
@@ -52,13 +54,14 @@ fn write_document(
         let mut out = JsonObject::new(buf);
         let status = error.status();
         let code = status.as_u16();
+        let (message, detail) = (rendering.message_of(error), rendering.detail_of(error));
         match ctx.format {
             Format::Json => {
                 out.raw("ok", b"false");
                 out.number("status", u64::from(code));
                 out.string("error", error.code());
-                out.string("message", error.message());
-                out.string("detail", error.detail());
+                out.string("message", message);
+                out.string("detail", detail);
             }
             Format::Problem => {
                 match rendering.problem_type_base.as_deref() {
@@ -67,18 +70,18 @@ fn write_document(
                 }
                 // RFC 9457 §4.2.1: with `about:blank`, the title is the reason phrase.
                 let title = match rendering.problem_type_base {
-                    None => status.canonical_reason().unwrap_or(error.message()),
-                    Some(_) => error.message(),
+                    None => status.canonical_reason().unwrap_or(message),
+                    Some(_) => message,
                 };
                 out.string("title", title);
                 out.number("status", u64::from(code));
-                out.string("detail", error.detail());
+                out.string("detail", detail);
                 if let Some(path) = ctx.instance_path() {
                     out.string("instance", path);
                 }
                 out.raw("ok", b"false");
                 out.string("error", error.code());
-                out.string("message", error.message());
+                out.string("message", message);
             }
         }
         if matches!(code, 405 | 501) && headers.contains_key(ALLOW) {

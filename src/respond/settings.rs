@@ -4,9 +4,11 @@ use std::borrow::Cow;
 use std::ops::Deref;
 use std::sync::Arc;
 
-use http::HeaderValue;
+use http::header::HeaderName;
+use http::{HeaderValue, StatusCode};
 
 use crate::respond::shape::offered::Offered;
+use crate::ApiError;
 
 /// How error bodies are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -55,6 +57,19 @@ pub(crate) struct Rendering {
     pub(crate) challenge: HeaderValue,
     /// Whether an inner `405` to `OPTIONS` becomes `204` with `Allow`, and `Allow` lists it.
     pub(crate) answer_options: bool,
+    /// The request header whose safe value is echoed as `request_id`.
+    pub(crate) request_id_header: HeaderName,
+    /// The team's own words for some statuses, in place of the API document's.
+    pub(crate) wording: Vec<Wording>,
+}
+
+/// A status's `message` and default `detail`, reworded by
+/// [`ApiErrorLayer::reword`](crate::ApiErrorLayer::reword).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Wording {
+    pub(crate) status: StatusCode,
+    pub(crate) message: Cow<'static, str>,
+    pub(crate) detail: Cow<'static, str>,
 }
 
 /// The default `WWW-Authenticate` challenge of a 401.
@@ -69,6 +84,8 @@ static DEFAULT: Rendering = Rendering {
     problem_type_base: None,
     challenge: HeaderValue::from_static("Bearer"),
     answer_options: true,
+    request_id_header: HeaderName::from_static("x-request-id"),
+    wording: Vec::new(),
 };
 
 impl Default for Rendering {
@@ -81,6 +98,33 @@ impl Rendering {
     /// The default settings, without a copy.
     pub(crate) fn defaults() -> &'static Self {
         &DEFAULT
+    }
+
+    /// Whether `status` has words of the layer's own: its bodies rendered once with the
+    /// document's words (canned refusals, each status's default) are not sent then.
+    #[inline]
+    pub(crate) fn rewords(&self, status: StatusCode) -> bool {
+        !self.wording.is_empty() && self.wording.iter().any(|w| w.status == status)
+    }
+
+    /// The `message` of `error` in this layer's words.
+    pub(crate) fn message_of<'e>(&'e self, error: &'e ApiError) -> &'e str {
+        match self.wording_of(error.status()) {
+            Some(wording) => &wording.message,
+            None => error.message(),
+        }
+    }
+
+    /// The `detail` of `error`: its own, or its status's default in this layer's words.
+    pub(crate) fn detail_of<'e>(&'e self, error: &'e ApiError) -> &'e str {
+        match (error.own_detail(), self.wording_of(error.status())) {
+            (None, Some(wording)) => &wording.detail,
+            _ => error.detail(),
+        }
+    }
+
+    fn wording_of(&self, status: StatusCode) -> Option<&Wording> {
+        self.wording.iter().find(|w| w.status == status)
     }
 
     /// The shape at `place` in `shapes` (from 1; 0 is none).

@@ -36,6 +36,9 @@ use crate::{ApiError, MAX_RETRY_AFTER};
 #[derive(Debug)]
 pub struct ErrorFacts<'a> {
     error: &'a ApiError,
+    /// `message` and `detail` in the layer's words.
+    message: &'a str,
+    detail: &'a str,
     headers: &'a HeaderMap,
     path: Option<&'a str>,
     request_id: Option<&'a str>,
@@ -47,12 +50,15 @@ pub struct ErrorFacts<'a> {
 impl<'a> ErrorFacts<'a> {
     pub(crate) fn new(
         error: &'a ApiError,
+        (message, detail): (&'a str, &'a str),
         headers: &'a HeaderMap,
         path: Option<&'a str>,
         request_id: Option<&'a str>,
     ) -> Self {
         Self {
             error,
+            message,
+            detail,
             headers,
             path,
             request_id,
@@ -76,14 +82,16 @@ impl<'a> ErrorFacts<'a> {
         self.error.code()
     }
 
-    /// The API document's message for the status.
-    pub fn message(&self) -> &'static str {
-        self.error.message()
+    /// The message for the status: the API document's, or the layer's own words
+    /// ([`reword`](crate::ApiErrorLayer::reword)).
+    pub fn message(&self) -> &'a str {
+        self.message
     }
 
-    /// The detail: the one set, or the API document's explanation for the status.
+    /// The detail: the one set, or the status's default (the API document's explanation, or
+    /// the layer's own words).
     pub fn detail(&self) -> &'a str {
-        self.error.detail()
+        self.detail
     }
 
     /// Whether the same request may succeed later.
