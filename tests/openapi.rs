@@ -118,8 +118,14 @@ fn every_operation_gets_what_the_layer_may_answer() {
         unavailable["headers"]["Retry-After"]["schema"],
         json!({"type": "string", "pattern": "^[0-9]+$"})
     );
+    // Sent with every such answer: required (issue 19, item 7).
+    assert_eq!(unavailable["headers"]["Retry-After"]["required"], true);
     let unauthorized = &doc["components"]["responses"]["ApiErrorUnauthorized"];
     assert!(unauthorized["headers"]["WWW-Authenticate"].is_object());
+    assert_eq!(
+        unauthorized["headers"]["WWW-Authenticate"]["required"],
+        true
+    );
 }
 
 #[test]
@@ -141,6 +147,7 @@ fn each_planned_method_is_an_operation_answering_501() {
         "^no-store$"
     );
     // The resource's own Allow.
+    assert_eq!(planned["headers"]["Allow"]["required"], true);
     assert_eq!(
         planned["headers"]["Allow"]["schema"]["pattern"],
         "^GET, HEAD, OPTIONS$"

@@ -535,15 +535,30 @@ fn documented(narrowed: &Value, description: &str, headers: &[(&str, &str, Objec
     let mut response = ResponseBuilder::new()
         .description(description)
         .content("application/json", json)
-        .content("application/problem+json", problem);
+        .content("application/problem+json", problem)
+        .build();
+    if headers.is_empty() {
+        return response;
+    }
+    // The layer sends each of these headers with every such answer, so each is `required`
+    // (OpenAPI's Header Object takes it, as a Parameter Object does); utoipa 5's `Header` has no
+    // field for it, so the response's headers are written as the JSON they serialize to, under
+    // the key the Response Object gives them (its `headers` map stays empty, and unwritten).
+    let mut documented = serde_json::Map::new();
     for (name, description, schema) in headers {
         let header = HeaderBuilder::new()
             .schema(schema.clone())
             .description(Some(*description))
             .build();
-        response = response.header(*name, header);
+        let mut header = serde_json::to_value(header).expect("a header serializes");
+        header["required"] = Value::Bool(true);
+        documented.insert((*name).to_owned(), header);
     }
-    response.build()
+    response
+        .extensions
+        .get_or_insert_with(Default::default)
+        .insert("headers".to_owned(), Value::Object(documented));
+    response
 }
 
 /// `{"allOf": [{"$ref": schema}, narrowed]}`.
