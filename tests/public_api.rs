@@ -8,10 +8,11 @@ use axum::body::Body;
 use axum::Router;
 use http::Request;
 use tower::{Layer, Service};
-use tower_api_errors::{
-    AdaptiveConcurrency, ApiError, ApiErrorLayer, ApiErrorService, Drain, InFlight, Maintenance,
-    MethodPolicy, PolicyError, ResponseBody, ResponseFuture,
-};
+use tower_api_errors::body::ResponseBody;
+use tower_api_errors::future::ResponseFuture;
+use tower_api_errors::overload::{AdaptiveConcurrency, Drain, InFlight, Maintenance};
+use tower_api_errors::policy::{MethodPolicy, PolicyError};
+use tower_api_errors::{ApiError, ApiErrorLayer, ApiErrorService};
 
 fn send_sync<T: Send + Sync + 'static>() {}
 fn send<T: Send + 'static>() {}
@@ -57,4 +58,27 @@ fn futures_and_bodies_are_debug_whatever_they_wrap() {
     assert!(debug(&service).starts_with("ApiErrorService"));
     let response: http::Response<ResponseBody<Body>> = ApiError::not_found().into();
     assert!(debug(response.body()).contains("error"));
+}
+
+/// `use tower_api_errors::*` brings no name that shadows a dependency's: `Json` is
+/// `extract::Json` and `BoxError` `classify::BoxError`, so beside `use axum::*` they are axum's, and the crates the users of this one
+/// name too (`http`, `tower`, `axum`, `serde_json`…) still resolve after the glob.
+mod glob_import_beside_axum {
+    #![allow(unused_imports)]
+    #![deny(ambiguous_glob_imports)]
+    use axum::*;
+    use tower_api_errors::*;
+
+    #[test]
+    fn axum_s_names_and_the_dependencies_resolve() {
+        let _: Json<u8> = Json(1);
+        let _: Router = Router::new();
+        let _ = http::StatusCode::OK;
+        let _ = serde_json::json!({});
+        let _ = bytes::Bytes::new();
+        let _ = tower::service_fn(|()| async { Ok::<_, BoxError>(()) }); // axum's: this crate's is `classify::BoxError`
+        let _: ApiErrorLayer = ApiErrorLayer::new();
+        let _: ApiError = ApiError::not_found();
+        let _ = Format::Json;
+    }
 }

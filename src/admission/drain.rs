@@ -30,7 +30,8 @@ use crate::ApiError;
 /// use axum::{routing::get, Router};
 /// use http::Request;
 /// use tower::{Layer, ServiceExt};
-/// use tower_api_errors::{ApiErrorLayer, Drain};
+/// use tower_api_errors::overload::Drain;
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
@@ -92,7 +93,7 @@ impl Drain {
     /// once it had been cloned).
     ///
     /// ```compile_fail
-    /// let drain = tower_api_errors::Drain::new();
+    /// let drain = tower_api_errors::overload::Drain::new();
     /// let _ = drain.clone().retry_after(std::time::Duration::from_secs(5));
     /// ```
     #[must_use]
@@ -126,7 +127,8 @@ impl Drain {
     /// use std::time::Duration;
     /// use axum::{routing::get, Router, ServiceExt};
     /// use tower::Layer;
-    /// use tower_api_errors::{ApiErrorLayer, Drain};
+    /// use tower_api_errors::overload::Drain;
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// # async fn run() -> std::io::Result<()> {
     /// let drain = Drain::new();

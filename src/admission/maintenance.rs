@@ -20,7 +20,8 @@ use crate::ApiError;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_api_errors::{ApiErrorLayer, Maintenance};
+/// use tower_api_errors::overload::Maintenance;
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// let maintenance = Maintenance::builder()
 ///     .retry_after(Duration::from_secs(120))
@@ -56,7 +57,7 @@ struct Shared {
 /// (it once panicked at run time):
 ///
 /// ```compile_fail
-/// let switch = tower_api_errors::Maintenance::new();
+/// let switch = tower_api_errors::overload::Maintenance::new();
 /// let _ = switch.clone().bypass("/health");
 /// ```
 #[derive(Debug, Clone)]
@@ -158,7 +159,7 @@ impl Maintenance {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tower_api_errors::Maintenance;
+    /// use tower_api_errors::overload::Maintenance;
     ///
     /// let maintenance = Maintenance::builder()
     ///     .retry_after(Duration::from_secs(120))

@@ -60,7 +60,8 @@ pub(crate) fn poll_watching_body<T>(poll: impl FnOnce() -> T) -> (T, bool) {
 /// use http_body::{Body, Frame};
 /// use http_body_util::{BodyExt, Full};
 /// use tower::{service_fn, ServiceBuilder, ServiceExt};
-/// use tower_api_errors::{ApiErrorLayer, SlowClientLayer, WatchedBody};
+/// use tower_api_errors::overload::{SlowClientLayer, WatchedBody};
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// /// A client that sends its headers and then nothing.
 /// struct Stalled;

@@ -23,7 +23,7 @@ use crate::contract::text;
 /// rendering uses them. `errors` is set only through
 /// [`ApiError::with_field_errors`](crate::ApiError::with_field_errors), so that it always has
 /// the documented shape; `planned` only by a method policy's
-/// [`planned_as_405`](crate::MethodPolicyBuilder::planned_as_405), so that it is always `true`.
+/// [`planned_as_405`](crate::policy::MethodPolicyBuilder::planned_as_405), so that it is always `true`.
 pub const RESERVED_MEMBERS: &[&str] = &[
     "ok",
     "status",
@@ -332,7 +332,7 @@ impl ApiError {
     ///
     /// For 5xx errors, keep internal text (error messages, paths) out of it: it is sent.
     ///
-    /// A detail is at most [`MAX_DETAIL_CHARS`](crate::MAX_DETAIL_CHARS) (2 048) characters, as
+    /// A detail is at most [`MAX_DETAIL_CHARS`](crate::body::MAX_DETAIL_CHARS) (2 048) characters, as
     /// the schemas say: a longer one is cut there, on a character boundary, ending in `…` (and
     /// the call logged as a warning); an empty one is ignored.
     ///
@@ -504,7 +504,7 @@ impl ApiError {
     /// assert_eq!(error.detail(), "An error occurred on our side.");
     /// ```
     #[must_use]
-    pub fn with_source(mut self, source: impl Into<crate::BoxError>) -> Self {
+    pub fn with_source(mut self, source: impl Into<crate::classify::BoxError>) -> Self {
         self.custom().source = Some(Arc::from(source.into()));
         self
     }

@@ -3,7 +3,7 @@
 //! Each item names one place in the request's JSON content with a JSON Pointer (RFC 6901:
 //! `/address/city`, `/items/0`; `""` is the whole document) and says what is wrong there. The
 //! shape is RFC 9457's example of validation errors (§3), with the pointer written plainly
-//! rather than as a URI fragment. [`Json`](crate::Json) fills it when a body does not
+//! rather than as a URI fragment. [`Json`](crate::extract::Json) fills it when a body does not
 //! deserialize; [`ApiError::invalid_params`] is for the rules a handler checks itself.
 
 use std::borrow::Cow;
@@ -35,7 +35,7 @@ pub struct FieldError {
 }
 
 /// A field error's `detail` as the schemas allow it: at most
-/// [`MAX_DETAIL_CHARS`](crate::MAX_DETAIL_CHARS) characters, and never empty (an empty one
+/// [`MAX_DETAIL_CHARS`](crate::body::MAX_DETAIL_CHARS) characters, and never empty (an empty one
 /// would say nothing).
 fn field_detail(detail: Cow<'static, str>) -> Cow<'static, str> {
     crate::contract::text::bounded(detail, "FieldError::new")
@@ -134,7 +134,7 @@ impl ApiError {
     /// `422 invalid_params`: the content is well-formed JSON of the right shape, but values in
     /// it break the rules the handler checks (RFC 9110 §15.5.21). `errors` lists each problem.
     ///
-    /// A body that does not even deserialize is a `400` from [`Json`](crate::Json): the
+    /// A body that does not even deserialize is a `400` from [`Json`](crate::extract::Json): the
     /// request is malformed. A `422` says "well-formed, but I won't process these values", so
     /// a client can tell "fix your serializer" from "fix your input".
     ///

@@ -86,7 +86,7 @@ impl Resource {
 ///
 /// ```
 /// use http::Method;
-/// use tower_api_errors::{MethodPolicy, PolicyErrorKind, Resource};
+/// use tower_api_errors::policy::{MethodPolicy, PolicyErrorKind, Resource};
 ///
 /// let error = MethodPolicy::builder()
 ///     .resource("/notes/{id}", Resource::allow([Method::GET]))
@@ -192,7 +192,7 @@ impl MethodPolicyBuilder {
     ///
     /// ```
     /// use http::Method;
-    /// use tower_api_errors::{MethodPolicy, Resource};
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
     ///
     /// let v1 = MethodPolicy::builder()
     ///     .resource("/items", Resource::allow([Method::GET]).plan([Method::POST]))
@@ -242,7 +242,8 @@ impl MethodPolicyBuilder {
     /// ```
     /// use http::{Method, StatusCode};
     /// use tower::{service_fn, Layer, ServiceExt};
-    /// use tower_api_errors::{ApiErrorLayer, MethodPolicy, Resource};
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
@@ -376,7 +377,7 @@ impl MethodPolicyBuilder {
 ///
 /// ```
 /// use http::Method;
-/// use tower_api_errors::{MethodPolicy, Resource};
+/// use tower_api_errors::policy::{MethodPolicy, Resource};
 ///
 /// let policy = MethodPolicy::builder()
 ///     .resource("/reports/{id}/result", Resource::allow([Method::GET]).refuse([Method::POST]))
@@ -390,7 +391,7 @@ impl MethodPolicyBuilder {
 ///
 /// ```
 /// use http::Method;
-/// use tower_api_errors::{MethodPolicy, Resource};
+/// use tower_api_errors::policy::{MethodPolicy, Resource};
 ///
 /// let error = MethodPolicy::builder()
 ///     .resource("/payments", Resource::allow([Method::GET]).plan([Method::GET]))
@@ -606,6 +607,7 @@ impl MethodPolicy {
     }
 
     /// Each resource's pattern, allowed and planned methods, and `Allow`, in the order declared.
+    #[cfg(any(feature = "testing", feature = "utoipa"))]
     pub(crate) fn resources(
         &self,
     ) -> impl Iterator<Item = (&str, &[Method], &[Method], &HeaderValue)> {

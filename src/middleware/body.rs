@@ -9,7 +9,8 @@ use http::Response;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use crate::{ApiError, ErrorBody};
+use crate::respond::error_body::ErrorBody;
+use crate::ApiError;
 
 pin_project! {
     /// The response body of [`ApiErrorService`](crate::ApiErrorService): the inner service's

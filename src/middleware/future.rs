@@ -15,6 +15,7 @@ use tokio::time::Sleep;
 
 use crate::admission::overload::Permit;
 use crate::admission::slow_client::{poll_watching_body, watching};
+use crate::classify::BoxError;
 use crate::middleware::body::ResponseBody;
 use crate::respond::classify::ClassifyError;
 use crate::respond::context::RequestContext;
@@ -23,7 +24,6 @@ use crate::respond::exit::{exit, Answer};
 use crate::respond::normalize::{normalize, Normalized};
 use crate::respond::observe::log_panic;
 use crate::respond::settings::Rendering;
-use crate::BoxError;
 
 pin_project! {
     /// Response future of [`ApiErrorService`](crate::ApiErrorService).
@@ -76,7 +76,7 @@ pub(crate) struct Running<C> {
     /// the table forgot a method the service has (`ctx` then holds the path).
     pub(crate) unlisted: bool,
     /// The inner future's last `Pending` was a wait for the request body (see
-    /// [`SlowClientLayer`](crate::SlowClientLayer)).
+    /// [`SlowClientLayer`](crate::overload::SlowClientLayer)).
     pub(crate) waiting_for_body: bool,
     // Held until the response head is out, or the future is dropped.
     pub(crate) _permit: Option<Permit>,

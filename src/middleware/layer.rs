@@ -27,7 +27,9 @@ use crate::respond::shape::ErrorShape;
 /// ```
 /// use std::time::Duration;
 /// use http::Method;
-/// use tower_api_errors::{ApiErrorLayer, Limit, Maintenance, MethodPolicy, Resource};
+/// use tower_api_errors::overload::{Limit, Maintenance};
+/// use tower_api_errors::policy::{MethodPolicy, Resource};
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// let policy = MethodPolicy::builder()
 ///     .resource("/payments", Resource::allow([Method::GET]).plan([Method::POST]))
@@ -95,7 +97,7 @@ impl<C> ApiErrorLayer<C> {
     /// response head; a streaming body after the head is not bounded. Blocking work a handler
     /// does without awaiting (before its first `.await`, or between two) cannot be interrupted
     /// by any future-based timeout: keep it off the async threads (`spawn_blocking`). Needs a
-    /// tokio runtime with its time driver. With [`SlowClientLayer`](crate::SlowClientLayer)
+    /// tokio runtime with its time driver. With [`SlowClientLayer`](crate::overload::SlowClientLayer)
     /// inside, a deadline that passes while the handler waits for the request body is `408`.
     ///
     /// ```
@@ -127,7 +129,8 @@ impl<C> ApiErrorLayer<C> {
     ///
     /// ```
     /// use tower::Layer;
-    /// use tower_api_errors::{ApiErrorLayer, Limit};
+    /// use tower_api_errors::overload::Limit;
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// let base = ApiErrorLayer::new().limit(Limit::fixed(1));
     /// # let ok = || tower::service_fn(|_req: http::Request<()>| async {
@@ -165,7 +168,7 @@ impl<C> ApiErrorLayer<C> {
     /// Deadlines: a timeout per resource, an inbound deadline header that shortens it, and
     /// admission that refuses at once a request whose deadline is already too short.
     ///
-    /// A request's deadline is, in order: the [resource's timeout](crate::Resource::timeout) in
+    /// A request's deadline is, in order: the [resource's timeout](crate::policy::Resource::timeout) in
     /// the route table, else the [layer's](crate::ApiErrorLayer::timeout); then, when the layer
     /// reads a [deadline header](Self::deadline_header) and the request has one,
     /// the smaller of that and the header's value. A client can only shorten the server's
@@ -176,7 +179,7 @@ impl<C> ApiErrorLayer<C> {
     ///
     /// # Deadline-aware admission: 504, not 503
     ///
-    /// With the [adaptive limit](crate::AdaptiveConcurrency), the layer knows each resource's
+    /// With the [adaptive limit](crate::overload::AdaptiveConcurrency), the layer knows each resource's
     /// latency with no queue. A request whose deadline is shorter than its resource's (or zero)
     /// is refused at once, before it takes a place or any work is done, with
     /// `504 gateway_timeout` and `retryable: false`: the same answer the client would get after
@@ -192,7 +195,8 @@ impl<C> ApiErrorLayer<C> {
     /// use axum::{routing::get, Router};
     /// use http::{HeaderName, Method, Request};
     /// use tower::{Layer, ServiceExt};
-    /// use tower_api_errors::{ApiErrorLayer, MethodPolicy, Resource};
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
@@ -337,8 +341,8 @@ impl<C> ApiErrorLayer<C> {
     }
 
     /// The shape of error bodies when the request's `Accept` does not choose, and a choice when
-    /// it names the shape's media type: a company envelope, [`Aip193`](crate::Aip193),
-    /// [`JsonApi`](crate::JsonApi), any [`ErrorShape`]. Every error response the layer sends
+    /// it names the shape's media type: a company envelope, [`Aip193`](crate::shape::Aip193),
+    /// [`JsonApi`](crate::shape::JsonApi), any [`ErrorShape`]. Every error response the layer sends
     /// is written in it, whatever decided it; a client that asks for `application/json` or
     /// `application/problem+json` still gets the document's body, unless the shape's media
     /// type is that one (a company envelope as `application/json` takes its place).
@@ -346,7 +350,8 @@ impl<C> ApiErrorLayer<C> {
     /// ```
     /// use serde_json::json;
     /// use tower::{service_fn, Layer, ServiceExt};
-    /// use tower_api_errors::{shape_fn, ApiError, ApiErrorLayer, ErrorFacts};
+    /// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+    /// use tower_api_errors::{ApiError, ApiErrorLayer};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
@@ -379,7 +384,8 @@ impl<C> ApiErrorLayer<C> {
     /// offered with the media type of the default format takes its place.
     ///
     /// ```
-    /// use tower_api_errors::{Aip193, ApiErrorLayer, JsonApi};
+    /// use tower_api_errors::shape::{Aip193, JsonApi};
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// // `application/json` the document's body, `application/problem+json` RFC 9457, and:
     /// let layer = ApiErrorLayer::new()

@@ -12,6 +12,7 @@ use tower_service::Service;
 
 use crate::admission::deadline;
 use crate::admission::overload::{InFlight, RouteHints, Shed};
+use crate::classify::BoxError;
 use crate::contract::method_id::MethodId;
 use crate::methods::policy::Decision;
 use crate::methods::recognized;
@@ -24,7 +25,7 @@ use crate::respond::error_body::ErrorBody;
 use crate::respond::exit::{exit, Answer};
 use crate::respond::observe::{log_panic, ShedReason};
 use crate::respond::settings::Rendering;
-use crate::{ApiError, BoxError};
+use crate::ApiError;
 
 /// The service [`ApiErrorLayer`](crate::ApiErrorLayer) makes. It never fails: every error
 /// becomes a response.

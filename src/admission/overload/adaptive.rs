@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// Settings of the adaptive in-flight limit
-/// ([`Limit::adaptive`](crate::Limit::adaptive)).
+/// ([`Limit::adaptive`](crate::overload::Limit::adaptive)).
 /// The defaults need no tuning; the bounds are there to cap what a misbehaving measurement can
 /// do. Every value is clamped to a sane range rather than refused.
 ///
@@ -68,7 +68,7 @@ use std::time::Duration;
 /// A refusal's `Retry-After` is the time the resource's requests in flight take to drain at
 /// its recent completion rate (by Little's law, about its latency under load): when a place
 /// frees for a new request. It is at least the limit's
-/// [`retry_after`](crate::Limit::retry_after), never under 1 s (sooner invites a retry
+/// [`retry_after`](crate::overload::Limit::retry_after), never under 1 s (sooner invites a retry
 /// storm) nor over a minute, and spread over `[base, 2 × base]` so that refused clients do not
 /// come back in step. How often clients come back does not enter it: a client retrying in a
 /// tight loop does not make the polite ones wait longer.
@@ -82,7 +82,8 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, InFlight, Limit};
+/// use tower_api_errors::overload::{AdaptiveConcurrency, InFlight, Limit};
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// let limit = Limit::adaptive(AdaptiveConcurrency::default().min_limit(2).max_limit(256));
 /// let layer = ApiErrorLayer::new().timeout(Duration::from_secs(2)).limit(limit);
@@ -129,7 +130,7 @@ impl AdaptiveConcurrency {
     /// The lowest limit of each resource (default 1; clamped to 1 ..= 1 000 000).
     ///
     /// ```
-    /// use tower_api_errors::{AdaptiveConcurrency, InFlight, Limit};
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, InFlight, Limit};
     ///
     /// // Clamped, never a panic nor an unbounded limit: at most `max_limit`.
     /// let gauge = InFlight::new(Limit::adaptive(
@@ -187,7 +188,8 @@ impl AdaptiveConcurrency {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, Limit};
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, Limit};
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// // "Never" is a day: the layer builds, and the baseline still follows a slower service.
     /// let never = AdaptiveConcurrency::default().probe_interval(Duration::MAX);

@@ -93,7 +93,8 @@ impl InFlight {
     ///
     /// ```
     /// use tower::Layer;
-    /// use tower_api_errors::{ApiErrorLayer, InFlight, Limit};
+    /// use tower_api_errors::overload::{InFlight, Limit};
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// let shared = InFlight::new(Limit::fixed(64));
     /// let public = ApiErrorLayer::new().shared_limit(shared.clone());
@@ -193,7 +194,7 @@ impl InFlight {
 
     /// The limit now: the fixed one, or where the adaptive controllers have put it (the sum of
     /// the resources' limits, at most the cap; `usize::MAX` when the layer only counts, for a
-    /// [`Drain`](crate::Drain)).
+    /// [`Drain`](crate::overload::Drain)).
     #[must_use]
     pub fn limit(&self) -> usize {
         let shared = &*self.shared;
@@ -234,7 +235,9 @@ impl InFlight {
     /// ```
     /// use http::Method;
     /// use tower::Layer;
-    /// use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, InFlight, Limit, MethodPolicy, Resource};
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, InFlight, Limit};
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// let policy = MethodPolicy::builder()
     ///     .resource("/payments", Resource::allow([Method::GET]))

@@ -15,13 +15,14 @@ use super::adaptive::AdaptiveConcurrency;
 /// makes (each [`Layer::layer`](tower_layer::Layer::layer) call) counts on its own, as with
 /// tower's `ConcurrencyLimitLayer`: two layers derived from one base configuration never
 /// share a place by accident. To share one count on purpose (one cap over a public and an
-/// admin router), make the handle, [`InFlight::new`](crate::InFlight::new), and give each
+/// admin router), make the handle, [`InFlight::new`](crate::overload::InFlight::new), and give each
 /// layer a clone with [`ApiErrorLayer::shared_limit`](crate::ApiErrorLayer::shared_limit), as
 /// tower's `GlobalConcurrencyLimitLayer` takes its semaphore.
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, Limit};
+/// use tower_api_errors::overload::{AdaptiveConcurrency, Limit};
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// let fixed = ApiErrorLayer::new().limit(Limit::fixed(256).retry_after(Duration::from_secs(2)));
 /// let adaptive = ApiErrorLayer::new().limit(Limit::adaptive(AdaptiveConcurrency::default()));
@@ -64,7 +65,7 @@ impl Limit {
     /// without shedding the others. Over it, `503 overloaded` at once, with a `Retry-After`
     /// from the resource's drain rate (at least [`retry_after`](Self::retry_after), 1 s to a
     /// minute). Critical requests are never refused, sheddable ones first
-    /// ([`Criticality`](crate::Criticality)).
+    /// ([`Criticality`](crate::overload::Criticality)).
     ///
     /// The resources are those of the route table the layer has when it makes its service (so
     /// [`ApiRouter::into_service`](crate::routing::ApiRouter::into_service) works).
@@ -84,7 +85,7 @@ impl Limit {
         self
     }
 
-    /// No limit: only counts (for a [`Drain`](crate::Drain) without a limit).
+    /// No limit: only counts (for a [`Drain`](crate::overload::Drain) without a limit).
     pub(crate) fn counting() -> Self {
         Self::fixed(usize::MAX)
     }

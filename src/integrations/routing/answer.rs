@@ -15,8 +15,9 @@ use http::header::ALLOW;
 use http::{Response, StatusCode};
 use tower_service::Service;
 
+use crate::methods::policy::MethodPolicy;
 use crate::methods::policy::Unrouted;
-use crate::{ErrorBody, MethodPolicy};
+use crate::respond::error_body::ErrorBody;
 
 /// The policy a route answers from: set once, when its router is built
 /// ([`into_parts`](super::ApiRouter::into_parts)), since routes declared later (or nested,

@@ -281,14 +281,14 @@ impl<S: Clone> ApiMethodRouter<S> {
         self
     }
 
-    /// This resource's deadline, instead of the layer's; see [`Resource::timeout`](crate::Resource::timeout).
+    /// This resource's deadline, instead of the layer's; see [`Resource::timeout`](crate::policy::Resource::timeout).
     pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
         self.hints.timeout = Some(timeout);
         self
     }
 
     /// Never refused by the in-flight limit (health checks, admin); see
-    /// [`Resource::critical`](crate::Resource::critical).
+    /// [`Resource::critical`](crate::policy::Resource::critical).
     ///
     /// ```
     /// use tower_api_errors::routing::{get, ApiMethodRouter};
@@ -299,13 +299,13 @@ impl<S: Clone> ApiMethodRouter<S> {
     /// # let _ = route;
     /// ```
     pub fn critical(mut self) -> Self {
-        self.hints.criticality = Some(crate::Criticality::Critical);
+        self.hints.criticality = Some(crate::admission::overload::Criticality::Critical);
         self
     }
 
-    /// Refused first when the in-flight limit tightens; see [`Resource::sheddable`](crate::Resource::sheddable).
+    /// Refused first when the in-flight limit tightens; see [`Resource::sheddable`](crate::policy::Resource::sheddable).
     pub fn sheddable(mut self) -> Self {
-        self.hints.criticality = Some(crate::Criticality::Sheddable);
+        self.hints.criticality = Some(crate::admission::overload::Criticality::Sheddable);
         self
     }
 

@@ -16,8 +16,9 @@ use tower_service::Service;
 use super::answer::PolicyCell;
 use super::method_router::ApiMethodRouter;
 use crate::admission::overload::RouteHints;
+use crate::methods::policy::{MethodPolicy, PolicyError, Resource};
 use crate::methods::recognized::ROUTABLE;
-use crate::{ApiErrorLayer, ApiErrorService, MethodPolicy, PolicyError, Resource};
+use crate::{ApiErrorLayer, ApiErrorService};
 
 /// What one path of an [`ApiRouter`] declares.
 #[derive(Debug, Clone, Default)]
@@ -303,7 +304,7 @@ where
     /// `method_not_allowed_fallback` answers the 405s of routes, which here are the policy's
     /// (its words, its `Allow`, its 501s). To change how they read, map them in a layer (the
     /// routes' answers pass through [`layer`](Self::layer)), or keep a plain `Router` and its
-    /// policy apart ([`into_parts`](Self::into_parts), [`check_router`](super::check_router)).
+    /// policy apart ([`into_parts`](Self::into_parts), [`check_router`](crate::testing::check_router)).
     pub fn method_not_allowed_fallback<H, T>(mut self, _handler: H) -> Self
     where
         H: Handler<T, S>,
@@ -396,7 +397,7 @@ where
         }
     }
 
-    /// Paths no route matches get `404` from the layer; see [`MethodPolicyBuilder::strict`](crate::MethodPolicyBuilder::strict).
+    /// Paths no route matches get `404` from the layer; see [`MethodPolicyBuilder::strict`](crate::policy::MethodPolicyBuilder::strict).
     ///
     /// ```
     /// use tower_api_errors::routing::{get, ApiRouter};
@@ -412,7 +413,7 @@ where
     }
 
     /// Whether the layer answers `OPTIONS`; see
-    /// [`MethodPolicyBuilder::answer_options`](crate::MethodPolicyBuilder::answer_options).
+    /// [`MethodPolicyBuilder::answer_options`](crate::policy::MethodPolicyBuilder::answer_options).
     pub fn answer_options(mut self, answer: bool) -> Self {
         self.answer_options = Some(answer);
         self
@@ -435,7 +436,7 @@ where
     ///
     /// # Errors
     ///
-    /// As [`MethodPolicyBuilder::build`](crate::MethodPolicyBuilder::build): a method both
+    /// As [`MethodPolicyBuilder::build`](crate::policy::MethodPolicyBuilder::build): a method both
     /// routed and planned, a resource with neither.
     pub fn policy(&self) -> Result<MethodPolicy, PolicyError> {
         if let Some(conflict) = &self.conflict {

@@ -37,7 +37,8 @@ use crate::respond::shape::{ErrorFacts, ErrorShape};
 /// demo with the `googleapis-common-protos` definitions.
 ///
 /// ```
-/// use tower_api_errors::{Aip193, ApiErrorLayer};
+/// use tower_api_errors::shape::Aip193;
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// let layer = ApiErrorLayer::new().offer_shape(Aip193::new("api.example.com"));
 /// # let _ = layer;

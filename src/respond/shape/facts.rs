@@ -8,9 +8,10 @@ use http::header::{ALLOW, RETRY_AFTER};
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
-use crate::{ApiError, MAX_RETRY_AFTER};
+use crate::contract::api_error::MAX_RETRY_AFTER;
+use crate::ApiError;
 
-/// The facts of one error response, handed to an [`ErrorShape`](crate::ErrorShape) to write
+/// The facts of one error response, handed to an [`ErrorShape`](crate::shape::ErrorShape) to write
 /// its body: the same whatever decided the answer (a refusal of the layer's own, a handler's
 /// [`ApiError`], a normalized inner answer, a panic, a deadline, a `Json` rejection).
 ///
@@ -19,7 +20,7 @@ use crate::{ApiError, MAX_RETRY_AFTER};
 /// shape and sends the same bytes again, as it does with the document's own answers.
 ///
 /// ```
-/// use tower_api_errors::{shape_fn, ErrorFacts};
+/// use tower_api_errors::shape::{shape_fn, ErrorFacts};
 ///
 /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| {
 ///     serde_json::json!({

@@ -2,8 +2,8 @@
 //!
 //! The document's flat object (`application/json`) and RFC 9457's problem document
 //! (`application/problem+json`) are built in and written by the layer's own writer. An
-//! [`ErrorShape`] is any other body: a company envelope, [`Aip193`](crate::Aip193)
-//! (`google.rpc.Status`), [`JsonApi`](crate::JsonApi) error objects. The layer hands it the
+//! [`ErrorShape`] is any other body: a company envelope, [`Aip193`](crate::shape::Aip193)
+//! (`google.rpc.Status`), [`JsonApi`](crate::shape::JsonApi) error objects. The layer hands it the
 //! [`ErrorFacts`] of each error response, whatever decided it (a refusal of the layer's own, a
 //! handler's [`ApiError`](crate::ApiError), a normalized inner answer, a panic, a deadline, a
 //! `Json` rejection); the head (status, `Allow`, `Retry-After`, `Vary`, `Content-Length`) stays the
@@ -17,7 +17,8 @@
 //! ```
 //! use serde_json::json;
 //! use tower::{service_fn, Layer, ServiceExt};
-//! use tower_api_errors::{shape_fn, ApiError, ApiErrorLayer, ErrorFacts};
+//! use tower_api_errors::shape::{shape_fn, ErrorFacts};
+//! use tower_api_errors::{ApiError, ApiErrorLayer};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -53,7 +54,7 @@ pub use self::facts::ErrorFacts;
 /// own, or to write bytes directly.
 ///
 /// ```
-/// use tower_api_errors::{ErrorFacts, ErrorShape};
+/// use tower_api_errors::shape::{ErrorFacts, ErrorShape};
 ///
 /// /// `{"code": "not_found", "text": "…"}`
 /// struct Terse;
@@ -88,11 +89,12 @@ pub trait ErrorShape: Send + Sync + 'static {
 }
 
 /// A shape from a media type and a closure that turns the facts of an error into its JSON
-/// body (see the [module](crate::ErrorShape) for the trait it implements).
+/// body (see the [module](crate::shape::ErrorShape) for the trait it implements).
 ///
 /// ```
 /// use serde_json::json;
-/// use tower_api_errors::{shape_fn, ApiErrorLayer, ErrorFacts};
+/// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// let envelope = shape_fn("application/json", |e: &ErrorFacts<'_>| {
 ///     json!({"success": false, "error": {"type": e.code(), "message": e.detail()}})
