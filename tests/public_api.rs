@@ -82,3 +82,61 @@ mod glob_import_beside_axum {
         let _ = Format::Json;
     }
 }
+
+/// What the root holds, read from the committed listing (`public-api.txt`, checked against the
+/// crate by `.ci/public-api.sh`): the everyday types and the modules, none named like a
+/// dependency.
+#[test]
+fn the_root_holds_the_everyday_types_and_the_modules() {
+    let listing = include_str!("../public-api.txt");
+    let mut root: Vec<&str> = listing
+        .lines()
+        .filter_map(|line| line.split_once(" tower_api_errors::").map(|(_, rest)| rest))
+        .map(|rest| {
+            rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+                .unwrap()
+        })
+        .collect();
+    root.sort_unstable();
+    root.dedup();
+    assert_eq!(
+        root,
+        [
+            "ApiError",
+            "ApiErrorLayer",
+            "ApiErrorService",
+            "FieldError",
+            "Format",
+            "api_metrics",
+            "body",
+            "classify",
+            "extract",
+            "future",
+            "openapi",
+            "overload",
+            "policy",
+            "routing",
+            "shape",
+            "testing",
+        ]
+    );
+    let manifest = include_str!("../Cargo.toml");
+    let dependencies = manifest
+        .split("\n[")
+        .filter(|table| {
+            table.starts_with("dependencies]") || table.starts_with("dev-dependencies]")
+        })
+        .flat_map(|table| table.lines().skip(1))
+        .filter_map(|line| {
+            line.split_once('=')
+                .map(|(name, _)| name.trim().replace('-', "_"))
+        })
+        .filter(|name| !name.is_empty() && !name.starts_with('#'));
+    for dependency in dependencies {
+        assert!(
+            !root.contains(&dependency.as_str()),
+            "{dependency} at the root"
+        );
+    }
+}
