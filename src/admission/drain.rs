@@ -82,6 +82,13 @@ impl Default for Drain {
 
 impl Drain {
     /// A drain, not triggered, answering `Retry-After: 1`.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::Drain;
+    ///
+    /// let drain = Drain::new();
+    /// assert!(!drain.is_draining());
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         Self::with_retry_after(Duration::from_secs(1))
@@ -110,6 +117,16 @@ impl Drain {
     }
 
     /// Starts draining: from now on, new requests are refused.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::Drain;
+    ///
+    /// let drain = Drain::new();
+    /// let handle = drain.clone();
+    /// handle.trigger();
+    /// // Every clone sees it.
+    /// assert!(drain.is_draining());
+    /// ```
     pub fn trigger(&self) {
         self.shared.draining.store(true, Ordering::Release);
         self.shared.triggered.notify_waiters();
@@ -169,6 +186,15 @@ impl Drain {
     }
 
     /// Whether [`trigger`](Self::trigger) was called.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::Drain;
+    ///
+    /// let drain = Drain::new();
+    /// assert!(!drain.is_draining());
+    /// drain.trigger();
+    /// assert!(drain.is_draining());
+    /// ```
     #[must_use]
     #[inline]
     pub fn is_draining(&self) -> bool {
@@ -176,6 +202,18 @@ impl Drain {
     }
 
     /// Requests in flight in the layers this drain is attached to.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_api_errors::overload::Drain;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// let drain = Drain::new();
+    /// let _app = ApiErrorLayer::new().drain(drain.clone()).layer(tower::service_fn(
+    ///     |_req: http::Request<()>| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) },
+    /// ));
+    /// assert_eq!(drain.in_flight(), 0);
+    /// ```
     #[must_use]
     pub fn in_flight(&self) -> usize {
         self.gauges().iter().map(InFlight::current).sum()
@@ -183,6 +221,21 @@ impl Drain {
 
     /// Waits until no request is in flight, looking every 10 ms (tokio's clock). Put a
     /// `tokio::time::timeout` around it for a grace period.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::overload::Drain;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let drain = Drain::new();
+    /// drain.trigger();
+    /// // Nothing in flight: done at once; with a grace period otherwise.
+    /// tokio::time::timeout(Duration::from_secs(10), drain.drained())
+    ///     .await
+    ///     .expect("drained within the grace period");
+    /// # }
+    /// ```
     pub async fn drained(&self) {
         while self.in_flight() > 0 {
             tokio::time::sleep(Duration::from_millis(10)).await;

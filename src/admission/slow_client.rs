@@ -92,6 +92,21 @@ pub struct SlowClientLayer;
 
 impl SlowClientLayer {
     /// The layer.
+    ///
+    /// ```
+    /// use tower::ServiceBuilder;
+    /// use tower_api_errors::overload::{SlowClientLayer, WatchedBody};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # let handler = tower::service_fn(|_req: http::Request<WatchedBody<String>>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let app = ServiceBuilder::new()
+    ///     .layer(ApiErrorLayer::new().timeout(std::time::Duration::from_secs(5)))
+    ///     .layer(SlowClientLayer::new())
+    ///     .service(handler);
+    /// # let _ = app;
+    /// ```
     pub fn new() -> Self {
         Self
     }
@@ -143,6 +158,22 @@ pin_project! {
 
 impl<B> WatchedBody<B> {
     /// The body inside.
+    ///
+    /// ```
+    /// use tower::{Layer, ServiceExt};
+    /// use tower_api_errors::overload::{SlowClientLayer, WatchedBody};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let handler = tower::service_fn(|req: http::Request<WatchedBody<String>>| async move {
+    ///     let body: String = req.into_body().into_inner();
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(body))
+    /// });
+    /// let app = SlowClientLayer::new().layer(handler);
+    /// let response = app.oneshot(http::Request::new("hello".to_string())).await.unwrap();
+    /// assert_eq!(response.body(), "hello");
+    /// # }
+    /// ```
     pub fn into_inner(self) -> B {
         self.body
     }

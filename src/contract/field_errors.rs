@@ -45,6 +45,15 @@ fn field_detail(detail: Cow<'static, str>) -> Cow<'static, str> {
 impl FieldError {
     /// A problem at `path` (member names and array indexes, from the document's root; none for
     /// the whole document), described by `detail`.
+    ///
+    /// ```
+    /// use tower_api_errors::FieldError;
+    ///
+    /// let error = FieldError::new(["items", "0", "sku"], "unknown product");
+    /// assert_eq!(error.pointer(), "/items/0/sku");
+    /// // Member names are escaped (RFC 6901): `/` is `~1`.
+    /// assert_eq!(FieldError::new(["a/b"], "x").pointer(), "/a~1b");
+    /// ```
     #[must_use]
     pub fn new(
         path: impl IntoIterator<Item = impl fmt::Display>,
@@ -83,11 +92,23 @@ impl FieldError {
     }
 
     /// The JSON Pointer (RFC 6901) to the place of the problem.
+    ///
+    /// ```
+    /// use tower_api_errors::FieldError;
+    ///
+    /// assert_eq!(FieldError::new(["title"], "is empty").pointer(), "/title");
+    /// ```
     pub fn pointer(&self) -> &str {
         &self.pointer
     }
 
     /// What is wrong there.
+    ///
+    /// ```
+    /// use tower_api_errors::FieldError;
+    ///
+    /// assert_eq!(FieldError::new(["title"], "is empty").detail(), "is empty");
+    /// ```
     pub fn detail(&self) -> &str {
         &self.detail
     }

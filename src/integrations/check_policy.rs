@@ -25,6 +25,24 @@ pub struct PolicyMismatch {
 
 impl PolicyMismatch {
     /// Each disagreement, in the policy's order.
+    ///
+    /// ```
+    /// use axum::routing::get;
+    /// use http::Method;
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::testing::check_router;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let router = axum::Router::new().route("/notes", get(|| async { "[]" }));
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/notes", Resource::allow([Method::GET, Method::POST]))
+    ///     .build()
+    ///     .unwrap();
+    /// let mismatch = check_router(router, &policy).await.unwrap_err();
+    /// assert_eq!(mismatch.problems(), ["/notes: the service does not route POST (405)"]);
+    /// # }
+    /// ```
     pub fn problems(&self) -> &[String] {
         &self.problems
     }

@@ -168,6 +168,20 @@ pub struct ErrorResponses {
 
 impl ErrorResponses {
     /// What `layer`, as configured, answers.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::openapi::ErrorResponses;
+    /// use tower_api_errors::ApiErrorLayer;
+    /// use utoipa::openapi::OpenApiBuilder;
+    /// use utoipa::Modify;
+    ///
+    /// let layer = ApiErrorLayer::new().timeout(Duration::from_secs(2));
+    /// let mut doc = OpenApiBuilder::new().build();
+    /// ErrorResponses::from_layer(&layer).modify(&mut doc);
+    /// let schemas = &doc.components.as_ref().unwrap().schemas;
+    /// assert!(schemas.contains_key("ApiError"));
+    /// ```
     pub fn from_layer<C>(layer: &ApiErrorLayer<C>) -> Self {
         let config = layer.config();
         let mut planned = Vec::new();

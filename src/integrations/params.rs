@@ -54,6 +54,20 @@ impl<T: DeserializeOwned> Query<T> {
     /// # Errors
     ///
     /// When `query` does not hold a `T`: `missing_parameter` or `invalid_query`.
+    ///
+    /// ```
+    /// use tower_api_errors::extract::Query;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Page {
+    ///     limit: u32,
+    /// }
+    ///
+    /// let Query(page) = Query::<Page>::from_query("limit=20").unwrap();
+    /// assert_eq!(page.limit, 20);
+    /// let error = Query::<Page>::from_query("limit=many").err().unwrap();
+    /// assert_eq!(error.status(), 400);
+    /// ```
     pub fn from_query(query: &str) -> Result<Self, ApiError> {
         let deserializer =
             serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));

@@ -59,6 +59,17 @@ impl Default for ApiErrorLayer {
 impl ApiErrorLayer {
     /// A layer that normalizes error responses, catches panics and classifies inner errors,
     /// with no deadline, no in-flight limit, no maintenance switch and no method policy.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # let inner = tower::service_fn(|_req: http::Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let app = ApiErrorLayer::new().layer(inner);
+    /// assert!(app.in_flight().is_none()); // no limit, no drain: nothing counted
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         Self {
@@ -153,6 +164,20 @@ impl<C> ApiErrorLayer<C> {
     /// One count for every layer given a clone of `in_flight` (made with
     /// [`InFlight::new`]): their services share its places, as tower's
     /// `GlobalConcurrencyLimitLayer` shares its semaphore. Replaces a limit set before.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_api_errors::overload::{InFlight, Limit};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # let inner = tower::service_fn(|_req: http::Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let shared = InFlight::new(Limit::fixed(128));
+    /// let public = ApiErrorLayer::new().shared_limit(shared.clone()).layer(inner.clone());
+    /// let admin = ApiErrorLayer::new().shared_limit(shared.clone()).layer(inner);
+    /// assert!(public.in_flight().unwrap().same_count(admin.in_flight().unwrap()));
+    /// ```
     #[must_use]
     pub fn shared_limit(self, in_flight: InFlight) -> Self {
         self.configure(|c| {
@@ -242,6 +267,25 @@ impl<C> ApiErrorLayer<C> {
     /// A shutdown switch: once [triggered](Drain::trigger), new requests get
     /// `503 shutting_down` (see [`Drain`]). The drain reads the in-flight count of each
     /// service the layer makes: the limit's, or without one a count made for the drain.
+    ///
+    /// ```
+    /// use http::{Request, StatusCode};
+    /// use tower::{Layer, ServiceExt};
+    /// use tower_api_errors::overload::Drain;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let inner = tower::service_fn(|_req: Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let drain = Drain::new();
+    /// let app = ApiErrorLayer::new().drain(drain.clone()).layer(inner);
+    /// drain.trigger();
+    /// let response = app.oneshot(Request::get("/").body(()).unwrap()).await.unwrap();
+    /// assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    /// # }
+    /// ```
     #[must_use]
     pub fn drain(self, drain: Drain) -> Self {
         self.configure(|c| c.drain = Some(drain))
@@ -250,17 +294,74 @@ impl<C> ApiErrorLayer<C> {
     /// Answers `503 overloaded` at once when the inner service is not ready, instead of
     /// waiting for it (tower's `LoadShed`, with the documented body): the limit's answer and
     /// `Retry-After` when the layer has a [limit](Self::limit), else `Retry-After: 1`.
+    ///
+    /// ```
+    /// use tower::ServiceBuilder;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # let inner = tower::service_fn(|_req: http::Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// // An inner service at its concurrency limit is not ready: 503 at once, not a wait.
+    /// let app = ServiceBuilder::new()
+    ///     .layer(ApiErrorLayer::new().shed_when_not_ready())
+    ///     .concurrency_limit(64)
+    ///     .service(inner);
+    /// # let _ = app;
+    /// ```
     #[must_use]
     pub fn shed_when_not_ready(self) -> Self {
         self.configure(|c| c.shed_when_not_ready = true)
     }
     /// A run-time maintenance switch; keep a clone to flip it.
+    ///
+    /// ```
+    /// use http::{Request, StatusCode};
+    /// use tower::{Layer, ServiceExt};
+    /// use tower_api_errors::overload::Maintenance;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let inner = tower::service_fn(|_req: http::Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let switch = Maintenance::builder().bypass("/health").build();
+    /// let app = ApiErrorLayer::new().maintenance(switch.clone()).layer(inner);
+    /// switch.enable();
+    /// let notes = app.clone().oneshot(Request::get("/notes").body(()).unwrap()).await.unwrap();
+    /// assert_eq!(notes.status(), StatusCode::SERVICE_UNAVAILABLE);
+    /// let health = app.oneshot(Request::get("/health").body(()).unwrap()).await.unwrap();
+    /// assert_eq!(health.status(), StatusCode::OK);
+    /// # }
+    /// ```
     #[must_use]
     pub fn maintenance(self, maintenance: Maintenance) -> Self {
         self.configure(|c| c.maintenance = Some(maintenance))
     }
 
     /// The route table that decides 405 versus 501 per resource.
+    ///
+    /// ```
+    /// use http::{Method, Request, StatusCode};
+    /// use tower::{Layer, ServiceExt};
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let inner = tower::service_fn(|_req: http::Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/notes", Resource::allow([Method::GET]).plan([Method::POST]))
+    ///     .build()
+    ///     .unwrap();
+    /// let app = ApiErrorLayer::new().method_policy(policy).layer(inner);
+    /// let post = app.oneshot(Request::post("/notes").body(()).unwrap()).await.unwrap();
+    /// assert_eq!(post.status(), StatusCode::NOT_IMPLEMENTED);
+    /// # }
+    /// ```
     #[must_use]
     pub fn method_policy(self, policy: MethodPolicy) -> Self {
         let answer_options = policy.answers_options();
@@ -430,6 +531,14 @@ impl<C> ApiErrorLayer<C> {
 
     /// Whether `Accept` may choose between `application/json` and `application/problem+json`
     /// (and the shapes offered; default: yes).
+    ///
+    /// ```
+    /// use tower_api_errors::{ApiErrorLayer, Format};
+    ///
+    /// // Always the crate's JSON, whatever `Accept` asks for.
+    /// let layer = ApiErrorLayer::new().format(Format::Json).negotiate_format(false);
+    /// # let _ = layer;
+    /// ```
     #[must_use]
     pub fn negotiate_format(self, negotiate: bool) -> Self {
         self.configure_rendering(|r| r.negotiate = negotiate)
@@ -481,6 +590,20 @@ impl<C> ApiErrorLayer<C> {
     /// Replaces the classifier that turns inner service errors into responses. It is cloned
     /// into each request's future, so keep it cheap to clone (a closure capturing nothing, or
     /// an `Arc`).
+    ///
+    /// ```
+    /// use tower_api_errors::classify::BoxError;
+    /// use tower_api_errors::{ApiError, ApiErrorLayer};
+    ///
+    /// let layer = ApiErrorLayer::new().classify_errors(|error: BoxError| {
+    ///     if error.is::<std::io::Error>() {
+    ///         ApiError::service_unavailable(std::time::Duration::from_secs(5))
+    ///     } else {
+    ///         ApiError::internal_error()
+    ///     }
+    /// });
+    /// # let _ = layer;
+    /// ```
     #[must_use]
     pub fn classify_errors<D: ClassifyError>(self, classifier: D) -> ApiErrorLayer<D> {
         ApiErrorLayer {

@@ -40,6 +40,19 @@ use crate::ApiError;
 /// Decides the [`ApiError`] for an error of the inner service.
 pub trait ClassifyError {
     /// The error response for `error`.
+    ///
+    /// ```
+    /// use tower_api_errors::classify::{BoxError, ClassifyError, DefaultClassifier};
+    /// use tower_api_errors::ApiError;
+    ///
+    /// // A closure is a classifier.
+    /// let teapot = |_error: BoxError| ApiError::new(http::StatusCode::IM_A_TEAPOT);
+    /// assert_eq!(teapot.classify("boom".into()).status(), 418);
+    /// // The default: an inner timeout is a 504, anything else a 500.
+    /// let timeout: BoxError = Box::new(tower::timeout::error::Elapsed::new());
+    /// assert_eq!(DefaultClassifier.classify(timeout).status(), 504);
+    /// assert_eq!(DefaultClassifier.classify("boom".into()).status(), 500);
+    /// ```
     fn classify(&self, error: BoxError) -> ApiError;
 }
 

@@ -147,6 +147,13 @@ impl AdaptiveConcurrency {
 
     /// The highest limit of each resource, and the cap on the requests in flight of the whole
     /// layer, all resources together (default 1000; clamped to 1 ..= 1 000 000).
+    ///
+    /// ```
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, InFlight, Limit};
+    ///
+    /// let gauge = InFlight::new(Limit::adaptive(AdaptiveConcurrency::default().max_limit(200)));
+    /// assert_eq!(gauge.max(), 200);
+    /// ```
     #[must_use]
     pub fn max_limit(mut self, max: usize) -> Self {
         self.max_limit = max.clamp(1, MAX_LIMIT);
@@ -155,6 +162,13 @@ impl AdaptiveConcurrency {
 
     /// Each resource's limit before its first measurement (default 16: a cold burst is served);
     /// the first quarter of it measures the baseline.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, InFlight, Limit};
+    ///
+    /// let gauge = InFlight::new(Limit::adaptive(AdaptiveConcurrency::default().initial_limit(32)));
+    /// assert_eq!(gauge.limit(), 32);
+    /// ```
     #[must_use]
     pub fn initial_limit(mut self, initial: usize) -> Self {
         self.initial_limit = initial.clamp(1, MAX_LIMIT);
@@ -164,6 +178,15 @@ impl AdaptiveConcurrency {
     /// How much latency over the baseline counts as "no queue" (default 0.25: 25 %; clamped to
     /// 0 ..= 10). Higher admits more queueing, for services whose latency varies a lot with
     /// load even without a queue.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, Limit};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// // Latency that varies with load even without a queue: allow 50 % over the baseline.
+    /// let adaptive = AdaptiveConcurrency::default().tolerance(0.5);
+    /// let _ = ApiErrorLayer::new().limit(Limit::adaptive(adaptive));
+    /// ```
     #[must_use]
     pub fn tolerance(mut self, tolerance: f64) -> Self {
         self.tolerance = if tolerance.is_finite() {
@@ -176,6 +199,15 @@ impl AdaptiveConcurrency {
 
     /// How often a limit may be recomputed (default 100 ms; clamped to 1 ms ..= 1 min). A
     /// window with fewer than 16 samples also waits for twice its mean latency.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, Limit};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// let adaptive = AdaptiveConcurrency::default().window(Duration::from_millis(250));
+    /// let _ = ApiErrorLayer::new().limit(Limit::adaptive(adaptive));
+    /// ```
     #[must_use]
     pub fn window(mut self, window: Duration) -> Self {
         self.window = window.clamp(Duration::from_millis(1), MAX_WINDOW);

@@ -50,6 +50,15 @@ impl Limit {
     /// A request holds its place until its response head is sent (or it is cancelled), as
     /// with tower's `ConcurrencyLimit`: the body streaming after the head (a download, SSE) is
     /// not counted.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::{InFlight, Limit};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// let layer = ApiErrorLayer::new().limit(Limit::fixed(256));
+    /// # let _ = layer;
+    /// assert_eq!(InFlight::new(Limit::fixed(256)).limit(), 256);
+    /// ```
     pub fn fixed(max: usize) -> Self {
         Self {
             max,
@@ -69,6 +78,14 @@ impl Limit {
     ///
     /// The resources are those of the route table the layer has when it makes its service (so
     /// [`ApiRouter::into_service`](crate::routing::ApiRouter::into_service) works).
+    ///
+    /// ```
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, Limit};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// let layer = ApiErrorLayer::new().limit(Limit::adaptive(AdaptiveConcurrency::default()));
+    /// # let _ = layer;
+    /// ```
     pub fn adaptive(config: AdaptiveConcurrency) -> Self {
         Self {
             max: config.max_limit,
@@ -80,6 +97,15 @@ impl Limit {
     /// The `Retry-After` of this limit's `503 overloaded` (default: 1 second; never under
     /// 1 s, which would invite every refused client back at once): a fixed limit sends it, an
     /// adaptive one sends at least it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::overload::Limit;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// let layer = ApiErrorLayer::new().limit(Limit::fixed(64).retry_after(Duration::from_secs(5)));
+    /// # let _ = layer;
+    /// ```
     pub fn retry_after(mut self, retry_after: Duration) -> Self {
         self.retry_after = retry_after;
         self

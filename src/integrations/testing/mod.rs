@@ -90,6 +90,27 @@ const PROBED: [Method; 5] = [
 /// # Errors
 ///
 /// Every violation found, with the report of everything sent.
+///
+/// ```
+/// use axum::routing::get;
+/// use http::Method;
+/// use tower::Layer;
+/// use tower_api_errors::policy::{MethodPolicy, Resource};
+/// use tower_api_errors::{testing, ApiErrorLayer};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let router = axum::Router::new().route("/notes", get(|| async { "[]" }));
+/// let policy = MethodPolicy::builder()
+///     .resource("/notes", Resource::allow([Method::GET]))
+///     .build()
+///     .unwrap();
+/// let app = ApiErrorLayer::new().method_policy(policy.clone()).layer(router);
+/// testing::check_contract::<axum::body::Body, _, _>(app, &policy)
+///     .await
+///     .unwrap_or_else(|violations| panic!("{violations}"));
+/// # }
+/// ```
 pub async fn check_contract<ReqBody, S, ResBody>(
     service: S,
     policy: &MethodPolicy,

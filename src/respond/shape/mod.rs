@@ -76,13 +76,78 @@ pub use self::facts::ErrorFacts;
 pub trait ErrorShape: Send + Sync + 'static {
     /// The `Content-Type` of its bodies, and what `Accept` names to choose it (parameters
     /// are ignored for the choice). Read once, when the layer is configured.
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{ErrorFacts, ErrorShape};
+    ///
+    /// struct Terse;
+    ///
+    /// impl ErrorShape for Terse {
+    ///     fn media_type(&self) -> &str {
+    ///         "application/vnd.terse+json"
+    ///     }
+    ///     fn write(&self, error: &ErrorFacts<'_>, body: &mut Vec<u8>) {
+    ///         serde_json::to_writer(body, &json!({"code": error.code()})).unwrap();
+    ///     }
+    ///     fn schema(&self) -> Value {
+    ///         json!({"type": "object", "required": ["code"]})
+    ///     }
+    /// }
+    ///
+    /// assert_eq!(Terse.media_type(), "application/vnd.terse+json");
+    /// ```
     fn media_type(&self) -> &str;
 
     /// Writes the body of one error into `body` (empty when called).
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{ErrorFacts, ErrorShape};
+    ///
+    /// struct Terse;
+    ///
+    /// impl ErrorShape for Terse {
+    ///     fn media_type(&self) -> &str {
+    ///         "application/vnd.terse+json"
+    ///     }
+    ///     fn write(&self, error: &ErrorFacts<'_>, body: &mut Vec<u8>) {
+    ///         serde_json::to_writer(body, &json!({"code": error.code()})).unwrap();
+    ///     }
+    ///     fn schema(&self) -> Value {
+    ///         json!({"type": "object", "required": ["code"]})
+    ///     }
+    /// }
+    ///
+    /// // The layer calls `write` for each error answered in this shape.
+    /// let layer = tower_api_errors::ApiErrorLayer::new().offer_shape(Terse);
+    /// # let _ = layer;
+    /// ```
     fn write(&self, error: &ErrorFacts<'_>, body: &mut Vec<u8>);
 
     /// The JSON Schema of its bodies, for the OpenAPI components and
     /// [`check_contract`](crate::testing::check_contract) (default: any JSON object).
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{ErrorFacts, ErrorShape};
+    ///
+    /// struct Terse;
+    ///
+    /// impl ErrorShape for Terse {
+    ///     fn media_type(&self) -> &str {
+    ///         "application/vnd.terse+json"
+    ///     }
+    ///     fn write(&self, error: &ErrorFacts<'_>, body: &mut Vec<u8>) {
+    ///         serde_json::to_writer(body, &json!({"code": error.code()})).unwrap();
+    ///     }
+    ///     fn schema(&self) -> Value {
+    ///         json!({"type": "object", "required": ["code"]})
+    ///     }
+    /// }
+    ///
+    /// assert_eq!(Terse.schema()["required"], json!(["code"]));
+    /// ```
     fn schema(&self) -> Value {
         serde_json::json!({"type": "object"})
     }
@@ -124,6 +189,15 @@ pub struct ShapeFn<F> {
 
 impl<F> ShapeFn<F> {
     /// The JSON Schema of its bodies (default: any JSON object).
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tower_api_errors::shape::{shape_fn, ErrorFacts, ErrorShape};
+    ///
+    /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| json!({"code": e.code()}))
+    ///     .schema(json!({"type": "object", "required": ["code"]}));
+    /// assert_eq!(ErrorShape::schema(&shape)["required"], json!(["code"]));
+    /// ```
     #[must_use]
     pub fn schema(mut self, schema: Value) -> Self {
         self.schema = Some(schema);
