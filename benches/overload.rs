@@ -37,7 +37,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tokio::time::Instant;
-use tower_api_errors::InFlight;
+use tower_api_errors::overload::InFlight;
 
 /// Arrivals the client may have outstanding; beyond, an arrival is not sent.
 const MAX_OUTSTANDING: usize = 1024;

@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderName, Method, StatusCode};
 use axum::Router;
+use tower_api_errors::extract::{Json, Path};
+use tower_api_errors::overload::Limit;
 use tower_api_errors::routing::{get, ApiRouter};
-use tower_api_errors::{ApiError, ApiErrorLayer, Json, Limit, Path};
+use tower_api_errors::{ApiError, ApiErrorLayer};
 use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::cors::CorsLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};

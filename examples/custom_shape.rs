@@ -19,11 +19,13 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 use tower::Layer;
-use tower_api_errors::{shape_fn, Aip193, ApiError, ApiErrorLayer, ErrorFacts, Json, JsonApi};
+use tower_api_errors::extract::Json;
+use tower_api_errors::shape::{shape_fn, Aip193, ErrorFacts, JsonApi};
+use tower_api_errors::{ApiError, ApiErrorLayer};
 
 /// The envelope: one closure from the facts of an error to its body, and its schema (for the
 /// OpenAPI components and `testing::check_contract_in_shape`).
-fn envelope() -> impl tower_api_errors::ErrorShape {
+fn envelope() -> impl tower_api_errors::shape::ErrorShape {
     shape_fn("application/json", |e: &ErrorFacts<'_>| {
         json!({"success": false, "error": {
             "type": e.code(),

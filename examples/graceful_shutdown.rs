@@ -29,7 +29,8 @@ use std::time::Duration;
 use axum::routing::get;
 use axum::Router;
 use tokio::net::TcpListener;
-use tower_api_errors::{ApiErrorLayer, Drain};
+use tower_api_errors::overload::Drain;
+use tower_api_errors::ApiErrorLayer;
 
 /// How long the requests in flight get once the drain begins: longer than the layer's timeout,
 /// so that every one of them can end (in a `504` at worst).

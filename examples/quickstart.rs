@@ -3,7 +3,8 @@
 
 use axum::{routing::get, Router};
 use std::time::Duration;
-use tower_api_errors::{AdaptiveConcurrency, ApiError, ApiErrorLayer, Limit};
+use tower_api_errors::overload::{AdaptiveConcurrency, Limit};
+use tower_api_errors::{ApiError, ApiErrorLayer};
 
 async fn note() -> Result<String, ApiError> {
     Err(ApiError::not_found()) // 404, in the documented body

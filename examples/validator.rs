@@ -13,14 +13,15 @@
 //! ```
 //!
 //! A body that does not even deserialize (a string for `age`, no `email`) is the 400 of
-//! `tower_api_errors::Json`, with the same `errors` shape.
+//! `tower_api_errors::extract::Json`, with the same `errors` shape.
 
 use axum::http::StatusCode;
 use axum::routing::post;
 use axum::{Router, ServiceExt};
 use serde::Deserialize;
 use tower::Layer;
-use tower_api_errors::{ApiError, ApiErrorLayer, FieldError, Json};
+use tower_api_errors::extract::Json;
+use tower_api_errors::{ApiError, ApiErrorLayer, FieldError};
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
 #[derive(Debug, Deserialize, Validate)]

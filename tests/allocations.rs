@@ -214,7 +214,8 @@ fn allocation_table() {
 #[test]
 fn adaptive_limit_drain_and_deadlines_add_no_allocation() {
     use tower::ServiceBuilder;
-    use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, Drain, Limit};
+    use tower_api_errors::overload::{AdaptiveConcurrency, Drain, Limit};
+    use tower_api_errors::ApiErrorLayer;
 
     let ok = StatusCode::OK;
     let bare = count(stacks::bare(), requests::hello, ok);

@@ -506,8 +506,11 @@ fn what_cannot_work_is_refused_when_built() {
 
     // A policy already on the layer is not thrown away.
     let layer = ApiErrorLayer::new().method_policy(
-        tower_api_errors::MethodPolicy::builder()
-            .resource("/a", tower_api_errors::Resource::allow([Method::GET]))
+        tower_api_errors::policy::MethodPolicy::builder()
+            .resource(
+                "/a",
+                tower_api_errors::policy::Resource::allow([Method::GET]),
+            )
             .build()
             .unwrap(),
     );

@@ -14,7 +14,8 @@ use http::{HeaderValue, Request};
 use http_body_util::BodyExt;
 use serde_json::json;
 use tower::{Layer, ServiceExt};
-use tower_api_errors::{shape_fn, ApiErrorLayer, Format};
+use tower_api_errors::shape::shape_fn;
+use tower_api_errors::{ApiErrorLayer, Format};
 
 /// Live heap bytes: allocated minus freed, over all threads.
 static LIVE: AtomicIsize = AtomicIsize::new(0);

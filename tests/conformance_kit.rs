@@ -10,8 +10,9 @@ use axum::routing::get;
 use axum::Router;
 use http::Method;
 use tower::Layer;
+use tower_api_errors::policy::{MethodPolicy, Resource};
 use tower_api_errors::testing::check_contract;
-use tower_api_errors::{ApiErrorLayer, MethodPolicy, Resource};
+use tower_api_errors::ApiErrorLayer;
 
 #[tokio::test]
 async fn the_demo_keeps_the_contract() {

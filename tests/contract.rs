@@ -12,7 +12,8 @@ use axum::body::Body;
 use common::{call, Reply};
 use http::{Request, StatusCode};
 use tower::{Layer, Service, ServiceExt};
-use tower_api_errors::{ApiErrorLayer, Format, Limit};
+use tower_api_errors::overload::Limit;
+use tower_api_errors::{ApiErrorLayer, Format};
 
 fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
@@ -387,7 +388,7 @@ async fn overload_maintenance_and_method_policy_hold_for_both_services() {
         assert_eq!(reply.error_body()["error"], "overloaded");
     }
 
-    let maintenance = tower_api_errors::Maintenance::builder()
+    let maintenance = tower_api_errors::overload::Maintenance::builder()
         .retry_after(Duration::from_secs(30))
         .build();
     let layer = ApiErrorLayer::new().maintenance(maintenance.clone());
@@ -398,10 +399,10 @@ async fn overload_maintenance_and_method_policy_hold_for_both_services() {
         assert_eq!(reply.error_body()["error"], "maintenance");
     }
 
-    let policy = tower_api_errors::MethodPolicy::builder()
+    let policy = tower_api_errors::policy::MethodPolicy::builder()
         .resource(
             "/hello",
-            tower_api_errors::Resource::allow([http::Method::GET])
+            tower_api_errors::policy::Resource::allow([http::Method::GET])
                 .plan([http::Method::PUT])
                 .refuse([http::Method::POST]),
         )
@@ -519,7 +520,7 @@ fn handler_input_never_leaves_the_schema() {
 /// and a drain configured with zero send 1 s.
 #[tokio::test]
 async fn retry_after_is_never_zero() {
-    use tower_api_errors::{Drain, Maintenance};
+    use tower_api_errors::overload::{Drain, Maintenance};
 
     let ok = || {
         tower::service_fn(|_req: Request<Body>| async {

@@ -22,9 +22,10 @@ use http_body::{Frame, SizeHint};
 use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use tower::{service_fn, Layer, ServiceBuilder, ServiceExt};
-use tower_api_errors::{
-    ApiError, ApiErrorLayer, BoxError, MethodPolicy, Resource, SlowClientLayer, WatchedBody,
-};
+use tower_api_errors::classify::BoxError;
+use tower_api_errors::overload::{SlowClientLayer, WatchedBody};
+use tower_api_errors::policy::{MethodPolicy, Resource};
+use tower_api_errors::{ApiError, ApiErrorLayer};
 
 fn get_req(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()

@@ -13,7 +13,8 @@ use http_body_util::Full;
 use hyper_util::rt::TokioIo;
 use tokio::sync::Notify;
 use tower::Layer;
-use tower_api_errors::{ApiErrorLayer, Drain, Limit};
+use tower_api_errors::overload::{Drain, Limit};
+use tower_api_errors::ApiErrorLayer;
 
 #[tokio::test]
 async fn a_triggered_drain_refuses_new_requests_and_closes_http1_connections() {

@@ -13,7 +13,7 @@ mod common;
 use axum::body::Body;
 use http::{HeaderValue, Method, Request, StatusCode, Uri};
 use proptest::prelude::*;
-use tower_api_errors::MAX_REQUEST_ID_LEN;
+use tower_api_errors::body::MAX_REQUEST_ID_LEN;
 
 /// Every status the demo may answer.
 const DOCUMENTED: &[u16] = &[

@@ -10,7 +10,8 @@ use axum::Router;
 use common::call;
 use http::{Request, StatusCode};
 use tower::Layer;
-use tower_api_errors::{ApiErrorLayer, Maintenance};
+use tower_api_errors::overload::Maintenance;
+use tower_api_errors::ApiErrorLayer;
 
 fn get_req(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()

@@ -9,7 +9,8 @@ use axum::Router;
 use common::call;
 use http::{Method, Request, StatusCode};
 use tower::Layer;
-use tower_api_errors::{ApiErrorLayer, MethodPolicy, MethodPolicyBuilder, Resource};
+use tower_api_errors::policy::{MethodPolicy, MethodPolicyBuilder, Resource};
+use tower_api_errors::ApiErrorLayer;
 
 fn router() -> Router {
     Router::new()

@@ -11,9 +11,9 @@ use http::{Method, Request, StatusCode};
 use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
 use metrics_util::MetricKind;
 use tower::{Layer, ServiceExt};
-use tower_api_errors::{
-    AdaptiveConcurrency, ApiError, ApiErrorLayer, Drain, Limit, Maintenance, MethodPolicy, Resource,
-};
+use tower_api_errors::overload::{AdaptiveConcurrency, Drain, Limit, Maintenance};
+use tower_api_errors::policy::{MethodPolicy, Resource};
+use tower_api_errors::{ApiError, ApiErrorLayer};
 
 /// Runs `f` with a fresh debugging recorder as the local one, on a current-thread runtime.
 fn recorded<T>(f: impl std::future::Future<Output = T>) -> (T, Snapshotter) {

@@ -15,9 +15,9 @@ use axum::Router;
 use common::{call, captured_logs};
 use http::{Method, Request, StatusCode};
 use tower::{Layer, ServiceExt};
-use tower_api_errors::{
-    ApiError, ApiErrorLayer, Drain, Limit, Maintenance, MethodPolicy, Resource,
-};
+use tower_api_errors::overload::{Drain, Limit, Maintenance};
+use tower_api_errors::policy::{MethodPolicy, Resource};
+use tower_api_errors::{ApiError, ApiErrorLayer};
 
 fn req(method: &str, uri: &str) -> Request<Body> {
     Request::builder()

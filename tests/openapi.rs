@@ -14,7 +14,9 @@ use http::Method;
 use serde_json::{json, Value};
 use tower::Layer;
 use tower_api_errors::openapi::ErrorResponses;
-use tower_api_errors::{ApiError, ApiErrorLayer, Limit, Maintenance, MethodPolicy, Resource};
+use tower_api_errors::overload::{Limit, Maintenance};
+use tower_api_errors::policy::{MethodPolicy, Resource};
+use tower_api_errors::{ApiError, ApiErrorLayer};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -188,7 +190,7 @@ fn a_deadline_from_a_resource_or_a_header_documents_504_and_a_drain_503() {
         let doc = document(&layer);
         assert!(statuses(&doc, "/payments", "get").contains(&"504".to_owned()));
     }
-    let doc = document(&ApiErrorLayer::new().drain(tower_api_errors::Drain::new()));
+    let doc = document(&ApiErrorLayer::new().drain(tower_api_errors::overload::Drain::new()));
     assert!(statuses(&doc, "/payments", "get").contains(&"503".to_owned()));
 }
 
@@ -357,7 +359,7 @@ fn the_document_has_what_linters_ask_for() {
     let layer = ApiErrorLayer::new()
         .method_policy(policy)
         .deadline_header(http::HeaderName::from_static("x-request-timeout-ms"))
-        .drain(tower_api_errors::Drain::new());
+        .drain(tower_api_errors::overload::Drain::new());
     let mut doc = Orders::openapi();
     ErrorResponses::from_layer(&layer).modify(&mut doc);
     let doc = serde_json::to_value(&doc).unwrap();

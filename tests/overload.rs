@@ -17,7 +17,8 @@ use common::{call, collect, request, send, serve, waiting_router, Reply};
 use http::{Request, Response, StatusCode};
 use tokio::sync::Notify;
 use tower::{Layer, Service, ServiceExt};
-use tower_api_errors::{ApiErrorLayer, InFlight, Limit};
+use tower_api_errors::overload::{InFlight, Limit};
+use tower_api_errors::ApiErrorLayer;
 
 fn get_req(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
@@ -214,9 +215,9 @@ async fn tower_load_shed_inside_the_layer_is_503() {
 
 /// The route table of the priority tests: `/health` critical, `/reports` sheddable, the rest
 /// normal.
-fn priority_policy() -> tower_api_errors::MethodPolicy {
+fn priority_policy() -> tower_api_errors::policy::MethodPolicy {
     use http::Method;
-    use tower_api_errors::{MethodPolicy, Resource};
+    use tower_api_errors::policy::{MethodPolicy, Resource};
     MethodPolicy::builder()
         .resource("/health", Resource::allow([Method::GET]).critical())
         .resource("/reports", Resource::allow([Method::GET]).sheddable())
@@ -255,12 +256,12 @@ async fn critical_requests_are_never_shed_and_sheddable_ones_go_first() {
     let mut marked = get_req("/hello");
     marked
         .extensions_mut()
-        .insert(tower_api_errors::Criticality::Critical);
+        .insert(tower_api_errors::overload::Criticality::Critical);
     assert_eq!(call(app.clone(), marked).await.status, StatusCode::OK);
     let mut marked = get_req("/health");
     marked
         .extensions_mut()
-        .insert(tower_api_errors::Criticality::Normal);
+        .insert(tower_api_errors::overload::Criticality::Normal);
     assert_overloaded(&call(app.clone(), marked).await, 1);
 
     for _ in 0..4 {
@@ -295,7 +296,8 @@ fn database_router(pool: usize, queries: Arc<std::sync::atomic::AtomicUsize>) ->
 #[tokio::test(start_paused = true)]
 async fn the_adaptive_limit_finds_the_pool_and_refuses_short_deadlines() {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use tower_api_errors::{AdaptiveConcurrency, MethodPolicy, Resource};
+    use tower_api_errors::overload::AdaptiveConcurrency;
+    use tower_api_errors::policy::{MethodPolicy, Resource};
 
     let queries = Arc::new(AtomicUsize::new(0));
     let policy = MethodPolicy::builder()
@@ -381,7 +383,8 @@ async fn the_adaptive_limit_finds_the_pool_and_refuses_short_deadlines() {
 /// deadline is served after a slow route taught its controller 250 ms.
 #[tokio::test(start_paused = true)]
 async fn a_short_deadline_is_judged_by_its_own_resources_latency() {
-    use tower_api_errors::{AdaptiveConcurrency, MethodPolicy, Resource};
+    use tower_api_errors::overload::AdaptiveConcurrency;
+    use tower_api_errors::policy::{MethodPolicy, Resource};
 
     let policy = MethodPolicy::builder()
         .resource("/slow", Resource::allow([http::Method::GET]))

@@ -17,7 +17,8 @@ use simulation::{
     Work,
 };
 use tokio::time::Instant;
-use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, Criticality, Limit};
+use tower_api_errors::overload::{AdaptiveConcurrency, Criticality, Limit};
+use tower_api_errors::ApiErrorLayer;
 
 const DB: &str = "/reports/result";
 const FAST: &str = "/payments";

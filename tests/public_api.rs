@@ -8,10 +8,11 @@ use axum::body::Body;
 use axum::Router;
 use http::Request;
 use tower::{Layer, Service};
-use tower_api_errors::{
-    AdaptiveConcurrency, ApiError, ApiErrorLayer, ApiErrorService, Drain, InFlight, Maintenance,
-    MethodPolicy, PolicyError, ResponseBody, ResponseFuture,
-};
+use tower_api_errors::body::ResponseBody;
+use tower_api_errors::future::ResponseFuture;
+use tower_api_errors::overload::{AdaptiveConcurrency, Drain, InFlight, Maintenance};
+use tower_api_errors::policy::{MethodPolicy, PolicyError};
+use tower_api_errors::{ApiError, ApiErrorLayer, ApiErrorService};
 
 fn send_sync<T: Send + Sync + 'static>() {}
 fn send<T: Send + 'static>() {}
@@ -57,4 +58,85 @@ fn futures_and_bodies_are_debug_whatever_they_wrap() {
     assert!(debug(&service).starts_with("ApiErrorService"));
     let response: http::Response<ResponseBody<Body>> = ApiError::not_found().into();
     assert!(debug(response.body()).contains("error"));
+}
+
+/// `use tower_api_errors::*` brings no name that shadows a dependency's: `Json` is
+/// `extract::Json` and `BoxError` `classify::BoxError`, so beside `use axum::*` they are axum's, and the crates the users of this one
+/// name too (`http`, `tower`, `axum`, `serde_json`…) still resolve after the glob.
+mod glob_import_beside_axum {
+    #![allow(unused_imports)]
+    #![deny(ambiguous_glob_imports)]
+    use axum::*;
+    use tower_api_errors::*;
+
+    #[test]
+    fn axum_s_names_and_the_dependencies_resolve() {
+        let _: Json<u8> = Json(1);
+        let _: Router = Router::new();
+        let _ = http::StatusCode::OK;
+        let _ = serde_json::json!({});
+        let _ = bytes::Bytes::new();
+        let _ = tower::service_fn(|()| async { Ok::<_, BoxError>(()) }); // axum's: this crate's is `classify::BoxError`
+        let _: ApiErrorLayer = ApiErrorLayer::new();
+        let _: ApiError = ApiError::not_found();
+        let _ = Format::Json;
+    }
+}
+
+/// What the root holds, read from the committed listing (`public-api.txt`, checked against the
+/// crate by `.ci/public-api.sh`): the everyday types and the modules, none named like a
+/// dependency.
+#[test]
+fn the_root_holds_the_everyday_types_and_the_modules() {
+    let listing = include_str!("../public-api.txt");
+    let mut root: Vec<&str> = listing
+        .lines()
+        .filter_map(|line| line.split_once(" tower_api_errors::").map(|(_, rest)| rest))
+        .map(|rest| {
+            rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+                .unwrap()
+        })
+        .collect();
+    root.sort_unstable();
+    root.dedup();
+    assert_eq!(
+        root,
+        [
+            "ApiError",
+            "ApiErrorLayer",
+            "ApiErrorService",
+            "FieldError",
+            "Format",
+            "api_metrics",
+            "body",
+            "classify",
+            "extract",
+            "future",
+            "openapi",
+            "overload",
+            "policy",
+            "routing",
+            "shape",
+            "testing",
+        ]
+    );
+    let manifest = include_str!("../Cargo.toml");
+    let dependencies = manifest
+        .split("\n[")
+        .filter(|table| {
+            table.starts_with("dependencies]") || table.starts_with("dev-dependencies]")
+        })
+        .flat_map(|table| table.lines().skip(1))
+        .filter_map(|line| {
+            line.split_once('=')
+                .map(|(name, _)| name.trim().replace('-', "_"))
+        })
+        .filter(|name| !name.is_empty() && !name.starts_with('#'));
+    for dependency in dependencies {
+        assert!(
+            !root.contains(&dependency.as_str()),
+            "{dependency} at the root"
+        );
+    }
 }

@@ -1,4 +1,4 @@
-//! `tower_api_errors::Query` and `Path` (issue 21, item 7): the parameter that was wrong named
+//! `tower_api_errors::extract::Query` and `Path` (issue 21, item 7): the parameter that was wrong named
 //! in `errors`, as `Json` names a body's member, in the documented body (schema-checked), over
 //! a real socket.
 
@@ -9,7 +9,8 @@ use axum::Router;
 use common::{request, send, serve};
 use serde::Deserialize;
 use tower::Layer;
-use tower_api_errors::{ApiErrorLayer, Path, Query};
+use tower_api_errors::extract::{Path, Query};
+use tower_api_errors::ApiErrorLayer;
 
 #[derive(Deserialize)]
 struct Page {

@@ -23,7 +23,7 @@ use common::{request, send, serve, Reply};
 use http::StatusCode;
 use tokio::task::JoinSet;
 use tower::Layer;
-use tower_api_errors::{InFlight, Maintenance};
+use tower_api_errors::overload::{InFlight, Maintenance};
 
 fn scale() -> usize {
     std::env::var("RELIABILITY_SCALE")

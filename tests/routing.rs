@@ -9,10 +9,10 @@ use axum::extract::{Path, State};
 use common::{request, send, serve, Reply};
 use http::{Method, StatusCode};
 use serde_json::json;
-use tower_api_errors::routing::{
-    check_router, delete, get, on, post, put, ApiMethodRouter, ApiRouter,
-};
-use tower_api_errors::{ApiErrorLayer, MethodPolicy, Resource};
+use tower_api_errors::policy::{MethodPolicy, Resource};
+use tower_api_errors::routing::{delete, get, on, post, put, ApiMethodRouter, ApiRouter};
+use tower_api_errors::testing::check_router;
+use tower_api_errors::ApiErrorLayer;
 
 #[derive(Clone)]
 struct AppState {

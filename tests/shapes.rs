@@ -16,10 +16,11 @@ use http_body_util::Full;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use tower::{service_fn, Layer};
-use tower_api_errors::{
-    shape_fn, Aip193, ApiError, ApiErrorLayer, ErrorFacts, ErrorShape, Format, Json, JsonApi,
-    Maintenance, MethodPolicy, Resource,
-};
+use tower_api_errors::extract::Json;
+use tower_api_errors::overload::Maintenance;
+use tower_api_errors::policy::{MethodPolicy, Resource};
+use tower_api_errors::shape::{shape_fn, Aip193, ErrorFacts, ErrorShape, JsonApi};
+use tower_api_errors::{ApiError, ApiErrorLayer, Format};
 
 /// The house envelope of the issue: `{"success": false, "error": {"type", "code", "message",
 /// "param"}}`, with what else the facts say.

@@ -1,4 +1,4 @@
-//! `tower_api_errors::Json` and `ApiError::invalid_params` behind the layer, over a real
+//! `tower_api_errors::extract::Json` and `ApiError::invalid_params` behind the layer, over a real
 //! socket: every rejection is the documented body, with `errors` pointing at the member, and
 //! valid against both JSON Schemas.
 
@@ -17,7 +17,8 @@ use http_body_util::Full;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use tower::Layer;
-use tower_api_errors::{ApiError, ApiErrorLayer, FieldError, Json};
+use tower_api_errors::extract::Json;
+use tower_api_errors::{ApiError, ApiErrorLayer, FieldError};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

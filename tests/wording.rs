@@ -12,9 +12,10 @@ use common::{call, request};
 use http::{HeaderName, Method, StatusCode};
 use serde_json::{json, Value};
 use tower::Layer;
-use tower_api_errors::{
-    shape_fn, ApiError, ApiErrorLayer, Format, Maintenance, MethodPolicy, Resource,
-};
+use tower_api_errors::overload::Maintenance;
+use tower_api_errors::policy::{MethodPolicy, Resource};
+use tower_api_errors::shape::shape_fn;
+use tower_api_errors::{ApiError, ApiErrorLayer, Format};
 
 const MESSAGE: &str = "Not Here";
 const DETAIL: &str = "Nothing lives at this address.";
@@ -125,14 +126,17 @@ async fn canned_refusals_problems_and_shapes_follow() {
 /// is cut at `MAX_DETAIL_CHARS` characters.
 #[tokio::test]
 async fn reworded_texts_are_held_to_the_schema() {
-    let long = "é".repeat(tower_api_errors::MAX_DETAIL_CHARS + 10);
+    let long = "é".repeat(tower_api_errors::body::MAX_DETAIL_CHARS + 10);
     let layer = ApiErrorLayer::new().reword(StatusCode::NOT_FOUND, "", long);
     let reply = call(layer.layer(router()), request("GET", "/nowhere")).await;
     let body = reply.error_body();
     common::assert_valid(&body);
     assert_eq!(body["message"], "Not Found");
     let detail = body["detail"].as_str().unwrap();
-    assert_eq!(detail.chars().count(), tower_api_errors::MAX_DETAIL_CHARS);
+    assert_eq!(
+        detail.chars().count(),
+        tower_api_errors::body::MAX_DETAIL_CHARS
+    );
 }
 
 #[test]

@@ -55,10 +55,10 @@ use http_body_util::BodyExt;
 use tower::timeout::Timeout;
 use tower::util::MapResponse;
 use tower::{Service, ServiceBuilder, ServiceExt};
-use tower_api_errors::{
-    AdaptiveConcurrency, ApiErrorLayer, ApiErrorService, DefaultClassifier, Limit, Maintenance,
-    MethodPolicy, Resource,
-};
+use tower_api_errors::classify::DefaultClassifier;
+use tower_api_errors::overload::{AdaptiveConcurrency, Limit, Maintenance};
+use tower_api_errors::policy::{MethodPolicy, Resource};
+use tower_api_errors::{ApiErrorLayer, ApiErrorService};
 use tower_http::catch_panic::{CatchPanic, CatchPanicLayer, DefaultResponseForPanic};
 
 /// The deadline every stack that has one uses.

@@ -17,12 +17,14 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use tokio::sync::Semaphore;
+use tower_api_errors::classify::DefaultClassifier;
 use tower_api_errors::openapi::{ErrorResponses, Problem};
-use tower_api_errors::routing::{get, post, put, ApiRouter};
-use tower_api_errors::{
-    AdaptiveConcurrency, Aip193, ApiError, ApiErrorLayer, ApiErrorService, DefaultClassifier,
-    Drain, FieldError, InFlight, JsonApi, Limit, Maintenance, SlowClientLayer,
+use tower_api_errors::overload::{
+    AdaptiveConcurrency, Drain, InFlight, Limit, Maintenance, SlowClientLayer,
 };
+use tower_api_errors::routing::{get, post, put, ApiRouter};
+use tower_api_errors::shape::{Aip193, JsonApi};
+use tower_api_errors::{ApiError, ApiErrorLayer, ApiErrorService, FieldError};
 use tower_http::limit::RequestBodyLimitLayer;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
@@ -427,7 +429,7 @@ pub fn routes(maintenance: &Maintenance, db: Database) -> ApiRouter {
         .with_state(state)
 }
 
-/// The body of `POST /notes`. `tower_api_errors::Json` answers a body that does not
+/// The body of `POST /notes`. `tower_api_errors::extract::Json` answers a body that does not
 /// deserialize with a 400 whose `errors` points at the member: a missing `customer_id` is
 /// `missing_parameter` with `param`, a string instead of a number `invalid_body`.
 #[derive(Deserialize, ToSchema)]
@@ -465,7 +467,7 @@ fn whole(number: &serde_json::Number) -> Option<i64> {
 )]
 async fn create_note(
     State(state): State<AppState>,
-    tower_api_errors::Json(note): tower_api_errors::Json<NewNote>,
+    tower_api_errors::extract::Json(note): tower_api_errors::extract::Json<NewNote>,
 ) -> Result<impl IntoResponse, ApiError> {
     // Well-formed and well-typed, but not a value the API takes: 422 with the field list.
     let customer_id = whole(&note.customer_id).ok_or_else(|| {

@@ -30,7 +30,8 @@ use crate::ApiError;
 /// use axum::{routing::get, Router};
 /// use http::Request;
 /// use tower::{Layer, ServiceExt};
-/// use tower_api_errors::{ApiErrorLayer, Drain};
+/// use tower_api_errors::overload::Drain;
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
 /// # async fn main() {
@@ -83,6 +84,13 @@ impl Default for Drain {
 
 impl Drain {
     /// A drain, not triggered, answering `Retry-After: 1`.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::Drain;
+    ///
+    /// let drain = Drain::new();
+    /// assert!(!drain.is_draining());
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         Self::with_retry_after(Duration::from_secs(1))
@@ -94,7 +102,7 @@ impl Drain {
     /// once it had been cloned).
     ///
     /// ```compile_fail
-    /// let drain = tower_api_errors::Drain::new();
+    /// let drain = tower_api_errors::overload::Drain::new();
     /// let _ = drain.clone().retry_after(std::time::Duration::from_secs(5));
     /// ```
     #[must_use]
@@ -112,6 +120,16 @@ impl Drain {
     }
 
     /// Starts draining: from now on, new requests are refused.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::Drain;
+    ///
+    /// let drain = Drain::new();
+    /// let handle = drain.clone();
+    /// handle.trigger();
+    /// // Every clone sees it.
+    /// assert!(drain.is_draining());
+    /// ```
     pub fn trigger(&self) {
         self.shared.draining.store(true, Ordering::Release);
         self.shared.triggered.notify_waiters();
@@ -129,7 +147,8 @@ impl Drain {
     /// use std::time::Duration;
     /// use axum::{routing::get, Router, ServiceExt};
     /// use tower::Layer;
-    /// use tower_api_errors::{ApiErrorLayer, Drain};
+    /// use tower_api_errors::overload::Drain;
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// # async fn run() -> std::io::Result<()> {
     /// let drain = Drain::new();
@@ -185,7 +204,8 @@ impl Drain {
     /// ```no_run
     /// use std::time::Duration;
     /// use axum::{routing::get, Router};
-    /// use tower_api_errors::{ApiErrorLayer, Drain};
+    /// use tower_api_errors::overload::Drain;
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// # async fn run() -> std::io::Result<()> {
     /// let drain = Drain::new();
@@ -213,6 +233,15 @@ impl Drain {
     }
 
     /// Whether [`trigger`](Self::trigger) was called.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::Drain;
+    ///
+    /// let drain = Drain::new();
+    /// assert!(!drain.is_draining());
+    /// drain.trigger();
+    /// assert!(drain.is_draining());
+    /// ```
     #[must_use]
     #[inline]
     pub fn is_draining(&self) -> bool {
@@ -220,6 +249,18 @@ impl Drain {
     }
 
     /// Requests in flight in the layers this drain is attached to.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_api_errors::overload::Drain;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// let drain = Drain::new();
+    /// let _app = ApiErrorLayer::new().drain(drain.clone()).layer(tower::service_fn(
+    ///     |_req: http::Request<()>| async { Ok::<_, std::convert::Infallible>(http::Response::new(String::new())) },
+    /// ));
+    /// assert_eq!(drain.in_flight(), 0);
+    /// ```
     #[must_use]
     pub fn in_flight(&self) -> usize {
         self.gauges().iter().map(InFlight::current).sum()
@@ -228,6 +269,21 @@ impl Drain {
     /// Waits until no request is in flight: woken by the last request to finish (a
     /// `tokio::sync::Notify`, no polling, no timer). Put a `tokio::time::timeout` around it for
     /// a grace period.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::overload::Drain;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let drain = Drain::new();
+    /// drain.trigger();
+    /// // Nothing in flight: done at once; with a grace period otherwise.
+    /// tokio::time::timeout(Duration::from_secs(10), drain.drained())
+    ///     .await
+    ///     .expect("drained within the grace period");
+    /// # }
+    /// ```
     pub async fn drained(&self) {
         self.shared.idle.wait(|| self.in_flight() == 0).await;
     }

@@ -20,7 +20,8 @@ use crate::ApiError;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_api_errors::{ApiErrorLayer, Maintenance};
+/// use tower_api_errors::overload::Maintenance;
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// let maintenance = Maintenance::builder()
 ///     .retry_after(Duration::from_secs(120))
@@ -56,7 +57,7 @@ struct Shared {
 /// (it once panicked at run time):
 ///
 /// ```compile_fail
-/// let switch = tower_api_errors::Maintenance::new();
+/// let switch = tower_api_errors::overload::Maintenance::new();
 /// let _ = switch.clone().bypass("/health");
 /// ```
 #[derive(Debug, Clone)]
@@ -78,6 +79,16 @@ impl Default for MaintenanceBuilder {
 impl MaintenanceBuilder {
     /// The `Retry-After` sent while maintenance is on (default:
     /// [`Maintenance::DEFAULT_RETRY_AFTER`]); whole seconds, rounded up, at least 1.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::overload::Maintenance;
+    ///
+    /// let maintenance = Maintenance::builder()
+    ///     .retry_after(Duration::from_secs(300))
+    ///     .build();
+    /// assert_eq!(maintenance.configured_retry_after(), Duration::from_secs(300));
+    /// ```
     pub fn retry_after(mut self, retry_after: Duration) -> Self {
         self.retry_after = retry_after;
         self
@@ -85,12 +96,28 @@ impl MaintenanceBuilder {
 
     /// A path that keeps working during maintenance: an exact path (`/health`), or a prefix
     /// when it ends in `*` (`/admin/*`).
+    ///
+    /// ```
+    /// use tower_api_errors::overload::Maintenance;
+    ///
+    /// let maintenance = Maintenance::builder().bypass("/health").bypass("/admin/*").build();
+    /// assert!(maintenance.bypasses("/health"));
+    /// assert!(maintenance.bypasses("/admin/users"));
+    /// assert!(!maintenance.bypasses("/notes"));
+    /// ```
     pub fn bypass(mut self, path: impl Into<Cow<'static, str>>) -> Self {
         self.bypass.push(path.into());
         self
     }
 
     /// The switch, off.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::Maintenance;
+    ///
+    /// let maintenance = Maintenance::builder().bypass("/health").build();
+    /// assert!(!maintenance.is_enabled());
+    /// ```
     #[must_use]
     pub fn build(self) -> Maintenance {
         Maintenance {
@@ -116,33 +143,84 @@ impl Maintenance {
     pub const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(60);
 
     /// A switch, off, with `Retry-After: 60` and no bypass path.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::overload::Maintenance;
+    ///
+    /// let maintenance = Maintenance::new();
+    /// assert!(!maintenance.is_enabled());
+    /// assert_eq!(maintenance.configured_retry_after(), Duration::from_secs(60));
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         Self::builder().build()
     }
 
     /// Configures a switch: `Retry-After` and bypass paths.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::Maintenance;
+    ///
+    /// let maintenance = Maintenance::builder().bypass("/health").build();
+    /// # let _ = maintenance;
+    /// ```
     pub fn builder() -> MaintenanceBuilder {
         MaintenanceBuilder::default()
     }
 
     /// Switches maintenance on: requests outside the bypass paths get 503.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::Maintenance;
+    ///
+    /// let maintenance = Maintenance::new();
+    /// let switch = maintenance.clone(); // given to the layer
+    /// maintenance.enable();
+    /// assert!(switch.is_enabled());
+    /// ```
     pub fn enable(&self) {
         self.shared.enabled.store(true, Ordering::Release);
     }
 
     /// Switches maintenance off.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::Maintenance;
+    ///
+    /// let maintenance = Maintenance::new();
+    /// maintenance.enable();
+    /// maintenance.disable();
+    /// assert!(!maintenance.is_enabled());
+    /// ```
     pub fn disable(&self) {
         self.shared.enabled.store(false, Ordering::Release);
     }
 
     /// Whether maintenance is on.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::Maintenance;
+    ///
+    /// let maintenance = Maintenance::new();
+    /// assert!(!maintenance.is_enabled());
+    /// maintenance.enable();
+    /// assert!(maintenance.is_enabled());
+    /// ```
     #[must_use]
     pub fn is_enabled(&self) -> bool {
         self.shared.enabled.load(Ordering::Acquire)
     }
 
     /// Whether `path` keeps working during maintenance.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::Maintenance;
+    ///
+    /// let maintenance = Maintenance::builder().bypass("/health").build();
+    /// assert!(maintenance.bypasses("/health"));
+    /// assert!(!maintenance.bypasses("/health/deep"));
+    /// ```
     #[must_use]
     pub fn bypasses(&self, path: &str) -> bool {
         self.shared
@@ -158,7 +236,7 @@ impl Maintenance {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tower_api_errors::Maintenance;
+    /// use tower_api_errors::overload::Maintenance;
     ///
     /// let maintenance = Maintenance::builder()
     ///     .retry_after(Duration::from_secs(120))

@@ -71,7 +71,8 @@ impl Drop for Watch {
 /// use http_body::{Body, Frame};
 /// use http_body_util::{BodyExt, Full};
 /// use tower::{service_fn, ServiceBuilder, ServiceExt};
-/// use tower_api_errors::{ApiErrorLayer, SlowClientLayer, WatchedBody};
+/// use tower_api_errors::overload::{SlowClientLayer, WatchedBody};
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// /// A client that sends its headers and then nothing.
 /// struct Stalled;
@@ -102,6 +103,21 @@ pub struct SlowClientLayer;
 
 impl SlowClientLayer {
     /// The layer.
+    ///
+    /// ```
+    /// use tower::ServiceBuilder;
+    /// use tower_api_errors::overload::{SlowClientLayer, WatchedBody};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # let handler = tower::service_fn(|_req: http::Request<WatchedBody<String>>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let app = ServiceBuilder::new()
+    ///     .layer(ApiErrorLayer::new().timeout(std::time::Duration::from_secs(5)))
+    ///     .layer(SlowClientLayer::new())
+    ///     .service(handler);
+    /// # let _ = app;
+    /// ```
     pub fn new() -> Self {
         Self
     }
@@ -162,6 +178,22 @@ pin_project! {
 
 impl<B> WatchedBody<B> {
     /// The body inside.
+    ///
+    /// ```
+    /// use tower::{Layer, ServiceExt};
+    /// use tower_api_errors::overload::{SlowClientLayer, WatchedBody};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let handler = tower::service_fn(|req: http::Request<WatchedBody<String>>| async move {
+    ///     let body: String = req.into_body().into_inner();
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(body))
+    /// });
+    /// let app = SlowClientLayer::new().layer(handler);
+    /// let response = app.oneshot(http::Request::new("hello".to_string())).await.unwrap();
+    /// assert_eq!(response.body(), "hello");
+    /// # }
+    /// ```
     pub fn into_inner(self) -> B {
         self.body
     }

@@ -23,7 +23,7 @@ use crate::contract::text;
 /// rendering uses them. `errors` is set only through
 /// [`ApiError::with_field_errors`](crate::ApiError::with_field_errors), so that it always has
 /// the documented shape; `planned` only by a method policy's
-/// [`planned_as_405`](crate::MethodPolicyBuilder::planned_as_405), so that it is always `true`.
+/// [`planned_as_405`](crate::policy::MethodPolicyBuilder::planned_as_405), so that it is always `true`.
 pub const RESERVED_MEMBERS: &[&str] = &[
     "ok",
     "status",
@@ -157,12 +157,28 @@ impl ApiError {
     }
 
     /// 400 `bad_request`.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::bad_request();
+    /// assert_eq!(error.status(), 400);
+    /// assert_eq!(error.code(), "bad_request");
+    /// ```
     #[must_use]
     pub fn bad_request() -> Self {
         Self::new(StatusCode::BAD_REQUEST)
     }
 
     /// 400 `missing_parameter`, with the parameter's name as the `param` member.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::missing_parameter("customer_id");
+    /// assert_eq!(error.code(), "missing_parameter");
+    /// assert_eq!(error.member("param").unwrap(), "customer_id");
+    /// ```
     #[must_use]
     pub fn missing_parameter(param: impl Into<Cow<'static, str>>) -> Self {
         let param = param.into();
@@ -210,12 +226,28 @@ impl ApiError {
     }
 
     /// 403 `forbidden`.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::forbidden();
+    /// assert_eq!(error.status(), 403);
+    /// assert_eq!(error.code(), "forbidden");
+    /// ```
     #[must_use]
     pub fn forbidden() -> Self {
         Self::new(StatusCode::FORBIDDEN)
     }
 
     /// 404 `not_found`.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::not_found();
+    /// assert_eq!(error.status(), 404);
+    /// assert_eq!(error.code(), "not_found");
+    /// ```
     #[must_use]
     pub fn not_found() -> Self {
         Self::new(StatusCode::NOT_FOUND)
@@ -236,54 +268,132 @@ impl ApiError {
     }
 
     /// 408 `request_timeout`: the client was too slow to send its request.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::request_timeout();
+    /// assert_eq!(error.status(), 408);
+    /// assert_eq!(error.code(), "request_timeout");
+    /// ```
     #[must_use]
     pub fn request_timeout() -> Self {
         Self::new(StatusCode::REQUEST_TIMEOUT)
     }
 
     /// 413 `payload_too_large`.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::payload_too_large();
+    /// assert_eq!(error.status(), 413);
+    /// assert_eq!(error.code(), "payload_too_large");
+    /// ```
     #[must_use]
     pub fn payload_too_large() -> Self {
         Self::new(StatusCode::PAYLOAD_TOO_LARGE)
     }
 
     /// 415 `unsupported_media_type`.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::unsupported_media_type();
+    /// assert_eq!(error.status(), 415);
+    /// assert_eq!(error.code(), "unsupported_media_type");
+    /// ```
     #[must_use]
     pub fn unsupported_media_type() -> Self {
         Self::new(StatusCode::UNSUPPORTED_MEDIA_TYPE)
     }
 
     /// 422 `unprocessable_entity`.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::unprocessable_entity();
+    /// assert_eq!(error.status(), 422);
+    /// assert_eq!(error.code(), "unprocessable_entity");
+    /// ```
     #[must_use]
     pub fn unprocessable_entity() -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY)
     }
 
     /// 429 `too_many_requests`, with `Retry-After`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::too_many_requests(Duration::from_secs(30));
+    /// assert_eq!(error.status(), 429);
+    /// assert_eq!(error.code(), "too_many_requests");
+    /// assert_eq!(error.headers()["retry-after"], "30");
+    /// ```
     #[must_use]
     pub fn too_many_requests(retry_after: Duration) -> Self {
         Self::new(StatusCode::TOO_MANY_REQUESTS).with_retry_after(retry_after)
     }
 
     /// 500 `internal_error`. Its message is the API document's "Server Error".
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::internal_error();
+    /// assert_eq!(error.status(), 500);
+    /// assert_eq!(error.code(), "internal_error");
+    /// ```
     #[must_use]
     pub fn internal_error() -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR)
     }
 
     /// 501 `not_implemented`.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::not_implemented();
+    /// assert_eq!(error.status(), 501);
+    /// assert_eq!(error.code(), "not_implemented");
+    /// ```
     #[must_use]
     pub fn not_implemented() -> Self {
         Self::new(StatusCode::NOT_IMPLEMENTED)
     }
 
     /// 503 `service_unavailable`, with `Retry-After`.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::service_unavailable(Duration::from_secs(30));
+    /// assert_eq!(error.status(), 503);
+    /// assert_eq!(error.code(), "service_unavailable");
+    /// assert_eq!(error.headers()["retry-after"], "30");
+    /// ```
     #[must_use]
     pub fn service_unavailable(retry_after: Duration) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE).with_retry_after(retry_after)
     }
 
     /// 503 `overloaded`: too many requests at once.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::overloaded(Duration::from_secs(30));
+    /// assert_eq!(error.status(), 503);
+    /// assert_eq!(error.code(), "overloaded");
+    /// assert_eq!(error.headers()["retry-after"], "30");
+    /// ```
     #[must_use]
     pub fn overloaded(retry_after: Duration) -> Self {
         Self::service_unavailable(retry_after)
@@ -294,6 +404,16 @@ impl ApiError {
     }
 
     /// 503 `maintenance`: the service is switched off for maintenance.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::maintenance(Duration::from_secs(30));
+    /// assert_eq!(error.status(), 503);
+    /// assert_eq!(error.code(), "maintenance");
+    /// assert_eq!(error.headers()["retry-after"], "30");
+    /// ```
     #[must_use]
     pub fn maintenance(retry_after: Duration) -> Self {
         Self::service_unavailable(retry_after)
@@ -304,6 +424,14 @@ impl ApiError {
     }
 
     /// 504 `gateway_timeout`.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::gateway_timeout();
+    /// assert_eq!(error.status(), 504);
+    /// assert_eq!(error.code(), "gateway_timeout");
+    /// ```
     #[must_use]
     pub fn gateway_timeout() -> Self {
         Self::new(StatusCode::GATEWAY_TIMEOUT)
@@ -332,7 +460,7 @@ impl ApiError {
     ///
     /// For 5xx errors, keep internal text (error messages, paths) out of it: it is sent.
     ///
-    /// A detail is at most [`MAX_DETAIL_CHARS`](crate::MAX_DETAIL_CHARS) (2 048) characters, as
+    /// A detail is at most [`MAX_DETAIL_CHARS`](crate::body::MAX_DETAIL_CHARS) (2 048) characters, as
     /// the schemas say: a longer one is cut there, on a character boundary, ending in `…` (and
     /// the call logged as a warning); an empty one is ignored.
     ///
@@ -354,6 +482,15 @@ impl ApiError {
 
     /// Adds the body member `key`, or replaces it. A key of [`RESERVED_MEMBERS`] is ignored
     /// (and logged): the contract's members are the layer's to set.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::not_found().with("note_id", 7).with("ok", false);
+    /// assert_eq!(error.member("note_id").unwrap(), 7);
+    /// // `ok` is the contract's: ignored.
+    /// assert!(error.member("ok").is_none());
+    /// ```
     #[must_use]
     pub fn with(mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> Self {
         let key = key.into();
@@ -504,17 +641,30 @@ impl ApiError {
     /// assert_eq!(error.detail(), "An error occurred on our side.");
     /// ```
     #[must_use]
-    pub fn with_source(mut self, source: impl Into<crate::BoxError>) -> Self {
+    pub fn with_source(mut self, source: impl Into<crate::classify::BoxError>) -> Self {
         self.custom().source = Some(Arc::from(source.into()));
         self
     }
 
     /// The HTTP status.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// assert_eq!(ApiError::not_found().status(), http::StatusCode::NOT_FOUND);
+    /// ```
     pub fn status(&self) -> StatusCode {
         self.status
     }
 
     /// The stable `error` code.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// assert_eq!(ApiError::not_found().code(), "not_found");
+    /// assert_eq!(ApiError::not_found().with_code("note_not_found").code(), "note_not_found");
+    /// ```
     pub fn code(&self) -> &str {
         match &self.custom {
             Some(custom) => &custom.code,
@@ -523,11 +673,25 @@ impl ApiError {
     }
 
     /// The `message`: the API document's Message for the status.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// assert_eq!(ApiError::not_found().message(), "Not Found");
+    /// ```
     pub fn message(&self) -> &'static str {
         catalog::lookup(self.status).message
     }
 
     /// The `detail`: the one set, or the API document's Explanation for the status.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::not_found().with_detail("No note has this id.");
+    /// assert_eq!(error.detail(), "No note has this id.");
+    /// assert!(!ApiError::not_found().detail().is_empty());
+    /// ```
     pub fn detail(&self) -> &str {
         match self.custom.as_ref().and_then(|c| c.detail.as_ref()) {
             Some(detail) => detail,
@@ -541,11 +705,27 @@ impl ApiError {
     }
 
     /// An extra member added with [`ApiError::with`].
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::bad_request().with("limit", 100);
+    /// assert_eq!(error.member("limit"), Some(&serde_json::json!(100)));
+    /// assert_eq!(error.member("offset"), None);
+    /// ```
     pub fn member(&self, key: &str) -> Option<&Value> {
         self.members().find_map(|(k, v)| (k == key).then_some(v))
     }
 
     /// The extra members, in the order they were added.
+    ///
+    /// ```
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::bad_request().with("limit", 100).with("max", 50);
+    /// let keys: Vec<&str> = error.members().map(|(key, _)| key).collect();
+    /// assert_eq!(keys, ["limit", "max"]);
+    /// ```
     pub fn members(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.custom
             .iter()
@@ -554,6 +734,15 @@ impl ApiError {
     }
 
     /// The headers that go with the error (`Allow`, `Retry-After`, `WWW-Authenticate`, …).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::ApiError;
+    ///
+    /// let error = ApiError::too_many_requests(Duration::from_secs(5));
+    /// assert_eq!(error.headers()["retry-after"], "5");
+    /// assert!(ApiError::not_found().headers().is_empty());
+    /// ```
     pub fn headers(&self) -> &HeaderMap {
         static NONE: LazyLock<HeaderMap> = LazyLock::new(HeaderMap::new);
         self.custom.as_ref().map_or(&NONE, |custom| &custom.headers)
@@ -572,6 +761,14 @@ impl ApiError {
     }
 
     /// Whether the same request can succeed later: the `retryable` member.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::ApiError;
+    ///
+    /// assert!(ApiError::overloaded(Duration::from_secs(1)).is_retryable());
+    /// assert!(!ApiError::bad_request().is_retryable());
+    /// ```
     pub fn is_retryable(&self) -> bool {
         self.custom
             .as_ref()

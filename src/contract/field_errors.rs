@@ -3,7 +3,7 @@
 //! Each item names one place in the request's JSON content with a JSON Pointer (RFC 6901:
 //! `/address/city`, `/items/0`; `""` is the whole document) and says what is wrong there. The
 //! shape is RFC 9457's example of validation errors (§3), with the pointer written plainly
-//! rather than as a URI fragment. [`Json`](crate::Json) fills it when a body does not
+//! rather than as a URI fragment. [`Json`](crate::extract::Json) fills it when a body does not
 //! deserialize; [`ApiError::invalid_params`] is for the rules a handler checks itself.
 
 use std::borrow::Cow;
@@ -35,7 +35,7 @@ pub struct FieldError {
 }
 
 /// A field error's `detail` as the schemas allow it: at most
-/// [`MAX_DETAIL_CHARS`](crate::MAX_DETAIL_CHARS) characters, and never empty (an empty one
+/// [`MAX_DETAIL_CHARS`](crate::body::MAX_DETAIL_CHARS) characters, and never empty (an empty one
 /// would say nothing).
 fn field_detail(detail: Cow<'static, str>) -> Cow<'static, str> {
     crate::contract::text::bounded(detail, "FieldError::new")
@@ -45,6 +45,15 @@ fn field_detail(detail: Cow<'static, str>) -> Cow<'static, str> {
 impl FieldError {
     /// A problem at `path` (member names and array indexes, from the document's root; none for
     /// the whole document), described by `detail`.
+    ///
+    /// ```
+    /// use tower_api_errors::FieldError;
+    ///
+    /// let error = FieldError::new(["items", "0", "sku"], "unknown product");
+    /// assert_eq!(error.pointer(), "/items/0/sku");
+    /// // Member names are escaped (RFC 6901): `/` is `~1`.
+    /// assert_eq!(FieldError::new(["a/b"], "x").pointer(), "/a~1b");
+    /// ```
     #[must_use]
     pub fn new(
         path: impl IntoIterator<Item = impl fmt::Display>,
@@ -83,11 +92,23 @@ impl FieldError {
     }
 
     /// The JSON Pointer (RFC 6901) to the place of the problem.
+    ///
+    /// ```
+    /// use tower_api_errors::FieldError;
+    ///
+    /// assert_eq!(FieldError::new(["title"], "is empty").pointer(), "/title");
+    /// ```
     pub fn pointer(&self) -> &str {
         &self.pointer
     }
 
     /// What is wrong there.
+    ///
+    /// ```
+    /// use tower_api_errors::FieldError;
+    ///
+    /// assert_eq!(FieldError::new(["title"], "is empty").detail(), "is empty");
+    /// ```
     pub fn detail(&self) -> &str {
         &self.detail
     }
@@ -134,7 +155,7 @@ impl ApiError {
     /// `422 invalid_params`: the content is well-formed JSON of the right shape, but values in
     /// it break the rules the handler checks (RFC 9110 §15.5.21). `errors` lists each problem.
     ///
-    /// A body that does not even deserialize is a `400` from [`Json`](crate::Json): the
+    /// A body that does not even deserialize is a `400` from [`Json`](crate::extract::Json): the
     /// request is malformed. A `422` says "well-formed, but I won't process these values", so
     /// a client can tell "fix your serializer" from "fix your input".
     ///

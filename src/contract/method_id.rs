@@ -48,7 +48,7 @@ impl MethodId {
         NAMES.get(usize::from(self.0)).copied()
     }
 
-    /// The method's bit in a [`MethodPolicy`](crate::MethodPolicy)'s set of methods passed everywhere (none for an
+    /// The method's bit in a [`MethodPolicy`](crate::policy::MethodPolicy)'s set of methods passed everywhere (none for an
     /// extension method).
     pub(crate) fn bit(self) -> u16 {
         1u16.checked_shl(u32::from(self.0)).unwrap_or(0)

@@ -13,7 +13,8 @@ use axum_core::response::{IntoResponse, Response};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
-use crate::{ApiError, ApiErrorService, ResponseBody};
+use crate::middleware::body::ResponseBody;
+use crate::{ApiError, ApiErrorService};
 
 /// ```
 /// use axum::{routing::post, Router};
@@ -28,7 +29,7 @@ use crate::{ApiError, ApiErrorService, ResponseBody};
 /// ```
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        http::Response::<crate::ErrorBody>::from(self).map(Body::new)
+        http::Response::<crate::respond::error_body::ErrorBody>::from(self).map(Body::new)
     }
 }
 
@@ -52,7 +53,7 @@ impl<C: Clone> crate::ApiErrorLayer<C> {
     /// ```
     pub fn wrap(&self, router: ::axum::Router) -> ::axum::Router
     where
-        C: crate::ClassifyError + Send + Sync + 'static,
+        C: crate::respond::classify::ClassifyError + Send + Sync + 'static,
         AxumService<::axum::Router, C>: Service<Request, Response = Response, Error = Infallible>
             + Clone
             + Send

@@ -1,4 +1,5 @@
-//! [`check_policy`]: whether a service and a [`MethodPolicy`] kept apart still agree.
+//! [`check_policy`] (and [`check_router`] for an axum `Router`): whether a service and a
+//! [`MethodPolicy`] kept apart still agree.
 
 use std::fmt;
 use std::future::{poll_fn, Future};
@@ -12,7 +13,9 @@ use http_body::Body;
 use tower_layer::Layer;
 use tower_service::Service;
 
-use crate::{ApiErrorLayer, BoxError, MethodPolicy};
+use crate::classify::BoxError;
+use crate::methods::policy::MethodPolicy;
+use crate::ApiErrorLayer;
 
 /// The disagreements [`check_policy`] found, one a line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +25,24 @@ pub struct PolicyMismatch {
 
 impl PolicyMismatch {
     /// Each disagreement, in the policy's order.
+    ///
+    /// ```
+    /// use axum::routing::get;
+    /// use http::Method;
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::testing::check_router;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let router = axum::Router::new().route("/notes", get(|| async { "[]" }));
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/notes", Resource::allow([Method::GET, Method::POST]))
+    ///     .build()
+    ///     .unwrap();
+    /// let mismatch = check_router(router, &policy).await.unwrap_err();
+    /// assert_eq!(mismatch.problems(), ["/notes: the service does not route POST (405)"]);
+    /// # }
+    /// ```
     pub fn problems(&self) -> &[String] {
         &self.problems
     }
@@ -42,7 +63,7 @@ const PROBED: [Method; 6] = crate::methods::recognized::ROUTABLE;
 /// Checks that `service` (without the layer) routes what `policy` says, for those who build the
 /// two apart (with [`ApiRouter`](crate::routing::ApiRouter) they can't disagree). `ReqBody` is the
 /// request body type to probe with (an empty one, from `Default`); for an axum `Router`,
-/// [`routing::check_router`](crate::routing::check_router) names it for you.
+/// [`check_router`] names it for you.
 ///
 /// For each resource, the pattern is filled with sample values (`/notes/{id}` → `/notes/1`,
 /// `{*path}` → `1`) and each method sent with an empty body:
@@ -64,7 +85,8 @@ const PROBED: [Method; 6] = crate::methods::recognized::ROUTABLE;
 /// ```
 /// use axum::routing::get;
 /// use http::Method;
-/// use tower_api_errors::{check_policy, MethodPolicy, Resource};
+/// use tower_api_errors::policy::{MethodPolicy, Resource};
+/// use tower_api_errors::testing::check_policy;
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {
@@ -260,6 +282,37 @@ pub(crate) fn sample_path(pattern: &str) -> String {
         }
     }
     path
+}
+
+/// [`check_policy`] for an axum `Router` kept apart from its policy: whether
+/// the Router routes each method the policy allows, and no method it refuses.
+///
+/// ```
+/// use axum::routing::get;
+/// use http::Method;
+/// use tower_api_errors::policy::{MethodPolicy, Resource};
+/// use tower_api_errors::testing::check_router;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let router = axum::Router::new().route("/payments", get(|| async { "[]" }));
+/// let policy = MethodPolicy::builder()
+///     .resource("/payments", Resource::allow([Method::GET]).plan([Method::POST]))
+///     .build()
+///     .unwrap();
+/// check_router(router, &policy).await.expect("they agree");
+/// # }
+/// ```
+///
+/// # Errors
+///
+/// Every disagreement found.
+#[cfg(feature = "axum")]
+pub async fn check_router(
+    router: ::axum::Router,
+    policy: &MethodPolicy,
+) -> Result<(), PolicyMismatch> {
+    check_policy::<axum_core::body::Body, _, _>(router, policy).await
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ pub(crate) const MAX_POINTER: usize = 256;
 /// use http_body_util::BodyExt;
 /// use serde::Deserialize;
 /// use tower::ServiceExt;
-/// use tower_api_errors::Json;
+/// use tower_api_errors::extract::Json;
 ///
 /// #[derive(Deserialize)]
 /// struct NewNote {
@@ -136,7 +136,7 @@ impl<T: DeserializeOwned> Json<T> {
     /// Deserializes `bytes`, with the rejections of the extractor (400s with `errors`).
     ///
     /// ```
-    /// use tower_api_errors::Json;
+    /// use tower_api_errors::extract::Json;
     ///
     /// let error = Json::<Vec<u8>>::from_bytes(b"[1, 2, 300]").unwrap_err();
     /// assert_eq!(error.status(), 400);
@@ -377,7 +377,7 @@ pub(crate) fn shorten(text: &str, max: usize) -> Cow<'_, str> {
 ///
 /// ```
 /// use axum::response::IntoResponse;
-/// use tower_api_errors::Json;
+/// use tower_api_errors::extract::Json;
 ///
 /// let response = Json(serde_json::json!({"ok": true})).into_response();
 /// assert_eq!(response.headers()["content-type"], "application/json");

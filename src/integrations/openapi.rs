@@ -12,15 +12,15 @@
 //!   operations with a security requirement (their own, or the document's). Each method the
 //!   [`MethodPolicy`] *plans* becomes an operation answering `501` with
 //!   `Allow` (`405` with `Allow` and `planned: true` under
-//!   [`planned_as_405`](crate::MethodPolicyBuilder::planned_as_405)). Responses the document
+//!   [`planned_as_405`](crate::policy::MethodPolicyBuilder::planned_as_405)). Responses the document
 //!   already has for a status are kept.
 //!   A response documented with `body = ApiError` gets its `application/problem+json` form
 //!   beside it, since the layer serves both; the deadline header is a parameter of every
 //!   operation, with its `400`, and a strict policy's `404` is on every operation.
-//! - The [shapes](crate::ErrorShape) the layer offers are described beside the document's own
+//! - The [shapes](crate::shape::ErrorShape) the layer offers are described beside the document's own
 //!   bodies: each error response has one content per media type it can be sent in, a shape's
-//!   schema ([`ErrorShape::schema`](crate::ErrorShape::schema)) a component named after its
-//!   media type (`Error_application_vnd.api_json` for [`JsonApi`](crate::JsonApi)); a shape
+//!   schema ([`ErrorShape::schema`](crate::shape::ErrorShape::schema)) a component named after its
+//!   media type (`Error_application_vnd.api_json` for [`JsonApi`](crate::shape::JsonApi)); a shape
 //!   with the media type of a format takes its place there too. The error responses the
 //!   document already describes with the JSON body get the shapes' contents as well.
 //!
@@ -28,7 +28,8 @@
 //! use std::time::Duration;
 //! use http::Method;
 //! use tower_api_errors::openapi::ErrorResponses;
-//! use tower_api_errors::{ApiErrorLayer, MethodPolicy, Resource};
+//! use tower_api_errors::policy::{MethodPolicy, Resource};
+//! use tower_api_errors::ApiErrorLayer;
 //! use utoipa::openapi::{OpenApiBuilder, PathItem, HttpMethod};
 //! use utoipa::openapi::path::{OperationBuilder, PathsBuilder};
 //! use utoipa::Modify;
@@ -66,7 +67,8 @@ use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, SchemaType, Type};
 use utoipa::openapi::{Components, OpenApi, PathItem, Ref, RefOr, Required};
 use utoipa::{Modify, PartialSchema, ToSchema};
 
-use crate::{ApiError, ApiErrorLayer, MethodPolicy};
+use crate::methods::policy::MethodPolicy;
+use crate::{ApiError, ApiErrorLayer};
 
 /// The RFC 9457 problem document (`application/problem+json`) that the layer writes when the
 /// client's `Accept` or the layer's [`Format`](crate::Format) asks for it. A name for its
@@ -163,7 +165,7 @@ pub struct ErrorResponses {
     planned: Vec<(String, Method, String)>,
     /// Each shape offered: its media type, the name of its schema's component, the schema.
     shapes: Vec<(String, String, Value)>,
-    /// `501`, or `405` under [`planned_as_405`](crate::MethodPolicyBuilder::planned_as_405).
+    /// `501`, or `405` under [`planned_as_405`](crate::policy::MethodPolicyBuilder::planned_as_405).
     planned_status: u16,
     /// The statuses [reworded](crate::ApiErrorLayer::reword) and their messages: the schemas'
     /// `message` (and, with a problem type base, `title`) follow them.
@@ -173,6 +175,20 @@ pub struct ErrorResponses {
 
 impl ErrorResponses {
     /// What `layer`, as configured, answers.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::openapi::ErrorResponses;
+    /// use tower_api_errors::ApiErrorLayer;
+    /// use utoipa::openapi::OpenApiBuilder;
+    /// use utoipa::Modify;
+    ///
+    /// let layer = ApiErrorLayer::new().timeout(Duration::from_secs(2));
+    /// let mut doc = OpenApiBuilder::new().build();
+    /// ErrorResponses::from_layer(&layer).modify(&mut doc);
+    /// let schemas = &doc.components.as_ref().unwrap().schemas;
+    /// assert!(schemas.contains_key("ApiError"));
+    /// ```
     pub fn from_layer<C>(layer: &ApiErrorLayer<C>) -> Self {
         let config = layer.config();
         let mut planned = Vec::new();

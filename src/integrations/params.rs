@@ -1,6 +1,6 @@
 //! [`Query`] and [`Path`]: axum's extractors of the query string and the path parameters, with
 //! rejections in the documented error body and a field list (`errors`) naming the parameter
-//! that was wrong, as [`Json`](crate::Json) names a body's member.
+//! that was wrong, as [`Json`](crate::extract::Json) names a body's member.
 
 use std::ops::{Deref, DerefMut};
 
@@ -27,7 +27,7 @@ use crate::ApiError;
 ///
 /// ```
 /// use serde::Deserialize;
-/// use tower_api_errors::Query;
+/// use tower_api_errors::extract::Query;
 ///
 /// #[derive(Debug, Deserialize)]
 /// struct Page {
@@ -54,6 +54,20 @@ impl<T: DeserializeOwned> Query<T> {
     /// # Errors
     ///
     /// When `query` does not hold a `T`: `missing_parameter` or `invalid_query`.
+    ///
+    /// ```
+    /// use tower_api_errors::extract::Query;
+    ///
+    /// #[derive(serde::Deserialize)]
+    /// struct Page {
+    ///     limit: u32,
+    /// }
+    ///
+    /// let Query(page) = Query::<Page>::from_query("limit=20").unwrap();
+    /// assert_eq!(page.limit, 20);
+    /// let error = Query::<Page>::from_query("limit=many").err().unwrap();
+    /// assert_eq!(error.status(), 400);
+    /// ```
     pub fn from_query(query: &str) -> Result<Self, ApiError> {
         let deserializer =
             serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
@@ -117,7 +131,7 @@ where
 /// use http::{Request, StatusCode};
 /// use http_body_util::BodyExt;
 /// use tower::ServiceExt;
-/// use tower_api_errors::Path;
+/// use tower_api_errors::extract::Path;
 ///
 /// async fn note(Path((user, id)): Path<(String, u64)>) -> String {
 ///     format!("{user}/{id}")

@@ -5,7 +5,7 @@
 //! The rejection is kept as the error's [source](ApiError::with_source), so its text (which
 //! can name the server's Rust types: "expected struct Order") is logged, never sent. For the
 //! member a body or a parameter got wrong in the answer (`errors[]`), use this crate's
-//! [`Json`](crate::Json), [`Query`](crate::Query) and [`Path`](crate::Path), whose rejections
+//! [`Json`](crate::extract::Json), [`Query`](crate::extract::Query) and [`Path`](crate::extract::Path), whose rejections
 //! point at it.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
@@ -27,7 +27,7 @@ fn by_status(status: StatusCode, code: &'static str, detail: &'static str) -> Ap
 impl From<JsonRejection> for ApiError {
     /// `415 unsupported_media_type` without a JSON `Content-Type`, `400 bad_request` for a body
     /// that is not JSON, `400 invalid_body` for JSON of the wrong shape (as this crate's
-    /// [`Json`](crate::Json) answers, where axum's `Json` answers 422), `413` or `400` for a
+    /// [`Json`](crate::extract::Json) answers, where axum's `Json` answers 422), `413` or `400` for a
     /// body that could not be read.
     ///
     /// ```

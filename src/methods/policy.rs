@@ -26,6 +26,27 @@ pub struct Resource {
 impl Resource {
     /// A resource that allows `methods` (and `HEAD` when `GET` is among them): they go to the
     /// inner service, and `Allow` lists them.
+    ///
+    /// ```
+    /// use http::{Method, Request, StatusCode};
+    /// use tower::{Layer, ServiceExt};
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let inner = tower::service_fn(|_req: Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/notes", Resource::allow([Method::GET]))
+    ///     .build()
+    ///     .unwrap();
+    /// let app = ApiErrorLayer::new().method_policy(policy).layer(inner);
+    /// let head = app.oneshot(Request::head("/notes").body(()).unwrap()).await.unwrap();
+    /// assert_eq!(head.status(), StatusCode::OK); // HEAD goes with GET
+    /// # }
+    /// ```
     #[must_use]
     pub fn allow(methods: impl IntoIterator<Item = Method>) -> Self {
         Self {
@@ -36,6 +57,28 @@ impl Resource {
 
     /// Methods that will come: until then the layer answers them `501 not_implemented`,
     /// without calling the inner service.
+    ///
+    /// ```
+    /// use http::{Method, Request, StatusCode};
+    /// use tower::{Layer, ServiceExt};
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let inner = tower::service_fn(|_req: Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/payments", Resource::allow([Method::GET]).plan([Method::POST]))
+    ///     .build()
+    ///     .unwrap();
+    /// let app = ApiErrorLayer::new().method_policy(policy).layer(inner);
+    /// let post = app.oneshot(Request::post("/payments").body(()).unwrap()).await.unwrap();
+    /// assert_eq!(post.status(), StatusCode::NOT_IMPLEMENTED);
+    /// assert_eq!(post.headers()["allow"], "GET, HEAD, OPTIONS");
+    /// # }
+    /// ```
     #[must_use]
     pub fn plan(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
         self.planned.extend(methods);
@@ -45,6 +88,27 @@ impl Resource {
     /// Methods the resource will never take: the layer answers them `405 method_not_allowed`,
     /// without calling the inner service. (A method named nowhere is left to the inner service,
     /// whose own 405 the layer renders the same way.)
+    ///
+    /// ```
+    /// use http::{Method, Request, StatusCode};
+    /// use tower::{Layer, ServiceExt};
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let inner = tower::service_fn(|_req: Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/audit", Resource::allow([Method::GET]).refuse([Method::DELETE]))
+    ///     .build()
+    ///     .unwrap();
+    /// let app = ApiErrorLayer::new().method_policy(policy).layer(inner);
+    /// let delete = app.oneshot(Request::delete("/audit").body(()).unwrap()).await.unwrap();
+    /// assert_eq!(delete.status(), StatusCode::METHOD_NOT_ALLOWED);
+    /// # }
+    /// ```
     #[must_use]
     pub fn refuse(mut self, methods: impl IntoIterator<Item = Method>) -> Self {
         self.refused.extend(methods);
@@ -53,6 +117,18 @@ impl Resource {
 
     /// This resource's deadline, instead of the layer's [`timeout`](crate::ApiErrorLayer::timeout)
     /// (a [deadline header](crate::ApiErrorLayer::deadline_header) can shorten it).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use http::Method;
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    ///
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/reports", Resource::allow([Method::GET]).timeout(Duration::from_secs(30)))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = policy;
+    /// ```
     #[must_use]
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.hints.timeout = Some(timeout);
@@ -60,6 +136,17 @@ impl Resource {
     }
 
     /// Never refused by the in-flight limit: health checks, admin ([`Criticality::Critical`]).
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    ///
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/health", Resource::allow([Method::GET]).critical())
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = policy;
+    /// ```
     #[must_use]
     pub fn critical(mut self) -> Self {
         self.hints.criticality = Some(Criticality::Critical);
@@ -74,6 +161,17 @@ impl Resource {
     }
 
     /// Refused first when the in-flight limit tightens ([`Criticality::Sheddable`]).
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    ///
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/reports", Resource::allow([Method::GET]).sheddable())
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = policy;
+    /// ```
     #[must_use]
     pub fn sheddable(mut self) -> Self {
         self.hints.criticality = Some(Criticality::Sheddable);
@@ -86,7 +184,7 @@ impl Resource {
 ///
 /// ```
 /// use http::Method;
-/// use tower_api_errors::{MethodPolicy, PolicyErrorKind, Resource};
+/// use tower_api_errors::policy::{MethodPolicy, PolicyErrorKind, Resource};
 ///
 /// let error = MethodPolicy::builder()
 ///     .resource("/notes/{id}", Resource::allow([Method::GET]))
@@ -124,12 +222,34 @@ pub enum PolicyErrorKind {
 
 impl PolicyError {
     /// The pattern of the resource at fault, as declared.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    ///
+    /// let error = MethodPolicy::builder()
+    ///     .resource("/notes/{id", Resource::allow([Method::GET]))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(error.pattern(), "/notes/{id");
+    /// ```
     #[must_use]
     pub fn pattern(&self) -> &str {
         &self.pattern
     }
 
     /// What is wrong with it.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::policy::{MethodPolicy, PolicyErrorKind, Resource};
+    ///
+    /// let error = MethodPolicy::builder()
+    ///     .resource("/notes", Resource::allow([Method::GET]).plan([Method::GET]))
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert_eq!(error.kind(), PolicyErrorKind::MethodListedTwice);
+    /// ```
     #[must_use]
     pub fn kind(&self) -> PolicyErrorKind {
         self.kind
@@ -183,6 +303,18 @@ impl MethodPolicyBuilder {
     /// Declares the resource at `pattern` (axum syntax: `/notes/{id}`, `/files/{*path}`),
     /// relative to where the layer sits: behind `Router::nest_service("/api", …)` the layer
     /// sees `/notes`, not `/api/notes`.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    ///
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/notes/{id}", Resource::allow([Method::GET, Method::DELETE]))
+    ///     .resource("/files/{*path}", Resource::allow([Method::GET]))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(policy.patterns().count(), 2);
+    /// ```
     pub fn resource(mut self, pattern: impl Into<String>, resource: Resource) -> Self {
         self.resources.push((pattern.into(), resource));
         self
@@ -192,7 +324,7 @@ impl MethodPolicyBuilder {
     ///
     /// ```
     /// use http::Method;
-    /// use tower_api_errors::{MethodPolicy, Resource};
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
     ///
     /// let v1 = MethodPolicy::builder()
     ///     .resource("/items", Resource::allow([Method::GET]).plan([Method::POST]))
@@ -217,6 +349,28 @@ impl MethodPolicyBuilder {
 
     /// Paths that match no resource get `404 not_found` from the layer instead of going to the
     /// inner service.
+    ///
+    /// ```
+    /// use http::{Method, Request, StatusCode};
+    /// use tower::{Layer, ServiceExt};
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let inner = tower::service_fn(|_req: Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/notes", Resource::allow([Method::GET]))
+    ///     .strict(true)
+    ///     .build()
+    ///     .unwrap();
+    /// let app = ApiErrorLayer::new().method_policy(policy).layer(inner);
+    /// let elsewhere = app.oneshot(Request::get("/elsewhere").body(()).unwrap()).await.unwrap();
+    /// assert_eq!(elsewhere.status(), StatusCode::NOT_FOUND);
+    /// # }
+    /// ```
     pub fn strict(mut self, strict: bool) -> Self {
         self.strict = strict;
         self
@@ -225,6 +379,19 @@ impl MethodPolicyBuilder {
     /// Whether the layer answers `OPTIONS` (default: yes): an inner `405` to `OPTIONS` becomes
     /// `204` with `Allow`, `OPTIONS *` gets `204` with every method the table allows, and
     /// `Allow` lists `OPTIONS`. Turn it off when the inner service answers `OPTIONS` itself.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    ///
+    /// // The inner service (a CORS layer inside, say) answers OPTIONS itself.
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/notes", Resource::allow([Method::GET]))
+    ///     .answer_options(false)
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = policy;
+    /// ```
     pub fn answer_options(mut self, answer: bool) -> Self {
         self.answer_options = answer;
         self
@@ -242,7 +409,8 @@ impl MethodPolicyBuilder {
     /// ```
     /// use http::{Method, StatusCode};
     /// use tower::{service_fn, Layer, ServiceExt};
-    /// use tower_api_errors::{ApiErrorLayer, MethodPolicy, Resource};
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
@@ -273,6 +441,21 @@ impl MethodPolicyBuilder {
     ///
     /// A pattern that is invalid or conflicts with another, a method named twice (allowed and
     /// planned, say), or a resource that names no method.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    ///
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/notes", Resource::allow([Method::GET]))
+    ///     .build();
+    /// assert!(policy.is_ok());
+    /// let conflict = MethodPolicy::builder()
+    ///     .resource("/notes/{id}", Resource::allow([Method::GET]))
+    ///     .resource("/notes/{name}", Resource::allow([Method::GET]))
+    ///     .build();
+    /// assert!(conflict.is_err());
+    /// ```
     pub fn build(self) -> Result<MethodPolicy, PolicyError> {
         let mut router = matchit::Router::new();
         let mut exact = Vec::new();
@@ -376,7 +559,7 @@ impl MethodPolicyBuilder {
 ///
 /// ```
 /// use http::Method;
-/// use tower_api_errors::{MethodPolicy, Resource};
+/// use tower_api_errors::policy::{MethodPolicy, Resource};
 ///
 /// let policy = MethodPolicy::builder()
 ///     .resource("/reports/{id}/result", Resource::allow([Method::GET]).refuse([Method::POST]))
@@ -390,7 +573,7 @@ impl MethodPolicyBuilder {
 ///
 /// ```
 /// use http::Method;
-/// use tower_api_errors::{MethodPolicy, Resource};
+/// use tower_api_errors::policy::{MethodPolicy, Resource};
 ///
 /// let error = MethodPolicy::builder()
 ///     .resource("/payments", Resource::allow([Method::GET]).plan([Method::GET]))
@@ -596,16 +779,40 @@ pub(crate) enum Unrouted<'a> {
 
 impl MethodPolicy {
     /// Starts a table: no resource, not strict, answering `OPTIONS`.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    ///
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/notes", Resource::allow([Method::GET]))
+    ///     .build()
+    ///     .unwrap();
+    /// # let _ = policy;
+    /// ```
     pub fn builder() -> MethodPolicyBuilder {
         MethodPolicyBuilder::default()
     }
 
     /// The patterns of the table, in the order they were declared.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    ///
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/notes", Resource::allow([Method::GET]))
+    ///     .resource("/notes/{id}", Resource::allow([Method::GET]))
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(policy.patterns().collect::<Vec<_>>(), ["/notes", "/notes/{id}"]);
+    /// ```
     pub fn patterns(&self) -> impl Iterator<Item = &str> {
         self.resources.iter().map(|r| r.pattern.as_str())
     }
 
     /// Each resource's pattern, allowed and planned methods, and `Allow`, in the order declared.
+    #[cfg(any(feature = "testing", feature = "utoipa"))]
     pub(crate) fn resources(
         &self,
     ) -> impl Iterator<Item = (&str, &[Method], &[Method], &HeaderValue)> {

@@ -34,7 +34,8 @@ impl RecognizedMethods {
 
 /// The methods a resource can route, plan or refuse: not `HEAD` (it follows `GET`), `OPTIONS`
 /// (the layer answers it from the inner service's 405), `CONNECT` or extension methods (left
-/// to the inner service).
+/// to the inner service). Named by the integrations that route (axum) or probe (testing).
+#[cfg(any(feature = "axum", feature = "testing"))]
 pub(crate) const ROUTABLE: [Method; 6] = [
     Method::GET,
     Method::POST,

@@ -9,7 +9,8 @@ use http::Response;
 use http_body::{Body, Frame, SizeHint};
 use pin_project_lite::pin_project;
 
-use crate::{ApiError, ErrorBody};
+use crate::respond::error_body::ErrorBody;
+use crate::ApiError;
 
 pin_project! {
     /// The response body of [`ApiErrorService`](crate::ApiErrorService): the inner service's
@@ -55,6 +56,20 @@ impl<B> ResponseBody<B> {
     /// # Errors
     ///
     /// The error body, when the layer answered.
+    ///
+    /// ```
+    /// use tower::{Layer, ServiceExt};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = ApiErrorLayer::new().layer(tower::service_fn(|_req: http::Request<()>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new("hello".to_string()))
+    /// }));
+    /// let response = app.oneshot(http::Request::new(())).await.unwrap();
+    /// assert_eq!(response.into_body().into_inner().unwrap(), "hello");
+    /// # }
+    /// ```
     pub fn into_inner(self) -> Result<B, ErrorBody> {
         match self.kind {
             Kind::Inner { body } => Ok(body),

@@ -42,7 +42,7 @@ pub(crate) struct Config {
     pub(crate) routes_answer: bool,
     pub(crate) deadline_header: Option<HeaderName>,
     /// Each request carries a [`BodyWait`](crate::admission::slow_client::BodyWait) for a
-    /// [`SlowClientLayer`](crate::SlowClientLayer) inside.
+    /// [`SlowClientLayer`](crate::overload::SlowClientLayer) inside.
     pub(crate) watch_body: bool,
     pub(crate) drain: Option<Drain>,
 }

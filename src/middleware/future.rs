@@ -15,6 +15,7 @@ use tokio::time::Sleep;
 
 use crate::admission::overload::Permit;
 use crate::admission::slow_client::BodyWait;
+use crate::classify::BoxError;
 use crate::middleware::body::ResponseBody;
 use crate::respond::classify::ClassifyError;
 use crate::respond::context::RequestContext;
@@ -23,7 +24,6 @@ use crate::respond::exit::{exit, Answer};
 use crate::respond::normalize::{normalize, Normalized};
 use crate::respond::observe::{log_panic, log_panic_in_drop};
 use crate::respond::settings::SharedRendering;
-use crate::BoxError;
 
 pin_project! {
     /// Response future of [`ApiErrorService`](crate::ApiErrorService).
@@ -76,7 +76,7 @@ pub(crate) struct Running<C> {
     /// the table forgot a method the service has (`ctx` then holds the path).
     pub(crate) unlisted: bool,
     /// Whether the handler waits for the request body, when the layer watches it (see
-    /// [`SlowClientLayer`](crate::SlowClientLayer)).
+    /// [`SlowClientLayer`](crate::overload::SlowClientLayer)).
     pub(crate) body_wait: Option<BodyWait>,
     // Held until the response head is out, or the future is dropped.
     pub(crate) _permit: Option<Permit>,

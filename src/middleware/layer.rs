@@ -28,7 +28,9 @@ use crate::respond::shape::ErrorShape;
 /// ```
 /// use std::time::Duration;
 /// use http::Method;
-/// use tower_api_errors::{ApiErrorLayer, Limit, Maintenance, MethodPolicy, Resource};
+/// use tower_api_errors::overload::{Limit, Maintenance};
+/// use tower_api_errors::policy::{MethodPolicy, Resource};
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// let policy = MethodPolicy::builder()
 ///     .resource("/payments", Resource::allow([Method::GET]).plan([Method::POST]))
@@ -58,6 +60,17 @@ impl Default for ApiErrorLayer {
 impl ApiErrorLayer {
     /// A layer that normalizes error responses, catches panics and classifies inner errors,
     /// with no deadline, no in-flight limit, no maintenance switch and no method policy.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # let inner = tower::service_fn(|_req: http::Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let app = ApiErrorLayer::new().layer(inner);
+    /// assert!(app.in_flight().is_none()); // no limit, no drain: nothing counted
+    /// ```
     #[must_use]
     pub fn new() -> Self {
         Self {
@@ -101,7 +114,7 @@ impl<C> ApiErrorLayer<C> {
     /// by any future-based timeout: keep it off the async threads (`spawn_blocking`). Needs a
     /// tokio runtime with its time driver. With
     /// [`watch_request_body`](Self::watch_request_body) and a
-    /// [`SlowClientLayer`](crate::SlowClientLayer) inside, a deadline that passes while the
+    /// [`SlowClientLayer`](crate::overload::SlowClientLayer) inside, a deadline that passes while the
     /// handler waits for the request body is `408`.
     ///
     /// ```
@@ -125,7 +138,7 @@ impl<C> ApiErrorLayer<C> {
         self.configure(|c| c.timeout = Some(timeout))
     }
 
-    /// With [`SlowClientLayer`](crate::SlowClientLayer) inside: a deadline that passes while
+    /// With [`SlowClientLayer`](crate::overload::SlowClientLayer) inside: a deadline that passes while
     /// the handler waits for the request body is `408 request_timeout` (the client was slow),
     /// not `504 gateway_timeout`. Each request then carries a flag in its extensions that the
     /// `SlowClientLayer` takes (one allocation per request): the signal travels with the
@@ -134,7 +147,8 @@ impl<C> ApiErrorLayer<C> {
     /// ```
     /// use std::time::Duration;
     /// use tower::ServiceBuilder;
-    /// use tower_api_errors::{ApiErrorLayer, SlowClientLayer};
+    /// use tower_api_errors::overload::SlowClientLayer;
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// let stack = ServiceBuilder::new()
     ///     .layer(ApiErrorLayer::new().timeout(Duration::from_secs(5)).watch_request_body())
@@ -154,7 +168,8 @@ impl<C> ApiErrorLayer<C> {
     ///
     /// ```
     /// use tower::Layer;
-    /// use tower_api_errors::{ApiErrorLayer, Limit};
+    /// use tower_api_errors::overload::Limit;
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// let base = ApiErrorLayer::new().limit(Limit::fixed(1));
     /// # let ok = || tower::service_fn(|_req: http::Request<()>| async {
@@ -177,6 +192,20 @@ impl<C> ApiErrorLayer<C> {
     /// One count for every layer given a clone of `in_flight` (made with
     /// [`InFlight::new`]): their services share its places, as tower's
     /// `GlobalConcurrencyLimitLayer` shares its semaphore. Replaces a limit set before.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_api_errors::overload::{InFlight, Limit};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # let inner = tower::service_fn(|_req: http::Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let shared = InFlight::new(Limit::fixed(128));
+    /// let public = ApiErrorLayer::new().shared_limit(shared.clone()).layer(inner.clone());
+    /// let admin = ApiErrorLayer::new().shared_limit(shared.clone()).layer(inner);
+    /// assert!(public.in_flight().unwrap().same_count(admin.in_flight().unwrap()));
+    /// ```
     #[must_use]
     pub fn shared_limit(self, in_flight: InFlight) -> Self {
         self.configure(|c| {
@@ -192,7 +221,7 @@ impl<C> ApiErrorLayer<C> {
     /// Deadlines: a timeout per resource, an inbound deadline header that shortens it, and
     /// admission that refuses at once a request whose deadline is already too short.
     ///
-    /// A request's deadline is, in order: the [resource's timeout](crate::Resource::timeout) in
+    /// A request's deadline is, in order: the [resource's timeout](crate::policy::Resource::timeout) in
     /// the route table, else the [layer's](crate::ApiErrorLayer::timeout); then, when the layer
     /// reads a [deadline header](Self::deadline_header) and the request has one,
     /// the smaller of that and the header's value. A client can only shorten the server's
@@ -203,7 +232,7 @@ impl<C> ApiErrorLayer<C> {
     ///
     /// # Deadline-aware admission: 504, not 503
     ///
-    /// With the [adaptive limit](crate::AdaptiveConcurrency), the layer knows each resource's
+    /// With the [adaptive limit](crate::overload::AdaptiveConcurrency), the layer knows each resource's
     /// latency with no queue. A request whose deadline is shorter than its resource's (or zero)
     /// is refused at once, before it takes a place or any work is done, with
     /// `504 gateway_timeout` and `retryable: false`: the same answer the client would get after
@@ -219,7 +248,8 @@ impl<C> ApiErrorLayer<C> {
     /// use axum::{routing::get, Router};
     /// use http::{HeaderName, Method, Request};
     /// use tower::{Layer, ServiceExt};
-    /// use tower_api_errors::{ApiErrorLayer, MethodPolicy, Resource};
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// # #[tokio::main(flavor = "current_thread", start_paused = true)]
     /// # async fn main() {
@@ -265,6 +295,25 @@ impl<C> ApiErrorLayer<C> {
     /// A shutdown switch: once [triggered](Drain::trigger), new requests get
     /// `503 shutting_down` (see [`Drain`]). The drain reads the in-flight count of each
     /// service the layer makes: the limit's, or without one a count made for the drain.
+    ///
+    /// ```
+    /// use http::{Request, StatusCode};
+    /// use tower::{Layer, ServiceExt};
+    /// use tower_api_errors::overload::Drain;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let inner = tower::service_fn(|_req: Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let drain = Drain::new();
+    /// let app = ApiErrorLayer::new().drain(drain.clone()).layer(inner);
+    /// drain.trigger();
+    /// let response = app.oneshot(Request::get("/").body(()).unwrap()).await.unwrap();
+    /// assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    /// # }
+    /// ```
     #[must_use]
     pub fn drain(self, drain: Drain) -> Self {
         self.configure(|c| c.drain = Some(drain))
@@ -273,17 +322,74 @@ impl<C> ApiErrorLayer<C> {
     /// Answers `503 overloaded` at once when the inner service is not ready, instead of
     /// waiting for it (tower's `LoadShed`, with the documented body): the limit's answer and
     /// `Retry-After` when the layer has a [limit](Self::limit), else `Retry-After: 1`.
+    ///
+    /// ```
+    /// use tower::ServiceBuilder;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # let inner = tower::service_fn(|_req: http::Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// // An inner service at its concurrency limit is not ready: 503 at once, not a wait.
+    /// let app = ServiceBuilder::new()
+    ///     .layer(ApiErrorLayer::new().shed_when_not_ready())
+    ///     .concurrency_limit(64)
+    ///     .service(inner);
+    /// # let _ = app;
+    /// ```
     #[must_use]
     pub fn shed_when_not_ready(self) -> Self {
         self.configure(|c| c.shed_when_not_ready = true)
     }
     /// A run-time maintenance switch; keep a clone to flip it.
+    ///
+    /// ```
+    /// use http::{Request, StatusCode};
+    /// use tower::{Layer, ServiceExt};
+    /// use tower_api_errors::overload::Maintenance;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let inner = tower::service_fn(|_req: http::Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let switch = Maintenance::builder().bypass("/health").build();
+    /// let app = ApiErrorLayer::new().maintenance(switch.clone()).layer(inner);
+    /// switch.enable();
+    /// let notes = app.clone().oneshot(Request::get("/notes").body(()).unwrap()).await.unwrap();
+    /// assert_eq!(notes.status(), StatusCode::SERVICE_UNAVAILABLE);
+    /// let health = app.oneshot(Request::get("/health").body(()).unwrap()).await.unwrap();
+    /// assert_eq!(health.status(), StatusCode::OK);
+    /// # }
+    /// ```
     #[must_use]
     pub fn maintenance(self, maintenance: Maintenance) -> Self {
         self.configure(|c| c.maintenance = Some(maintenance))
     }
 
     /// The route table that decides 405 versus 501 per resource.
+    ///
+    /// ```
+    /// use http::{Method, Request, StatusCode};
+    /// use tower::{Layer, ServiceExt};
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// # let inner = tower::service_fn(|_req: http::Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/notes", Resource::allow([Method::GET]).plan([Method::POST]))
+    ///     .build()
+    ///     .unwrap();
+    /// let app = ApiErrorLayer::new().method_policy(policy).layer(inner);
+    /// let post = app.oneshot(Request::post("/notes").body(()).unwrap()).await.unwrap();
+    /// assert_eq!(post.status(), StatusCode::NOT_IMPLEMENTED);
+    /// # }
+    /// ```
     #[must_use]
     pub fn method_policy(self, policy: MethodPolicy) -> Self {
         let answer_options = policy.answers_options();
@@ -364,8 +470,8 @@ impl<C> ApiErrorLayer<C> {
     }
 
     /// The shape of error bodies when the request's `Accept` does not choose, and a choice when
-    /// it names the shape's media type: a company envelope, [`Aip193`](crate::Aip193),
-    /// [`JsonApi`](crate::JsonApi), any [`ErrorShape`]. Every error response the layer sends
+    /// it names the shape's media type: a company envelope, [`Aip193`](crate::shape::Aip193),
+    /// [`JsonApi`](crate::shape::JsonApi), any [`ErrorShape`]. Every error response the layer sends
     /// is written in it, whatever decided it; a client that asks for `application/json` or
     /// `application/problem+json` still gets the document's body, unless the shape's media
     /// type is that one (a company envelope as `application/json` takes its place).
@@ -373,7 +479,8 @@ impl<C> ApiErrorLayer<C> {
     /// ```
     /// use serde_json::json;
     /// use tower::{service_fn, Layer, ServiceExt};
-    /// use tower_api_errors::{shape_fn, ApiError, ApiErrorLayer, ErrorFacts};
+    /// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+    /// use tower_api_errors::{ApiError, ApiErrorLayer};
     ///
     /// # #[tokio::main(flavor = "current_thread")]
     /// # async fn main() {
@@ -406,7 +513,8 @@ impl<C> ApiErrorLayer<C> {
     /// offered with the media type of the default format takes its place.
     ///
     /// ```
-    /// use tower_api_errors::{Aip193, ApiErrorLayer, JsonApi};
+    /// use tower_api_errors::shape::{Aip193, JsonApi};
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// // `application/json` the document's body, `application/problem+json` RFC 9457, and:
     /// let layer = ApiErrorLayer::new()
@@ -445,6 +553,14 @@ impl<C> ApiErrorLayer<C> {
 
     /// Whether `Accept` may choose between `application/json` and `application/problem+json`
     /// (and the shapes offered; default: yes).
+    ///
+    /// ```
+    /// use tower_api_errors::{ApiErrorLayer, Format};
+    ///
+    /// // Always the crate's JSON, whatever `Accept` asks for.
+    /// let layer = ApiErrorLayer::new().format(Format::Json).negotiate_format(false);
+    /// # let _ = layer;
+    /// ```
     #[must_use]
     pub fn negotiate_format(self, negotiate: bool) -> Self {
         self.configure_rendering(|r| r.negotiate = negotiate)
@@ -489,7 +605,7 @@ impl<C> ApiErrorLayer<C> {
 
     /// The request header whose value is echoed as `request_id` (default: `x-request-id`), as
     /// tower-http's `SetRequestIdLayer` takes it: the first field line that is a safe token of
-    /// at most [`MAX_REQUEST_ID_LEN`](crate::MAX_REQUEST_ID_LEN) characters.
+    /// at most [`MAX_REQUEST_ID_LEN`](crate::body::MAX_REQUEST_ID_LEN) characters.
     ///
     /// ```
     /// use http::HeaderName;
@@ -522,7 +638,7 @@ impl<C> ApiErrorLayer<C> {
     /// on (`error`) are not words and do not change. With no call, the API document's words.
     ///
     /// Texts are held to the schema: an empty one is ignored (with a warning), a `detail`
-    /// longer than [`MAX_DETAIL_CHARS`](crate::MAX_DETAIL_CHARS) characters is cut there. The
+    /// longer than [`MAX_DETAIL_CHARS`](crate::body::MAX_DETAIL_CHARS) characters is cut there. The
     /// bodies of a reworded status are rendered for each request, not once: a few hundred
     /// instructions more on that error path. The published JSON Schemas name the document's
     /// messages; the OpenAPI document of a reworded layer
@@ -584,6 +700,20 @@ impl<C> ApiErrorLayer<C> {
     /// Replaces the classifier that turns inner service errors into responses. It is cloned
     /// into each request's future, so keep it cheap to clone (a closure capturing nothing, or
     /// an `Arc`).
+    ///
+    /// ```
+    /// use tower_api_errors::classify::BoxError;
+    /// use tower_api_errors::{ApiError, ApiErrorLayer};
+    ///
+    /// let layer = ApiErrorLayer::new().classify_errors(|error: BoxError| {
+    ///     if error.is::<std::io::Error>() {
+    ///         ApiError::service_unavailable(std::time::Duration::from_secs(5))
+    ///     } else {
+    ///         ApiError::internal_error()
+    ///     }
+    /// });
+    /// # let _ = layer;
+    /// ```
     #[must_use]
     pub fn classify_errors<D: ClassifyError>(self, classifier: D) -> ApiErrorLayer<D> {
         ApiErrorLayer {

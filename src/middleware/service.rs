@@ -13,6 +13,7 @@ use tower_service::Service;
 use crate::admission::deadline;
 use crate::admission::overload::{InFlight, RouteHints, Shed};
 use crate::admission::slow_client::BodyWait;
+use crate::classify::BoxError;
 use crate::contract::method_id::MethodId;
 use crate::methods::policy::Decision;
 use crate::methods::recognized;
@@ -25,7 +26,7 @@ use crate::respond::error_body::ErrorBody;
 use crate::respond::exit::{exit, Answer};
 use crate::respond::observe::{log_panic, ShedReason};
 use crate::respond::settings::Rendering;
-use crate::{ApiError, BoxError};
+use crate::ApiError;
 
 /// The service [`ApiErrorLayer`](crate::ApiErrorLayer) makes. It never fails: every error
 /// becomes a response.
@@ -66,22 +67,69 @@ impl<S, C> ApiErrorService<S, C> {
     /// The in-flight count of this service and its clones, when the layer counts (a
     /// [limit](crate::ApiErrorLayer::limit), a [shared one](crate::ApiErrorLayer::shared_limit)
     /// or a [drain](crate::ApiErrorLayer::drain)): keep a clone to watch the server.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_api_errors::overload::Limit;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # let inner = tower::service_fn(|_req: http::Request<()>| async {
+    /// #     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// # });
+    /// let app = ApiErrorLayer::new().limit(Limit::fixed(64)).layer(inner);
+    /// let gauge = app.in_flight().expect("a limit is set").clone();
+    /// assert_eq!(gauge.current(), 0);
+    /// ```
     #[must_use]
     pub fn in_flight(&self) -> Option<&InFlight> {
         self.config.in_flight.as_ref()
     }
 
     /// The inner service.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[derive(Clone)]
+    /// # struct Inner;
+    /// # impl Inner { fn name(&self) -> &'static str { "inner" } }
+    /// let app = ApiErrorLayer::new().layer(Inner);
+    /// assert_eq!(app.get_ref().name(), "inner");
+    /// ```
     pub fn get_ref(&self) -> &S {
         &self.inner
     }
 
     /// The inner service, mutably.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[derive(Clone)]
+    /// # struct Inner;
+    /// # impl Inner { fn name(&self) -> &'static str { "inner" } }
+    /// let mut app = ApiErrorLayer::new().layer(Inner);
+    /// let _inner: &mut Inner = app.get_mut();
+    /// ```
     pub fn get_mut(&mut self) -> &mut S {
         &mut self.inner
     }
 
     /// The inner service, consuming the middleware.
+    ///
+    /// ```
+    /// use tower::Layer;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[derive(Clone)]
+    /// # struct Inner;
+    /// # impl Inner { fn name(&self) -> &'static str { "inner" } }
+    /// let app = ApiErrorLayer::new().layer(Inner);
+    /// let inner: Inner = app.into_inner();
+    /// assert_eq!(inner.name(), "inner");
+    /// ```
     pub fn into_inner(self) -> S {
         self.inner
     }
@@ -259,7 +307,7 @@ where
     }
 }
 
-/// The flag a [`SlowClientLayer`](crate::SlowClientLayer) inside sets while the handler waits
+/// The flag a [`SlowClientLayer`](crate::overload::SlowClientLayer) inside sets while the handler waits
 /// for the body: an allocation, in the request's extensions, only for a layer that watches.
 /// Out of line, so that the map's insertion does not weigh on `call` for every other layer.
 #[cold]

@@ -9,7 +9,8 @@
 //! A closure `Fn(BoxError) -> ApiError` is a classifier too, and can fall back on the default:
 //!
 //! ```
-//! use tower_api_errors::{ApiError, ApiErrorLayer, BoxError, ClassifyError, DefaultClassifier};
+//! use tower_api_errors::classify::{BoxError, ClassifyError, DefaultClassifier};
+//! use tower_api_errors::{ApiError, ApiErrorLayer};
 //!
 //! #[derive(Debug)]
 //! struct Locked;
@@ -33,11 +34,25 @@
 use std::error::Error as StdError;
 use std::time::Duration;
 
-use crate::{ApiError, BoxError};
+use crate::classify::BoxError;
+use crate::ApiError;
 
 /// Decides the [`ApiError`] for an error of the inner service.
 pub trait ClassifyError {
     /// The error response for `error`.
+    ///
+    /// ```
+    /// use tower_api_errors::classify::{BoxError, ClassifyError, DefaultClassifier};
+    /// use tower_api_errors::ApiError;
+    ///
+    /// // A closure is a classifier.
+    /// let teapot = |_error: BoxError| ApiError::new(http::StatusCode::IM_A_TEAPOT);
+    /// assert_eq!(teapot.classify("boom".into()).status(), 418);
+    /// // The default: an inner timeout is a 504, anything else a 500.
+    /// let timeout: BoxError = Box::new(tower::timeout::error::Elapsed::new());
+    /// assert_eq!(DefaultClassifier.classify(timeout).status(), 504);
+    /// assert_eq!(DefaultClassifier.classify("boom".into()).status(), 500);
+    /// ```
     fn classify(&self, error: BoxError) -> ApiError;
 }
 
@@ -60,7 +75,7 @@ where
 /// | anything else | 500 `internal_error`, logged at `error` level, text never sent |
 ///
 /// ```
-/// use tower_api_errors::{BoxError, ClassifyError, DefaultClassifier};
+/// use tower_api_errors::classify::{BoxError, ClassifyError, DefaultClassifier};
 ///
 /// let timed_out: BoxError = Box::new(std::io::Error::from(std::io::ErrorKind::TimedOut));
 /// assert_eq!(DefaultClassifier.classify(timed_out).status(), 504);

@@ -60,7 +60,8 @@ impl Canned {
 ///
 /// ```
 /// use http::Response;
-/// use tower_api_errors::{ApiError, ErrorBody};
+/// use tower_api_errors::body::ErrorBody;
+/// use tower_api_errors::ApiError;
 ///
 /// let response = Response::<ErrorBody>::from(ApiError::not_found());
 /// assert_eq!(response.status(), 404);

@@ -2,14 +2,14 @@
 //! concept, each naming only the files before it in this list and the ground floor
 //! ([`contract`](crate::contract)):
 //!
-//! - [`shape`]: a body format of the user's ([`ErrorShape`](crate::ErrorShape)), the facts it
-//!   writes from, and the built-in ones ([`Aip193`](crate::Aip193), [`JsonApi`](crate::JsonApi));
+//! - [`shape`]: a body format of the user's ([`ErrorShape`](crate::shape::ErrorShape)), the facts it
+//!   writes from, and the built-in ones ([`Aip193`](crate::shape::Aip193), [`JsonApi`](crate::shape::JsonApi));
 //! - [`settings`]: the body [`Format`](crate::Format) and the rendering settings of a layer;
 //! - [`observe`]: the `error response` event, the counters and gauges, the panic log;
 //! - [`negotiate`]: `Accept` negotiation between JSON, problem documents and the shapes offered;
 //! - [`context`]: what the layer remembers of a request, captured before the call;
 //! - [`json_writer`]: the body, written member by member into one buffer;
-//! - [`error_body`]: the [`ErrorBody`](crate::ErrorBody) it is sent in;
+//! - [`error_body`]: the [`ErrorBody`](crate::body::ErrorBody) it is sent in;
 //! - [`canned`]: the answers whose bytes do not depend on the request, rendered once;
 //! - [`detached`]: an [`ApiError`](crate::ApiError) as a response without the layer;
 //! - [`classify`]: inner service errors become [`ApiError`](crate::ApiError)s;

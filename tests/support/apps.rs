@@ -182,7 +182,7 @@ pub fn service_fn(
 }
 
 /// An `ErrorBody` is one frame; reading it synchronously keeps `service_fn` simple.
-fn collect_error_body(body: tower_api_errors::ErrorBody) -> Bytes {
+fn collect_error_body(body: tower_api_errors::body::ErrorBody) -> Bytes {
     use http_body::Body as _;
     let mut body = std::pin::pin!(body);
     let waker = std::task::Waker::noop();

@@ -16,7 +16,9 @@ use http_body_util::BodyExt;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tower::{Layer, ServiceExt};
-use tower_api_errors::{ApiErrorLayer, Criticality, MethodPolicy, Resource};
+use tower_api_errors::overload::Criticality;
+use tower_api_errors::policy::{MethodPolicy, Resource};
+use tower_api_errors::ApiErrorLayer;
 
 /// What a simulated resource does for one request.
 #[derive(Clone)]

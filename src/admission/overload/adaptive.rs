@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 /// Settings of the adaptive in-flight limit
-/// ([`Limit::adaptive`](crate::Limit::adaptive)).
+/// ([`Limit::adaptive`](crate::overload::Limit::adaptive)).
 /// The defaults need no tuning; the bounds are there to cap what a misbehaving measurement can
 /// do. Every value is clamped to a sane range rather than refused.
 ///
@@ -68,7 +68,7 @@ use std::time::Duration;
 /// A refusal's `Retry-After` is the time the resource's requests in flight take to drain at
 /// its recent completion rate (by Little's law, about its latency under load): when a place
 /// frees for a new request. It is at least the limit's
-/// [`retry_after`](crate::Limit::retry_after), never under 1 s (sooner invites a retry
+/// [`retry_after`](crate::overload::Limit::retry_after), never under 1 s (sooner invites a retry
 /// storm) nor over a minute, and spread over `[base, 2 × base]` so that refused clients do not
 /// come back in step. How often clients come back does not enter it: a client retrying in a
 /// tight loop does not make the polite ones wait longer.
@@ -82,7 +82,8 @@ use std::time::Duration;
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, InFlight, Limit};
+/// use tower_api_errors::overload::{AdaptiveConcurrency, InFlight, Limit};
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// let limit = Limit::adaptive(AdaptiveConcurrency::default().min_limit(2).max_limit(256));
 /// let layer = ApiErrorLayer::new().timeout(Duration::from_secs(2)).limit(limit);
@@ -129,7 +130,7 @@ impl AdaptiveConcurrency {
     /// The lowest limit of each resource (default 1; clamped to 1 ..= 1 000 000).
     ///
     /// ```
-    /// use tower_api_errors::{AdaptiveConcurrency, InFlight, Limit};
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, InFlight, Limit};
     ///
     /// // Clamped, never a panic nor an unbounded limit: at most `max_limit`.
     /// let gauge = InFlight::new(Limit::adaptive(
@@ -146,6 +147,13 @@ impl AdaptiveConcurrency {
 
     /// The highest limit of each resource, and the cap on the requests in flight of the whole
     /// layer, all resources together (default 1000; clamped to 1 ..= 1 000 000).
+    ///
+    /// ```
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, InFlight, Limit};
+    ///
+    /// let gauge = InFlight::new(Limit::adaptive(AdaptiveConcurrency::default().max_limit(200)));
+    /// assert_eq!(gauge.max(), 200);
+    /// ```
     #[must_use]
     pub fn max_limit(mut self, max: usize) -> Self {
         self.max_limit = max.clamp(1, MAX_LIMIT);
@@ -154,6 +162,13 @@ impl AdaptiveConcurrency {
 
     /// Each resource's limit before its first measurement (default 16: a cold burst is served);
     /// the first quarter of it measures the baseline.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, InFlight, Limit};
+    ///
+    /// let gauge = InFlight::new(Limit::adaptive(AdaptiveConcurrency::default().initial_limit(32)));
+    /// assert_eq!(gauge.limit(), 32);
+    /// ```
     #[must_use]
     pub fn initial_limit(mut self, initial: usize) -> Self {
         self.initial_limit = initial.clamp(1, MAX_LIMIT);
@@ -163,6 +178,15 @@ impl AdaptiveConcurrency {
     /// How much latency over the baseline counts as "no queue" (default 0.25: 25 %; clamped to
     /// 0 ..= 10). Higher admits more queueing, for services whose latency varies a lot with
     /// load even without a queue.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, Limit};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// // Latency that varies with load even without a queue: allow 50 % over the baseline.
+    /// let adaptive = AdaptiveConcurrency::default().tolerance(0.5);
+    /// let _ = ApiErrorLayer::new().limit(Limit::adaptive(adaptive));
+    /// ```
     #[must_use]
     pub fn tolerance(mut self, tolerance: f64) -> Self {
         self.tolerance = if tolerance.is_finite() {
@@ -175,6 +199,15 @@ impl AdaptiveConcurrency {
 
     /// How often a limit may be recomputed (default 100 ms; clamped to 1 ms ..= 1 min). A
     /// window with fewer than 16 samples also waits for twice its mean latency.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, Limit};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// let adaptive = AdaptiveConcurrency::default().window(Duration::from_millis(250));
+    /// let _ = ApiErrorLayer::new().limit(Limit::adaptive(adaptive));
+    /// ```
     #[must_use]
     pub fn window(mut self, window: Duration) -> Self {
         self.window = window.clamp(Duration::from_millis(1), MAX_WINDOW);
@@ -187,7 +220,8 @@ impl AdaptiveConcurrency {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, Limit};
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, Limit};
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// // "Never" is a day: the layer builds, and the baseline still follows a slower service.
     /// let never = AdaptiveConcurrency::default().probe_interval(Duration::MAX);

@@ -45,7 +45,7 @@ struct Shared {
     /// first service, its route table known (see [`InFlight::partition`]), so that a handle
     /// made before that ([`InFlight::new`], given to the layer) sees them.
     partitions: OnceLock<Box<[Partition]>>,
-    /// Told when the count falls to zero, for a [`Drain`](crate::Drain) this counter is
+    /// Told when the count falls to zero, for a [`Drain`](crate::overload::Drain) this counter is
     /// attached to (the first one).
     idle: OnceLock<Arc<Idle>>,
     /// `api_in_flight` and `api_concurrency_limit` without a label, for a fixed limit;
@@ -97,7 +97,8 @@ impl InFlight {
     ///
     /// ```
     /// use tower::Layer;
-    /// use tower_api_errors::{ApiErrorLayer, InFlight, Limit};
+    /// use tower_api_errors::overload::{InFlight, Limit};
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// let shared = InFlight::new(Limit::fixed(64));
     /// let public = ApiErrorLayer::new().shared_limit(shared.clone());
@@ -191,6 +192,13 @@ impl InFlight {
     }
 
     /// Requests in flight now (critical ones included).
+    ///
+    /// ```
+    /// use tower_api_errors::overload::{InFlight, Limit};
+    ///
+    /// let gauge = InFlight::new(Limit::fixed(64));
+    /// assert_eq!(gauge.current(), 0);
+    /// ```
     #[must_use]
     pub fn current(&self) -> usize {
         self.shared.count.load(Ordering::Acquire)
@@ -198,7 +206,13 @@ impl InFlight {
 
     /// The limit now: the fixed one, or where the adaptive controllers have put it (the sum of
     /// the resources' limits, at most the cap; `usize::MAX` when the layer only counts, for a
-    /// [`Drain`](crate::Drain)).
+    /// [`Drain`](crate::overload::Drain)).
+    ///
+    /// ```
+    /// use tower_api_errors::overload::{InFlight, Limit};
+    ///
+    /// assert_eq!(InFlight::new(Limit::fixed(64)).limit(), 64);
+    /// ```
     #[must_use]
     pub fn limit(&self) -> usize {
         let shared = &*self.shared;
@@ -215,12 +229,27 @@ impl InFlight {
     }
 
     /// The fixed limit, or the cap of the adaptive one over all resources.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, InFlight, Limit};
+    ///
+    /// assert_eq!(InFlight::new(Limit::fixed(64)).max(), 64);
+    /// let adaptive = InFlight::new(Limit::adaptive(AdaptiveConcurrency::default()));
+    /// assert_eq!(adaptive.max(), 1000);
+    /// ```
     #[must_use]
     pub fn max(&self) -> usize {
         self.shared.limit
     }
 
     /// Whether the limit is adaptive.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, InFlight, Limit};
+    ///
+    /// assert!(!InFlight::new(Limit::fixed(64)).is_adaptive());
+    /// assert!(InFlight::new(Limit::adaptive(AdaptiveConcurrency::default())).is_adaptive());
+    /// ```
     #[must_use]
     pub fn is_adaptive(&self) -> bool {
         self.shared.adaptive.is_some()
@@ -228,6 +257,14 @@ impl InFlight {
 
     /// The smallest latency baseline the adaptive controllers have measured (the only one,
     /// without a route table). `None` with a fixed limit, or before the first measurement.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, InFlight, Limit};
+    ///
+    /// let gauge = InFlight::new(Limit::adaptive(AdaptiveConcurrency::default()));
+    /// // Nothing measured yet.
+    /// assert_eq!(gauge.min_latency(), None);
+    /// ```
     #[must_use]
     pub fn min_latency(&self) -> Option<Duration> {
         self.resources().filter_map(|r| r.min_latency).min()
@@ -239,7 +276,9 @@ impl InFlight {
     /// ```
     /// use http::Method;
     /// use tower::Layer;
-    /// use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, InFlight, Limit, MethodPolicy, Resource};
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, InFlight, Limit};
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::ApiErrorLayer;
     ///
     /// let policy = MethodPolicy::builder()
     ///     .resource("/payments", Resource::allow([Method::GET]))
@@ -268,6 +307,27 @@ impl InFlight {
 
     /// The load of the resource at `pattern` (as declared in the route table), or of the
     /// requests no resource matches for `None`.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower::Layer;
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, InFlight, Limit};
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/payments", Resource::allow([Method::GET]))
+    ///     .build()
+    ///     .unwrap();
+    /// let gauge = InFlight::new(Limit::adaptive(AdaptiveConcurrency::default()));
+    /// let layer = ApiErrorLayer::new().shared_limit(gauge.clone()).method_policy(policy);
+    /// let _app = layer.layer(tower::service_fn(|_req: http::Request<()>| async {
+    ///     Ok::<_, std::convert::Infallible>(http::Response::new(String::new()))
+    /// }));
+    /// assert_eq!(gauge.resource(Some("/payments")).unwrap().current, 0);
+    /// assert!(gauge.resource(None).is_some());
+    /// assert!(gauge.resource(Some("/nowhere")).is_none());
+    /// ```
     #[must_use]
     pub fn resource(&self, pattern: Option<&str>) -> Option<ResourceLoad<'_>> {
         self.resources().find(|r| r.pattern == pattern)
@@ -285,6 +345,14 @@ impl InFlight {
     }
 
     /// Whether two handles count the same requests.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::{InFlight, Limit};
+    ///
+    /// let gauge = InFlight::new(Limit::fixed(64));
+    /// assert!(gauge.same_count(&gauge.clone()));
+    /// assert!(!gauge.same_count(&InFlight::new(Limit::fixed(64))));
+    /// ```
     #[must_use]
     pub fn same_count(&self, other: &Self) -> bool {
         Arc::ptr_eq(&self.shared, &other.shared)
@@ -440,7 +508,7 @@ impl Partition {
     }
 }
 
-/// Wakes whoever waits for in-flight counters to fall to zero (a [`Drain`](crate::Drain)), when
+/// Wakes whoever waits for in-flight counters to fall to zero (a [`Drain`](crate::overload::Drain)), when
 /// one does; costs a load only until someone waits.
 #[derive(Debug, Default)]
 pub(crate) struct Idle {

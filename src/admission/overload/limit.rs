@@ -15,13 +15,14 @@ use super::adaptive::AdaptiveConcurrency;
 /// makes (each [`Layer::layer`](tower_layer::Layer::layer) call) counts on its own, as with
 /// tower's `ConcurrencyLimitLayer`: two layers derived from one base configuration never
 /// share a place by accident. To share one count on purpose (one cap over a public and an
-/// admin router), make the handle, [`InFlight::new`](crate::InFlight::new), and give each
+/// admin router), make the handle, [`InFlight::new`](crate::overload::InFlight::new), and give each
 /// layer a clone with [`ApiErrorLayer::shared_limit`](crate::ApiErrorLayer::shared_limit), as
 /// tower's `GlobalConcurrencyLimitLayer` takes its semaphore.
 ///
 /// ```
 /// use std::time::Duration;
-/// use tower_api_errors::{AdaptiveConcurrency, ApiErrorLayer, Limit};
+/// use tower_api_errors::overload::{AdaptiveConcurrency, Limit};
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// let fixed = ApiErrorLayer::new().limit(Limit::fixed(256).retry_after(Duration::from_secs(2)));
 /// let adaptive = ApiErrorLayer::new().limit(Limit::adaptive(AdaptiveConcurrency::default()));
@@ -49,6 +50,15 @@ impl Limit {
     /// A request holds its place until its response head is sent (or it is cancelled), as
     /// with tower's `ConcurrencyLimit`: the body streaming after the head (a download, SSE) is
     /// not counted.
+    ///
+    /// ```
+    /// use tower_api_errors::overload::{InFlight, Limit};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// let layer = ApiErrorLayer::new().limit(Limit::fixed(256));
+    /// # let _ = layer;
+    /// assert_eq!(InFlight::new(Limit::fixed(256)).limit(), 256);
+    /// ```
     pub fn fixed(max: usize) -> Self {
         Self {
             max,
@@ -64,10 +74,18 @@ impl Limit {
     /// without shedding the others. Over it, `503 overloaded` at once, with a `Retry-After`
     /// from the resource's drain rate (at least [`retry_after`](Self::retry_after), 1 s to a
     /// minute). Critical requests are never refused, sheddable ones first
-    /// ([`Criticality`](crate::Criticality)).
+    /// ([`Criticality`](crate::overload::Criticality)).
     ///
     /// The resources are those of the route table the layer has when it makes its service (so
     /// [`ApiRouter::into_service`](crate::routing::ApiRouter::into_service) works).
+    ///
+    /// ```
+    /// use tower_api_errors::overload::{AdaptiveConcurrency, Limit};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// let layer = ApiErrorLayer::new().limit(Limit::adaptive(AdaptiveConcurrency::default()));
+    /// # let _ = layer;
+    /// ```
     pub fn adaptive(config: AdaptiveConcurrency) -> Self {
         Self {
             max: config.max_limit,
@@ -79,12 +97,21 @@ impl Limit {
     /// The `Retry-After` of this limit's `503 overloaded` (default: 1 second; never under
     /// 1 s, which would invite every refused client back at once): a fixed limit sends it, an
     /// adaptive one sends at least it.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::overload::Limit;
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// let layer = ApiErrorLayer::new().limit(Limit::fixed(64).retry_after(Duration::from_secs(5)));
+    /// # let _ = layer;
+    /// ```
     pub fn retry_after(mut self, retry_after: Duration) -> Self {
         self.retry_after = retry_after;
         self
     }
 
-    /// No limit: only counts (for a [`Drain`](crate::Drain) without a limit).
+    /// No limit: only counts (for a [`Drain`](crate::overload::Drain) without a limit).
     pub(crate) fn counting() -> Self {
         Self::fixed(usize::MAX)
     }

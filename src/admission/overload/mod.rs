@@ -19,7 +19,8 @@
 //! ```
 //! use std::time::Duration;
 //! use tower::Layer;
-//! use tower_api_errors::{ApiErrorLayer, Limit};
+//! use tower_api_errors::overload::Limit;
+//! use tower_api_errors::ApiErrorLayer;
 //!
 //! let layer = ApiErrorLayer::new().limit(Limit::fixed(64).retry_after(Duration::from_secs(2)));
 //! # let inner = tower::service_fn(|_req: http::Request<()>| async {
@@ -54,7 +55,8 @@
 //! use axum::{routing::get, Router};
 //! use http::{Request, StatusCode};
 //! use tower::{Layer, ServiceExt};
-//! use tower_api_errors::{ApiErrorLayer, Criticality, Limit};
+//! use tower_api_errors::overload::{Criticality, Limit};
+//! use tower_api_errors::ApiErrorLayer;
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -72,8 +74,8 @@
 //! ```
 //!
 //! [`ApiErrorLayer::limit`]: crate::ApiErrorLayer::limit
-//! [`Resource::critical`]: crate::Resource::critical
-//! [`Resource::sheddable`]: crate::Resource::sheddable
+//! [`Resource::critical`]: crate::policy::Resource::critical
+//! [`Resource::sheddable`]: crate::policy::Resource::sheddable
 
 mod adaptive;
 mod controller;

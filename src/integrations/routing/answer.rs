@@ -24,8 +24,9 @@ use http::{HeaderValue, Method, Response, StatusCode};
 use pin_project_lite::pin_project;
 use tower_service::Service;
 
+use crate::methods::policy::MethodPolicy;
 use crate::methods::policy::Unrouted;
-use crate::{ErrorBody, MethodPolicy};
+use crate::respond::error_body::ErrorBody;
 
 /// The policy a route answers from: set once, when its router is built
 /// ([`into_parts`](super::ApiRouter::into_parts)), since routes declared later (or nested,

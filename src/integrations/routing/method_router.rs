@@ -31,6 +31,14 @@ use crate::methods::recognized::ROUTABLE;
 /// ```
 pub trait Methods {
     /// The methods.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::routing::Methods;
+    ///
+    /// assert_eq!(Method::POST.into_methods(), [Method::POST]);
+    /// assert_eq!([Method::PUT, Method::DELETE].into_methods(), [Method::PUT, Method::DELETE]);
+    /// ```
     fn into_methods(self) -> Vec<Method>;
 }
 
@@ -134,6 +142,11 @@ macro_rules! method_fns {
                 #[doc = concat!("let route: ApiMethodRouter = ApiMethodRouter::new().", stringify!($name), "(handler);")]
                 #[doc = concat!("assert_eq!(route.allowed(), [http::Method::", stringify!($method), "]);")]
                 /// ```
+                ///
+                /// # Panics
+                ///
+                #[doc = concat!("When `", stringify!($method), "` is routed already (axum's \"Overlapping method route\").")]
+                #[track_caller]
                 pub fn $name<H, T>(self, handler: H) -> Self
                 where
                     H: Handler<T, S>,
@@ -162,6 +175,15 @@ method_fns! {
 /// `MethodFilter`, several at once (`MethodFilter::GET.or(MethodFilter::POST)`).
 pub trait OnMethods {
     /// axum's filter, and the methods it lets through.
+    ///
+    /// ```
+    /// use axum::routing::MethodFilter;
+    /// use http::Method;
+    /// use tower_api_errors::routing::OnMethods;
+    ///
+    /// let (_filter, methods) = MethodFilter::GET.or(MethodFilter::POST).into_filter();
+    /// assert_eq!(methods, [Method::GET, Method::POST]);
+    /// ```
     fn into_filter(self) -> (MethodFilter, Vec<Method>);
 }
 
@@ -254,6 +276,15 @@ where
 impl<S: Clone> ApiMethodRouter<S> {
     /// No method routed and none planned yet; `ApiMethodRouter::new().plan(Method::GET)`
     /// declares a resource that only exists in the plan (every method 405, the planned 501).
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::routing::{ApiMethodRouter, ApiRouter};
+    ///
+    /// // A resource that exists only in the plan: GET is 501 until it has a handler.
+    /// let app: ApiRouter = ApiRouter::new().route("/exports", ApiMethodRouter::new().plan(Method::GET));
+    /// # let _ = app;
+    /// ```
     pub fn new() -> Self {
         Self {
             inner: MethodRouter::new(),
@@ -285,14 +316,23 @@ impl<S: Clone> ApiMethodRouter<S> {
         self
     }
 
-    /// This resource's deadline, instead of the layer's; see [`Resource::timeout`](crate::Resource::timeout).
+    /// This resource's deadline, instead of the layer's; see [`Resource::timeout`](crate::policy::Resource::timeout).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    ///
+    /// let app: ApiRouter = ApiRouter::new()
+    ///     .route("/reports", get(|| async { "report" }).timeout(Duration::from_secs(30)));
+    /// # let _ = app;
+    /// ```
     pub fn timeout(mut self, timeout: std::time::Duration) -> Self {
         self.hints.timeout = Some(timeout);
         self
     }
 
     /// Never refused by the in-flight limit (health checks, admin); see
-    /// [`Resource::critical`](crate::Resource::critical).
+    /// [`Resource::critical`](crate::policy::Resource::critical).
     ///
     /// ```
     /// use tower_api_errors::routing::{get, ApiMethodRouter};
@@ -303,22 +343,45 @@ impl<S: Clone> ApiMethodRouter<S> {
     /// # let _ = route;
     /// ```
     pub fn critical(mut self) -> Self {
-        self.hints.criticality = Some(crate::Criticality::Critical);
+        self.hints.criticality = Some(crate::admission::overload::Criticality::Critical);
         self
     }
 
-    /// Refused first when the in-flight limit tightens; see [`Resource::sheddable`](crate::Resource::sheddable).
+    /// Refused first when the in-flight limit tightens; see [`Resource::sheddable`](crate::policy::Resource::sheddable).
+    ///
+    /// ```
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    ///
+    /// let app: ApiRouter = ApiRouter::new().route("/reports", get(|| async { "report" }).sheddable());
+    /// # let _ = app;
+    /// ```
     pub fn sheddable(mut self) -> Self {
-        self.hints.criticality = Some(crate::Criticality::Sheddable);
+        self.hints.criticality = Some(crate::admission::overload::Criticality::Sheddable);
         self
     }
 
     /// The methods routed to a handler so far.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::routing::{get, ApiMethodRouter};
+    ///
+    /// let route: ApiMethodRouter = get(|| async { "list" }).post(|| async { "created" });
+    /// assert_eq!(route.allowed(), [Method::GET, Method::POST]);
+    /// ```
     pub fn allowed(&self) -> &[Method] {
         &self.allowed
     }
 
     /// The methods planned so far.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::routing::{get, ApiMethodRouter};
+    ///
+    /// let route: ApiMethodRouter = get(|| async { "list" }).plan(Method::POST);
+    /// assert_eq!(route.planned(), [Method::POST]);
+    /// ```
     pub fn planned(&self) -> &[Method] {
         &self.planned
     }
@@ -362,6 +425,14 @@ where
     /// # Panics
     ///
     /// For a method axum's `MethodFilter` has no bit for.
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::routing::{get, ApiMethodRouter};
+    ///
+    /// let route: ApiMethodRouter = get(|| async { "list" }).on(Method::PATCH, || async { "patched" });
+    /// assert_eq!(route.allowed(), [Method::GET, Method::PATCH]);
+    /// ```
     #[track_caller]
     pub fn on<H, T>(mut self, methods: impl OnMethods, handler: H) -> Self
     where

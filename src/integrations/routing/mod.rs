@@ -1,5 +1,5 @@
 //! Routes declared once: the handlers and each method's fate (allowed, or planned: 501) in one
-//! declaration that produces both axum's `Router` and the [`MethodPolicy`], so they can't drift.
+//! declaration that produces both axum's `Router` and the [`MethodPolicy`](crate::policy::MethodPolicy), so they can't drift.
 //!
 //! The functions here mirror `axum::routing::{get, post, …}` and return an [`ApiMethodRouter`],
 //! which records the methods it routes (axum's `MethodRouter` can't be asked) and adds
@@ -35,44 +35,20 @@
 //! (that fallback), `method_router.rs` ([`ApiMethodRouter`] and `get`, `post`, …), `router.rs`
 //! ([`ApiRouter`]).
 //!
-//! Keeping a `Router` and a policy apart? [`check_router`] tells whether they agree.
+//! [`AxumService`] is the layer's service with axum's request and response types
+//! ([`ApiErrorService::into_axum`](crate::ApiErrorService::into_axum)).
+//!
+//! Keeping a `Router` and a policy apart?
+//! [`testing::check_router`](crate::testing::check_router) (feature `testing`) tells whether
+//! they agree.
 
 mod answer;
 mod method_router;
 mod router;
-
-use ::axum::Router;
 
 pub use self::method_router::{
     any, connect, delete, get, head, on, options, patch, post, put, trace, ApiMethodRouter,
     Methods, OnMethods,
 };
 pub use self::router::ApiRouter;
-use crate::{MethodPolicy, PolicyMismatch};
-
-/// [`check_policy`](crate::check_policy) for an axum `Router` kept apart from its policy: whether
-/// the Router routes each method the policy allows, and no method it refuses.
-///
-/// ```
-/// use axum::routing::get;
-/// use http::Method;
-/// use tower_api_errors::routing::check_router;
-/// use tower_api_errors::{MethodPolicy, Resource};
-///
-/// # #[tokio::main(flavor = "current_thread")]
-/// # async fn main() {
-/// let router = axum::Router::new().route("/payments", get(|| async { "[]" }));
-/// let policy = MethodPolicy::builder()
-///     .resource("/payments", Resource::allow([Method::GET]).plan([Method::POST]))
-///     .build()
-///     .unwrap();
-/// check_router(router, &policy).await.expect("they agree");
-/// # }
-/// ```
-///
-/// # Errors
-///
-/// Every disagreement found.
-pub async fn check_router(router: Router, policy: &MethodPolicy) -> Result<(), PolicyMismatch> {
-    crate::check_policy::<axum_core::body::Body, _, _>(router, policy).await
-}
+pub use crate::integrations::axum::AxumService;

@@ -16,8 +16,9 @@ use tower_service::Service;
 use super::answer::PolicyCell;
 use super::method_router::ApiMethodRouter;
 use crate::admission::overload::RouteHints;
+use crate::methods::policy::{MethodPolicy, PolicyError, Resource};
 use crate::methods::recognized::ROUTABLE;
-use crate::{ApiErrorLayer, ApiErrorService, MethodPolicy, PolicyError, Resource};
+use crate::{ApiErrorLayer, ApiErrorService};
 
 /// What one path of an [`ApiRouter`] declares.
 #[derive(Debug, Clone, Default)]
@@ -94,6 +95,14 @@ where
     S: Clone + Send + Sync + 'static,
 {
     /// No route; not strict; `OPTIONS` answered by the layer (as [`MethodPolicy::builder`]).
+    ///
+    /// ```
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    ///
+    /// let app: ApiRouter = ApiRouter::new().route("/health", get(|| async { "ok" }));
+    /// let policy = app.policy().unwrap();
+    /// assert_eq!(policy.patterns().collect::<Vec<_>>(), ["/health"]);
+    /// ```
     pub fn new() -> Self {
         Self {
             router: Router::new(),
@@ -120,6 +129,16 @@ where
     /// [`ApiMethodRouter::fallback`] on the second declaration: axum can't merge the two
     /// routes' fallbacks (the policy's answers); declare the path's methods together before
     /// `.layer` and `.fallback`, or use [`ApiMethodRouter::route_layer`].
+    ///
+    /// ```
+    /// use http::Method;
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    ///
+    /// let app: ApiRouter = ApiRouter::new()
+    ///     .route("/notes", get(|| async { "[]" }).plan(Method::POST))
+    ///     .route("/notes/{id}", get(|| async { "note" }));
+    /// assert_eq!(app.policy().unwrap().patterns().count(), 2);
+    /// ```
     #[track_caller]
     pub fn route(mut self, path: &str, methods: ApiMethodRouter<S>) -> Self {
         let known = self.resources.iter().any(|(p, _)| p == path);
@@ -167,6 +186,14 @@ where
     /// # Panics
     ///
     /// Where `axum::Router::nest` panics (a prefix of `/` or with a wildcard).
+    ///
+    /// ```
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    ///
+    /// let v1: ApiRouter = ApiRouter::new().route("/notes", get(|| async { "[]" }));
+    /// let app: ApiRouter = ApiRouter::new().nest("/api/v1", v1);
+    /// assert_eq!(app.policy().unwrap().patterns().collect::<Vec<_>>(), ["/api/v1/notes"]);
+    /// ```
     pub fn nest(mut self, prefix: &str, router: impl Into<ApiRouter<S>>) -> Self {
         let router = router.into();
         self.router = self.router.nest(prefix, router.router);
@@ -192,6 +219,11 @@ where
     ///     .merge(third_party);
     /// # let _ = routes;
     /// ```
+    ///
+    /// # Panics
+    ///
+    /// Where `axum::Router::merge` panics: both routers route the same path and method, or
+    /// both have a fallback.
     pub fn merge(mut self, other: impl Into<ApiRouter<S>>) -> Self {
         let other = other.into();
         self.router = self.router.merge(other.router);
@@ -243,6 +275,15 @@ where
 
     /// The handler for paths no route matches, as `axum::Router::fallback`. With a fallback,
     /// keep the policy non-[strict](Self::strict), or the layer answers 404 before it runs.
+    ///
+    /// ```
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    ///
+    /// let app: ApiRouter = ApiRouter::new()
+    ///     .route("/notes", get(|| async { "[]" }))
+    ///     .fallback(|| async { (http::StatusCode::NOT_FOUND, "nothing here") });
+    /// # let _ = app;
+    /// ```
     pub fn fallback<H, T>(mut self, handler: H) -> Self
     where
         H: Handler<T, S>,
@@ -253,6 +294,16 @@ where
     }
 
     /// The service for paths no route matches, as `axum::Router::fallback_service`.
+    ///
+    /// ```
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    ///
+    /// let spa = tower::service_fn(|_req: axum::extract::Request| async {
+    ///     Ok::<_, std::convert::Infallible>(axum::response::Html("<!doctype html>"))
+    /// });
+    /// let app: ApiRouter = ApiRouter::new().route("/notes", get(|| async { "[]" })).fallback_service(spa);
+    /// # let _ = app;
+    /// ```
     pub fn fallback_service<T>(mut self, service: T) -> Self
     where
         T: Service<Request, Error = Infallible> + Clone + Send + Sync + 'static,
@@ -269,6 +320,16 @@ where
     /// # Panics
     ///
     /// Where `axum::Router::route_service` panics: an invalid path, a `Router` as the service.
+    ///
+    /// ```
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    ///
+    /// let legacy = tower::service_fn(|_req: axum::extract::Request| async {
+    ///     Ok::<_, std::convert::Infallible>("legacy")
+    /// });
+    /// let app: ApiRouter = ApiRouter::new().route_service("/legacy", legacy);
+    /// # let _ = app;
+    /// ```
     #[track_caller]
     pub fn route_service<T>(mut self, path: &str, service: T) -> Self
     where
@@ -292,6 +353,16 @@ where
     /// # Panics
     ///
     /// Where `axum::Router::nest_service` panics (a prefix of `/` or with a wildcard).
+    ///
+    /// ```
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    ///
+    /// let files = tower::service_fn(|_req: axum::extract::Request| async {
+    ///     Ok::<_, std::convert::Infallible>("a file")
+    /// });
+    /// let app: ApiRouter = ApiRouter::new().nest_service("/static", files);
+    /// # let _ = app;
+    /// ```
     #[track_caller]
     pub fn nest_service<T>(mut self, prefix: &str, service: T) -> Self
     where
@@ -308,7 +379,16 @@ where
     /// `method_not_allowed_fallback` answers the 405s of routes, which here are the policy's
     /// (its words, its `Allow`, its 501s). To change how they read, map them in a layer (the
     /// routes' answers pass through [`layer`](Self::layer)), or keep a plain `Router` and its
-    /// policy apart ([`into_parts`](Self::into_parts), [`check_router`](super::check_router)).
+    /// policy apart ([`into_parts`](Self::into_parts), [`check_router`](crate::testing::check_router)).
+    ///
+    /// ```
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    ///
+    /// let app: ApiRouter = ApiRouter::new()
+    ///     .route("/notes", get(|| async { "[]" }))
+    ///     .method_not_allowed_fallback(|| async { "refused" });
+    /// assert!(app.policy().is_err());
+    /// ```
     pub fn method_not_allowed_fallback<H, T>(mut self, _handler: H) -> Self
     where
         H: Handler<T, S>,
@@ -375,6 +455,17 @@ where
     /// # Panics
     ///
     /// As `axum::Router::route_layer`: when no route is declared yet.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    /// use tower_http::timeout::TimeoutLayer;
+    ///
+    /// let app: ApiRouter = ApiRouter::new()
+    ///     .route("/notes", get(|| async { "[]" }))
+    ///     .route_layer(TimeoutLayer::with_status_code(http::StatusCode::GATEWAY_TIMEOUT, Duration::from_secs(5)));
+    /// # let _ = app;
+    /// ```
     #[track_caller]
     pub fn route_layer<L>(mut self, layer: L) -> Self
     where
@@ -389,6 +480,16 @@ where
     }
 
     /// Provides the state, as `axum::Router::with_state`.
+    ///
+    /// ```
+    /// use axum::extract::State;
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    ///
+    /// let app: ApiRouter = ApiRouter::new()
+    ///     .route("/greeting", get(|State(greeting): State<&'static str>| async move { greeting }))
+    ///     .with_state("hello");
+    /// # let _ = app;
+    /// ```
     pub fn with_state<S2>(self, state: S) -> ApiRouter<S2> {
         ApiRouter {
             router: self.router.with_state(state),
@@ -401,7 +502,7 @@ where
         }
     }
 
-    /// Paths no route matches get `404` from the layer; see [`MethodPolicyBuilder::strict`](crate::MethodPolicyBuilder::strict).
+    /// Paths no route matches get `404` from the layer; see [`MethodPolicyBuilder::strict`](crate::policy::MethodPolicyBuilder::strict).
     ///
     /// ```
     /// use tower_api_errors::routing::{get, ApiRouter};
@@ -417,7 +518,16 @@ where
     }
 
     /// Whether the layer answers `OPTIONS`; see
-    /// [`MethodPolicyBuilder::answer_options`](crate::MethodPolicyBuilder::answer_options).
+    /// [`MethodPolicyBuilder::answer_options`](crate::policy::MethodPolicyBuilder::answer_options).
+    ///
+    /// ```
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    ///
+    /// let app: ApiRouter = ApiRouter::new()
+    ///     .route("/notes", get(|| async { "[]" }))
+    ///     .answer_options(false);
+    /// # let _ = app;
+    /// ```
     pub fn answer_options(mut self, answer: bool) -> Self {
         self.answer_options = Some(answer);
         self
@@ -440,7 +550,7 @@ where
     ///
     /// # Errors
     ///
-    /// As [`MethodPolicyBuilder::build`](crate::MethodPolicyBuilder::build): a method both
+    /// As [`MethodPolicyBuilder::build`](crate::policy::MethodPolicyBuilder::build): a method both
     /// routed and planned, a resource with neither.
     pub fn policy(&self) -> Result<MethodPolicy, PolicyError> {
         if let Some(conflict) = &self.conflict {
@@ -546,6 +656,24 @@ impl ApiRouter<()> {
     /// See [`policy`](Self::policy); and when `layer` already has a method policy: the routes
     /// are the policy, and two tables would disagree, so build the layer without one (or
     /// [`into_parts`](Self::into_parts) and compose by hand).
+    ///
+    /// ```
+    /// use http::{Request, StatusCode};
+    /// use tower::ServiceExt;
+    /// use tower_api_errors::routing::{get, ApiRouter};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let app = ApiRouter::new()
+    ///     .route("/notes", get(|| async { "[]" }))
+    ///     .into_service(ApiErrorLayer::new())
+    ///     .expect("a valid route table");
+    /// let delete = Request::delete("/notes").body(axum::body::Body::empty()).unwrap();
+    /// let response = app.oneshot(delete).await.unwrap();
+    /// assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    /// # }
+    /// ```
     pub fn into_service<C: Clone>(
         self,
         layer: ApiErrorLayer<C>,

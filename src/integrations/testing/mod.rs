@@ -8,7 +8,8 @@
 //! use axum::routing::get;
 //! use http::Method;
 //! use tower::Layer;
-//! use tower_api_errors::{testing, ApiErrorLayer, MethodPolicy, Resource};
+//! use tower_api_errors::policy::{MethodPolicy, Resource};
+//! use tower_api_errors::{testing, ApiErrorLayer};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -27,12 +28,12 @@
 //! ```
 //!
 //! What is sent to each resource (its pattern filled with sample values, `/notes/{id}` →
-//! `/notes/1`, as [`check_policy`](crate::check_policy) does), and what must come back:
+//! `/notes/1`, as [`check_policy`] does), and what must come back:
 //!
 //! | request | expected |
 //! |---|---|
 //! | an allowed method | the inner service's answer: not the layer's `405` or `501` |
-//! | a planned method | `501 not_implemented`, `Allow`, `Cache-Control: no-store` (`405 method_not_allowed` with `planned: true` under [`planned_as_405`](crate::MethodPolicyBuilder::planned_as_405)) |
+//! | a planned method | `501 not_implemented`, `Allow`, `Cache-Control: no-store` (`405 method_not_allowed` with `planned: true` under [`planned_as_405`](crate::policy::MethodPolicyBuilder::planned_as_405)) |
 //! | a refused method | `405 method_not_allowed`, `Allow` |
 //! | a recognized method named nowhere | the inner service's answer; a `405` with `Allow`, rendered like the layer's |
 //! | `HEAD` | the status of `GET`, and no body |
@@ -46,8 +47,8 @@
 //! message, a source path, a backtrace). Handlers of allowed methods do run, with an empty
 //! body: call this on a test instance.
 //!
-//! With your own [shape](crate::ErrorShape), [`check_contract_in_shape`] checks the error
-//! answers in it against its [schema](crate::ErrorShape::schema) instead (and the layer's
+//! With your own [shape](crate::shape::ErrorShape), [`check_contract_in_shape`] checks the error
+//! answers in it against its [schema](crate::shape::ErrorShape::schema) instead (and the layer's
 //! refusals by their status and `Allow`, their code being where the shape puts it).
 
 use std::future::poll_fn;
@@ -64,8 +65,13 @@ mod rules;
 
 pub use self::report::{Checked, Report, Violation, Violations};
 use self::rules::{body_problems, is_layer_refusal, Answer, Shape};
+use crate::classify::BoxError;
+#[cfg(feature = "axum")]
+pub use crate::integrations::check_policy::check_router;
 use crate::integrations::check_policy::sample_path;
-use crate::{BoxError, ErrorShape, MethodPolicy};
+pub use crate::integrations::check_policy::{check_policy, PolicyMismatch};
+use crate::methods::policy::MethodPolicy;
+use crate::respond::shape::ErrorShape;
 
 /// The recognized methods probed where the policy names them nowhere.
 const PROBED: [Method; 5] = [
@@ -84,6 +90,27 @@ const PROBED: [Method; 5] = [
 /// # Errors
 ///
 /// Every violation found, with the report of everything sent.
+///
+/// ```
+/// use axum::routing::get;
+/// use http::Method;
+/// use tower::Layer;
+/// use tower_api_errors::policy::{MethodPolicy, Resource};
+/// use tower_api_errors::{testing, ApiErrorLayer};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let router = axum::Router::new().route("/notes", get(|| async { "[]" }));
+/// let policy = MethodPolicy::builder()
+///     .resource("/notes", Resource::allow([Method::GET]))
+///     .build()
+///     .unwrap();
+/// let app = ApiErrorLayer::new().method_policy(policy.clone()).layer(router);
+/// testing::check_contract::<axum::body::Body, _, _>(app, &policy)
+///     .await
+///     .unwrap_or_else(|violations| panic!("{violations}"));
+/// # }
+/// ```
 pub async fn check_contract<ReqBody, S, ResBody>(
     service: S,
     policy: &MethodPolicy,
@@ -108,7 +135,9 @@ where
 /// use http::Method;
 /// use serde_json::json;
 /// use tower::Layer;
-/// use tower_api_errors::{shape_fn, testing, ApiErrorLayer, ErrorFacts, MethodPolicy, Resource};
+/// use tower_api_errors::policy::{MethodPolicy, Resource};
+/// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+/// use tower_api_errors::{testing, ApiErrorLayer};
 ///
 /// # #[tokio::main(flavor = "current_thread")]
 /// # async fn main() {

@@ -26,6 +26,29 @@ pub struct Report {
 
 impl Report {
     /// Every request sent, in order.
+    ///
+    /// ```
+    /// use axum::routing::get;
+    /// use http::Method;
+    /// use tower::Layer;
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::{testing, ApiErrorLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/notes", Resource::allow([Method::GET]))
+    ///     .build()
+    ///     .unwrap();
+    /// let router = axum::Router::new().route("/notes", get(|| async { "[]" }));
+    /// let app = ApiErrorLayer::new().method_policy(policy.clone()).layer(router);
+    /// let report = testing::check_contract::<axum::body::Body, _, _>(app, &policy)
+    ///     .await
+    ///     .unwrap();
+    /// let get = report.checked().iter().find(|c| c.method == "GET").unwrap();
+    /// assert_eq!((get.path.as_str(), get.status), ("/notes", 200));
+    /// # }
+    /// ```
     #[must_use]
     pub fn checked(&self) -> &[Checked] {
         &self.checked
@@ -68,12 +91,84 @@ pub struct Violations {
 
 impl Violations {
     /// Each broken rule, in the order found.
+    ///
+    /// ```
+    /// use axum::routing::get;
+    /// use http::Method;
+    /// use tower::Layer;
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::{testing, ApiErrorLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/notes", Resource::allow([Method::GET]))
+    ///     .build()
+    ///     .unwrap();
+    /// // A handler whose 500 body leaks internal text: the layer normalizes bodies
+    /// // only of what it wraps, so this one goes around it.
+    /// let router = axum::Router::new().route("/notes", get(|| async { "[]" }));
+    /// let app = ApiErrorLayer::new().method_policy(policy.clone()).layer(router);
+    /// let leaky = tower::service_fn(move |req: http::Request<axum::body::Body>| {
+    ///     let app = app.clone();
+    ///     async move {
+    ///         use tower::ServiceExt;
+    ///         if req.method() == Method::DELETE {
+    ///             let body = r#"{"error":"boom at src/main.rs:12"}"#;
+    ///             let response = http::Response::builder().status(500).body(axum::body::Body::from(body));
+    ///             return Ok::<_, std::convert::Infallible>(response.unwrap());
+    ///         }
+    ///         Ok(app.oneshot(req).await.unwrap().map(axum::body::Body::new))
+    ///     }
+    /// });
+    /// let violations = testing::check_contract::<axum::body::Body, _, _>(leaky, &policy)
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(violations.violations().iter().any(|v| v.method == "DELETE"));
+    /// # }
+    /// ```
     #[must_use]
     pub fn violations(&self) -> &[Violation] {
         &self.violations
     }
 
     /// Everything that was sent, the good answers included.
+    ///
+    /// ```
+    /// use axum::routing::get;
+    /// use http::Method;
+    /// use tower::Layer;
+    /// use tower_api_errors::policy::{MethodPolicy, Resource};
+    /// use tower_api_errors::{testing, ApiErrorLayer};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() {
+    /// let policy = MethodPolicy::builder()
+    ///     .resource("/notes", Resource::allow([Method::GET]))
+    ///     .build()
+    ///     .unwrap();
+    /// // A handler whose 500 body leaks internal text: the layer normalizes bodies
+    /// // only of what it wraps, so this one goes around it.
+    /// let router = axum::Router::new().route("/notes", get(|| async { "[]" }));
+    /// let app = ApiErrorLayer::new().method_policy(policy.clone()).layer(router);
+    /// let leaky = tower::service_fn(move |req: http::Request<axum::body::Body>| {
+    ///     let app = app.clone();
+    ///     async move {
+    ///         use tower::ServiceExt;
+    ///         if req.method() == Method::DELETE {
+    ///             let body = r#"{"error":"boom at src/main.rs:12"}"#;
+    ///             let response = http::Response::builder().status(500).body(axum::body::Body::from(body));
+    ///             return Ok::<_, std::convert::Infallible>(response.unwrap());
+    ///         }
+    ///         Ok(app.oneshot(req).await.unwrap().map(axum::body::Body::new))
+    ///     }
+    /// });
+    /// let violations = testing::check_contract::<axum::body::Body, _, _>(leaky, &policy)
+    ///     .await
+    ///     .unwrap_err();
+    /// assert!(violations.report().checked().iter().any(|c| c.method == "GET"));
+    /// # }
+    /// ```
     #[must_use]
     pub fn report(&self) -> &Report {
         &self.report

@@ -37,7 +37,8 @@ use crate::respond::shape::{ErrorFacts, ErrorShape};
 /// demo with the `googleapis-common-protos` definitions.
 ///
 /// ```
-/// use tower_api_errors::{Aip193, ApiErrorLayer};
+/// use tower_api_errors::shape::Aip193;
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// let layer = ApiErrorLayer::new().offer_shape(Aip193::new("api.example.com"));
 /// # let _ = layer;
@@ -54,6 +55,16 @@ impl Aip193 {
     pub const MEDIA_TYPE: &'static str = "application/vnd.google.rpc.status+json";
 
     /// Errors of the service `domain` (the `ErrorInfo.domain`, e.g. `api.example.com`).
+    ///
+    /// ```
+    /// use tower_api_errors::shape::{Aip193, ErrorShape};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// let shape = Aip193::new("api.example.com");
+    /// assert_eq!(ErrorShape::media_type(&shape), Aip193::MEDIA_TYPE);
+    /// let layer = ApiErrorLayer::new().offer_shape(shape);
+    /// # let _ = layer;
+    /// ```
     #[must_use]
     pub fn new(domain: impl Into<Cow<'static, str>>) -> Self {
         Self {
@@ -64,6 +75,17 @@ impl Aip193 {
 
     /// The media type it is sent as and chosen by (default [`Aip193::MEDIA_TYPE`]);
     /// `application/json` makes it the API's JSON.
+    ///
+    /// ```
+    /// use tower_api_errors::shape::{Aip193, ErrorShape};
+    /// use tower_api_errors::ApiErrorLayer;
+    ///
+    /// // As Google serves it: the API's JSON is google.rpc.Status.
+    /// let shape = Aip193::new("api.example.com").media_type("application/json");
+    /// assert_eq!(ErrorShape::media_type(&shape), "application/json");
+    /// let layer = ApiErrorLayer::new().shape(shape);
+    /// # let _ = layer;
+    /// ```
     #[must_use]
     pub fn media_type(mut self, media_type: impl Into<Cow<'static, str>>) -> Self {
         self.media_type = media_type.into();

@@ -8,9 +8,10 @@ use http::header::{ALLOW, RETRY_AFTER};
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 
-use crate::{ApiError, MAX_RETRY_AFTER};
+use crate::contract::api_error::MAX_RETRY_AFTER;
+use crate::ApiError;
 
-/// The facts of one error response, handed to an [`ErrorShape`](crate::ErrorShape) to write
+/// The facts of one error response, handed to an [`ErrorShape`](crate::shape::ErrorShape) to write
 /// its body: the same whatever decided the answer (a refusal of the layer's own, a handler's
 /// [`ApiError`], a normalized inner answer, a panic, a deadline, a `Json` rejection).
 ///
@@ -19,7 +20,7 @@ use crate::{ApiError, MAX_RETRY_AFTER};
 /// shape and sends the same bytes again, as it does with the document's own answers.
 ///
 /// ```
-/// use tower_api_errors::{shape_fn, ErrorFacts};
+/// use tower_api_errors::shape::{shape_fn, ErrorFacts};
 ///
 /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| {
 ///     serde_json::json!({
@@ -73,34 +74,208 @@ impl<'a> ErrorFacts<'a> {
     }
 
     /// The HTTP status.
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+    /// use tower_api_errors::ApiError;
+    /// # use http_body_util::BodyExt;
+    /// # use tower::{Layer, ServiceExt};
+    /// # /// The body `shape` writes for `error`, answered to `GET /notes/7?full=1` with an
+    /// # /// `x-request-id`.
+    /// # fn render(shape: impl tower_api_errors::shape::ErrorShape, error: ApiError) -> Value {
+    /// #     let app = tower_api_errors::ApiErrorLayer::new().shape(shape).layer(tower::service_fn(
+    /// #         move |_req: http::Request<()>| {
+    /// #             let error = error.clone();
+    /// #             async move { Err::<http::Response<String>, _>(error) }
+    /// #         },
+    /// #     ));
+    /// #     let req = http::Request::get("/notes/7?full=1").header("x-request-id", "4f1c2e9a");
+    /// #     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// #     runtime.block_on(async {
+    /// #         let response = app.oneshot(req.body(()).unwrap()).await.unwrap();
+    /// #         let body = response.into_body().collect().await.unwrap().to_bytes();
+    /// #         serde_json::from_slice(&body).unwrap()
+    /// #     })
+    /// # }
+    ///
+    /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| json!({"status": e.status().as_u16()}));
+    /// let body = render(shape, ApiError::not_found());
+    /// assert_eq!(body["status"], 404);
+    /// ```
     pub fn status(&self) -> StatusCode {
         self.error.status()
     }
 
     /// The stable error code (`not_found`, `overloaded`, a handler's own).
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+    /// use tower_api_errors::ApiError;
+    /// # use http_body_util::BodyExt;
+    /// # use tower::{Layer, ServiceExt};
+    /// # /// The body `shape` writes for `error`, answered to `GET /notes/7?full=1` with an
+    /// # /// `x-request-id`.
+    /// # fn render(shape: impl tower_api_errors::shape::ErrorShape, error: ApiError) -> Value {
+    /// #     let app = tower_api_errors::ApiErrorLayer::new().shape(shape).layer(tower::service_fn(
+    /// #         move |_req: http::Request<()>| {
+    /// #             let error = error.clone();
+    /// #             async move { Err::<http::Response<String>, _>(error) }
+    /// #         },
+    /// #     ));
+    /// #     let req = http::Request::get("/notes/7?full=1").header("x-request-id", "4f1c2e9a");
+    /// #     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// #     runtime.block_on(async {
+    /// #         let response = app.oneshot(req.body(()).unwrap()).await.unwrap();
+    /// #         let body = response.into_body().collect().await.unwrap().to_bytes();
+    /// #         serde_json::from_slice(&body).unwrap()
+    /// #     })
+    /// # }
+    ///
+    /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| json!({"code": e.code()}));
+    /// let body = render(shape, ApiError::not_found().with_code("note_not_found"));
+    /// assert_eq!(body["code"], "note_not_found");
+    /// ```
     pub fn code(&self) -> &'a str {
         self.error.code()
     }
 
     /// The message for the status: the API document's, or the layer's own words
     /// ([`reword`](crate::ApiErrorLayer::reword)).
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+    /// use tower_api_errors::ApiError;
+    /// # use http_body_util::BodyExt;
+    /// # use tower::{Layer, ServiceExt};
+    /// # /// The body `shape` writes for `error`, answered to `GET /notes/7?full=1` with an
+    /// # /// `x-request-id`.
+    /// # fn render(shape: impl tower_api_errors::shape::ErrorShape, error: ApiError) -> Value {
+    /// #     let app = tower_api_errors::ApiErrorLayer::new().shape(shape).layer(tower::service_fn(
+    /// #         move |_req: http::Request<()>| {
+    /// #             let error = error.clone();
+    /// #             async move { Err::<http::Response<String>, _>(error) }
+    /// #         },
+    /// #     ));
+    /// #     let req = http::Request::get("/notes/7?full=1").header("x-request-id", "4f1c2e9a");
+    /// #     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// #     runtime.block_on(async {
+    /// #         let response = app.oneshot(req.body(()).unwrap()).await.unwrap();
+    /// #         let body = response.into_body().collect().await.unwrap().to_bytes();
+    /// #         serde_json::from_slice(&body).unwrap()
+    /// #     })
+    /// # }
+    ///
+    /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| json!({"title": e.message()}));
+    /// let body = render(shape, ApiError::not_found());
+    /// assert_eq!(body["title"], "Not Found");
+    /// ```
     pub fn message(&self) -> &'a str {
         self.message
     }
 
     /// The detail: the one set, or the status's default (the API document's explanation, or
     /// the layer's own words).
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+    /// use tower_api_errors::ApiError;
+    /// # use http_body_util::BodyExt;
+    /// # use tower::{Layer, ServiceExt};
+    /// # /// The body `shape` writes for `error`, answered to `GET /notes/7?full=1` with an
+    /// # /// `x-request-id`.
+    /// # fn render(shape: impl tower_api_errors::shape::ErrorShape, error: ApiError) -> Value {
+    /// #     let app = tower_api_errors::ApiErrorLayer::new().shape(shape).layer(tower::service_fn(
+    /// #         move |_req: http::Request<()>| {
+    /// #             let error = error.clone();
+    /// #             async move { Err::<http::Response<String>, _>(error) }
+    /// #         },
+    /// #     ));
+    /// #     let req = http::Request::get("/notes/7?full=1").header("x-request-id", "4f1c2e9a");
+    /// #     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// #     runtime.block_on(async {
+    /// #         let response = app.oneshot(req.body(()).unwrap()).await.unwrap();
+    /// #         let body = response.into_body().collect().await.unwrap().to_bytes();
+    /// #         serde_json::from_slice(&body).unwrap()
+    /// #     })
+    /// # }
+    ///
+    /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| json!({"detail": e.detail()}));
+    /// let body = render(shape, ApiError::not_found().with_detail("No note 7."));
+    /// assert_eq!(body["detail"], "No note 7.");
+    /// ```
     pub fn detail(&self) -> &'a str {
         self.detail
     }
 
     /// Whether the same request may succeed later.
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+    /// use tower_api_errors::ApiError;
+    /// # use http_body_util::BodyExt;
+    /// # use tower::{Layer, ServiceExt};
+    /// # /// The body `shape` writes for `error`, answered to `GET /notes/7?full=1` with an
+    /// # /// `x-request-id`.
+    /// # fn render(shape: impl tower_api_errors::shape::ErrorShape, error: ApiError) -> Value {
+    /// #     let app = tower_api_errors::ApiErrorLayer::new().shape(shape).layer(tower::service_fn(
+    /// #         move |_req: http::Request<()>| {
+    /// #             let error = error.clone();
+    /// #             async move { Err::<http::Response<String>, _>(error) }
+    /// #         },
+    /// #     ));
+    /// #     let req = http::Request::get("/notes/7?full=1").header("x-request-id", "4f1c2e9a");
+    /// #     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// #     runtime.block_on(async {
+    /// #         let response = app.oneshot(req.body(()).unwrap()).await.unwrap();
+    /// #         let body = response.into_body().collect().await.unwrap().to_bytes();
+    /// #         serde_json::from_slice(&body).unwrap()
+    /// #     })
+    /// # }
+    ///
+    /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| json!({"retry": e.is_retryable()}));
+    /// let body = render(shape, ApiError::gateway_timeout());
+    /// assert_eq!(body["retry"], true);
+    /// ```
     pub fn is_retryable(&self) -> bool {
         self.error.is_retryable()
     }
 
     /// The methods the resource allows, for a `405` or a `501` that says so (its `Allow`), in
     /// order, each once; empty otherwise.
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+    /// use tower_api_errors::ApiError;
+    /// # use http_body_util::BodyExt;
+    /// # use tower::{Layer, ServiceExt};
+    /// # /// The body `shape` writes for `error`, answered to `GET /notes/7?full=1` with an
+    /// # /// `x-request-id`.
+    /// # fn render(shape: impl tower_api_errors::shape::ErrorShape, error: ApiError) -> Value {
+    /// #     let app = tower_api_errors::ApiErrorLayer::new().shape(shape).layer(tower::service_fn(
+    /// #         move |_req: http::Request<()>| {
+    /// #             let error = error.clone();
+    /// #             async move { Err::<http::Response<String>, _>(error) }
+    /// #         },
+    /// #     ));
+    /// #     let req = http::Request::get("/notes/7?full=1").header("x-request-id", "4f1c2e9a");
+    /// #     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// #     runtime.block_on(async {
+    /// #         let response = app.oneshot(req.body(()).unwrap()).await.unwrap();
+    /// #         let body = response.into_body().collect().await.unwrap().to_bytes();
+    /// #         serde_json::from_slice(&body).unwrap()
+    /// #     })
+    /// # }
+    ///
+    /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| json!({"allowed": e.allowed_methods()}));
+    /// let body = render(shape, ApiError::method_not_allowed([http::Method::GET]));
+    /// assert_eq!(body["allowed"], json!(["GET"]));
+    /// ```
     pub fn allowed_methods(&self) -> Vec<&'a str> {
         let mut methods = Vec::new();
         if matches!(self.status().as_u16(), 405 | 501) {
@@ -111,11 +286,69 @@ impl<'a> ErrorFacts<'a> {
 
     /// When to retry: the answer's `Retry-After` in seconds (at most
     /// [`MAX_RETRY_AFTER`]), whoever set it.
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+    /// use tower_api_errors::ApiError;
+    /// # use http_body_util::BodyExt;
+    /// # use tower::{Layer, ServiceExt};
+    /// # /// The body `shape` writes for `error`, answered to `GET /notes/7?full=1` with an
+    /// # /// `x-request-id`.
+    /// # fn render(shape: impl tower_api_errors::shape::ErrorShape, error: ApiError) -> Value {
+    /// #     let app = tower_api_errors::ApiErrorLayer::new().shape(shape).layer(tower::service_fn(
+    /// #         move |_req: http::Request<()>| {
+    /// #             let error = error.clone();
+    /// #             async move { Err::<http::Response<String>, _>(error) }
+    /// #         },
+    /// #     ));
+    /// #     let req = http::Request::get("/notes/7?full=1").header("x-request-id", "4f1c2e9a");
+    /// #     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// #     runtime.block_on(async {
+    /// #         let response = app.oneshot(req.body(()).unwrap()).await.unwrap();
+    /// #         let body = response.into_body().collect().await.unwrap().to_bytes();
+    /// #         serde_json::from_slice(&body).unwrap()
+    /// #     })
+    /// # }
+    ///
+    /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| json!({"wait": e.retry_after().map(|d| d.as_secs())}));
+    /// let body = render(shape, ApiError::overloaded(std::time::Duration::from_secs(3)));
+    /// assert_eq!(body["wait"], 3);
+    /// ```
     pub fn retry_after(&self) -> Option<Duration> {
         retry_after_seconds(self.headers).map(Duration::from_secs)
     }
 
     /// The request's echoed `x-request-id`, when it sent a safe one.
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+    /// use tower_api_errors::ApiError;
+    /// # use http_body_util::BodyExt;
+    /// # use tower::{Layer, ServiceExt};
+    /// # /// The body `shape` writes for `error`, answered to `GET /notes/7?full=1` with an
+    /// # /// `x-request-id`.
+    /// # fn render(shape: impl tower_api_errors::shape::ErrorShape, error: ApiError) -> Value {
+    /// #     let app = tower_api_errors::ApiErrorLayer::new().shape(shape).layer(tower::service_fn(
+    /// #         move |_req: http::Request<()>| {
+    /// #             let error = error.clone();
+    /// #             async move { Err::<http::Response<String>, _>(error) }
+    /// #         },
+    /// #     ));
+    /// #     let req = http::Request::get("/notes/7?full=1").header("x-request-id", "4f1c2e9a");
+    /// #     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// #     runtime.block_on(async {
+    /// #         let response = app.oneshot(req.body(()).unwrap()).await.unwrap();
+    /// #         let body = response.into_body().collect().await.unwrap().to_bytes();
+    /// #         serde_json::from_slice(&body).unwrap()
+    /// #     })
+    /// # }
+    ///
+    /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| json!({"trace": e.request_id()}));
+    /// let body = render(shape, ApiError::not_found());
+    /// assert_eq!(body["trace"], "4f1c2e9a");
+    /// ```
     pub fn request_id(&self) -> Option<&'a str> {
         // Without an id, the body is the one of every request without one.
         self.read_id.set(self.request_id.is_some());
@@ -123,6 +356,35 @@ impl<'a> ErrorFacts<'a> {
     }
 
     /// The path the client asked for, without the query.
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+    /// use tower_api_errors::ApiError;
+    /// # use http_body_util::BodyExt;
+    /// # use tower::{Layer, ServiceExt};
+    /// # /// The body `shape` writes for `error`, answered to `GET /notes/7?full=1` with an
+    /// # /// `x-request-id`.
+    /// # fn render(shape: impl tower_api_errors::shape::ErrorShape, error: ApiError) -> Value {
+    /// #     let app = tower_api_errors::ApiErrorLayer::new().shape(shape).layer(tower::service_fn(
+    /// #         move |_req: http::Request<()>| {
+    /// #             let error = error.clone();
+    /// #             async move { Err::<http::Response<String>, _>(error) }
+    /// #         },
+    /// #     ));
+    /// #     let req = http::Request::get("/notes/7?full=1").header("x-request-id", "4f1c2e9a");
+    /// #     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// #     runtime.block_on(async {
+    /// #         let response = app.oneshot(req.body(()).unwrap()).await.unwrap();
+    /// #         let body = response.into_body().collect().await.unwrap().to_bytes();
+    /// #         serde_json::from_slice(&body).unwrap()
+    /// #     })
+    /// # }
+    ///
+    /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| json!({"path": e.path()}));
+    /// let body = render(shape, ApiError::not_found());
+    /// assert_eq!(body["path"], "/notes/7");
+    /// ```
     pub fn path(&self) -> Option<&'a str> {
         self.read_path.set(true);
         self.path
@@ -130,6 +392,35 @@ impl<'a> ErrorFacts<'a> {
 
     /// The field-level problems, as `(pointer, detail)`: a JSON Pointer (RFC 6901) into the
     /// request's content, and what is wrong there (see [`FieldError`](crate::FieldError)).
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+    /// use tower_api_errors::ApiError;
+    /// # use http_body_util::BodyExt;
+    /// # use tower::{Layer, ServiceExt};
+    /// # /// The body `shape` writes for `error`, answered to `GET /notes/7?full=1` with an
+    /// # /// `x-request-id`.
+    /// # fn render(shape: impl tower_api_errors::shape::ErrorShape, error: ApiError) -> Value {
+    /// #     let app = tower_api_errors::ApiErrorLayer::new().shape(shape).layer(tower::service_fn(
+    /// #         move |_req: http::Request<()>| {
+    /// #             let error = error.clone();
+    /// #             async move { Err::<http::Response<String>, _>(error) }
+    /// #         },
+    /// #     ));
+    /// #     let req = http::Request::get("/notes/7?full=1").header("x-request-id", "4f1c2e9a");
+    /// #     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// #     runtime.block_on(async {
+    /// #         let response = app.oneshot(req.body(()).unwrap()).await.unwrap();
+    /// #         let body = response.into_body().collect().await.unwrap().to_bytes();
+    /// #         serde_json::from_slice(&body).unwrap()
+    /// #     })
+    /// # }
+    ///
+    /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| json!({"fields": e.field_errors().map(|(pointer, _)| pointer).collect::<Vec<_>>()}));
+    /// let body = render(shape, ApiError::invalid_params([tower_api_errors::FieldError::new(["title"], "is empty")]));
+    /// assert_eq!(body["fields"], json!(["/title"]));
+    /// ```
     pub fn field_errors(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
         self.error
             .member("errors")
@@ -145,11 +436,69 @@ impl<'a> ErrorFacts<'a> {
     }
 
     /// The error's own members ([`ApiError::with`]), in order, without the field errors.
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+    /// use tower_api_errors::ApiError;
+    /// # use http_body_util::BodyExt;
+    /// # use tower::{Layer, ServiceExt};
+    /// # /// The body `shape` writes for `error`, answered to `GET /notes/7?full=1` with an
+    /// # /// `x-request-id`.
+    /// # fn render(shape: impl tower_api_errors::shape::ErrorShape, error: ApiError) -> Value {
+    /// #     let app = tower_api_errors::ApiErrorLayer::new().shape(shape).layer(tower::service_fn(
+    /// #         move |_req: http::Request<()>| {
+    /// #             let error = error.clone();
+    /// #             async move { Err::<http::Response<String>, _>(error) }
+    /// #         },
+    /// #     ));
+    /// #     let req = http::Request::get("/notes/7?full=1").header("x-request-id", "4f1c2e9a");
+    /// #     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// #     runtime.block_on(async {
+    /// #         let response = app.oneshot(req.body(()).unwrap()).await.unwrap();
+    /// #         let body = response.into_body().collect().await.unwrap().to_bytes();
+    /// #         serde_json::from_slice(&body).unwrap()
+    /// #     })
+    /// # }
+    ///
+    /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| json!({"extra": e.members().map(|(key, _)| key).collect::<Vec<_>>()}));
+    /// let body = render(shape, ApiError::not_found().with("note_id", 7));
+    /// assert_eq!(body["extra"], json!(["note_id"]));
+    /// ```
     pub fn members(&self) -> impl Iterator<Item = (&'a str, &'a Value)> {
         self.error.members().filter(|(key, _)| *key != "errors")
     }
 
     /// The error itself, for what the accessors above do not say.
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+    /// use tower_api_errors::ApiError;
+    /// # use http_body_util::BodyExt;
+    /// # use tower::{Layer, ServiceExt};
+    /// # /// The body `shape` writes for `error`, answered to `GET /notes/7?full=1` with an
+    /// # /// `x-request-id`.
+    /// # fn render(shape: impl tower_api_errors::shape::ErrorShape, error: ApiError) -> Value {
+    /// #     let app = tower_api_errors::ApiErrorLayer::new().shape(shape).layer(tower::service_fn(
+    /// #         move |_req: http::Request<()>| {
+    /// #             let error = error.clone();
+    /// #             async move { Err::<http::Response<String>, _>(error) }
+    /// #         },
+    /// #     ));
+    /// #     let req = http::Request::get("/notes/7?full=1").header("x-request-id", "4f1c2e9a");
+    /// #     let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    /// #     runtime.block_on(async {
+    /// #         let response = app.oneshot(req.body(()).unwrap()).await.unwrap();
+    /// #         let body = response.into_body().collect().await.unwrap().to_bytes();
+    /// #         serde_json::from_slice(&body).unwrap()
+    /// #     })
+    /// # }
+    ///
+    /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| json!({"source": e.error().member("note_id").is_some()}));
+    /// let body = render(shape, ApiError::not_found().with("note_id", 7));
+    /// assert_eq!(body["source"], true);
+    /// ```
     pub fn error(&self) -> &'a ApiError {
         self.error
     }

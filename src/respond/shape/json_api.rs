@@ -25,7 +25,8 @@ use crate::respond::shape::{ErrorFacts, ErrorShape};
 /// Its schema is `schema/json-api.schema.json`.
 ///
 /// ```
-/// use tower_api_errors::{ApiErrorLayer, JsonApi};
+/// use tower_api_errors::shape::JsonApi;
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// let layer = ApiErrorLayer::new().offer_shape(JsonApi);
 /// # let _ = layer;

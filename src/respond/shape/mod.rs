@@ -2,8 +2,8 @@
 //!
 //! The document's flat object (`application/json`) and RFC 9457's problem document
 //! (`application/problem+json`) are built in and written by the layer's own writer. An
-//! [`ErrorShape`] is any other body: a company envelope, [`Aip193`](crate::Aip193)
-//! (`google.rpc.Status`), [`JsonApi`](crate::JsonApi) error objects. The layer hands it the
+//! [`ErrorShape`] is any other body: a company envelope, [`Aip193`](crate::shape::Aip193)
+//! (`google.rpc.Status`), [`JsonApi`](crate::shape::JsonApi) error objects. The layer hands it the
 //! [`ErrorFacts`] of each error response, whatever decided it (a refusal of the layer's own, a
 //! handler's [`ApiError`](crate::ApiError), a normalized inner answer, a panic, a deadline, a
 //! `Json` rejection); the head (status, `Allow`, `Retry-After`, `Vary`, `Content-Length`) stays the
@@ -17,7 +17,8 @@
 //! ```
 //! use serde_json::json;
 //! use tower::{service_fn, Layer, ServiceExt};
-//! use tower_api_errors::{shape_fn, ApiError, ApiErrorLayer, ErrorFacts};
+//! use tower_api_errors::shape::{shape_fn, ErrorFacts};
+//! use tower_api_errors::{ApiError, ApiErrorLayer};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
@@ -53,7 +54,7 @@ pub use self::facts::ErrorFacts;
 /// own, or to write bytes directly.
 ///
 /// ```
-/// use tower_api_errors::{ErrorFacts, ErrorShape};
+/// use tower_api_errors::shape::{ErrorFacts, ErrorShape};
 ///
 /// /// `{"code": "not_found", "text": "…"}`
 /// struct Terse;
@@ -75,24 +76,90 @@ pub use self::facts::ErrorFacts;
 pub trait ErrorShape: Send + Sync + 'static {
     /// The `Content-Type` of its bodies, and what `Accept` names to choose it (parameters
     /// are ignored for the choice). Read once, when the layer is configured.
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{ErrorFacts, ErrorShape};
+    ///
+    /// struct Terse;
+    ///
+    /// impl ErrorShape for Terse {
+    ///     fn media_type(&self) -> &str {
+    ///         "application/vnd.terse+json"
+    ///     }
+    ///     fn write(&self, error: &ErrorFacts<'_>, body: &mut Vec<u8>) {
+    ///         serde_json::to_writer(body, &json!({"code": error.code()})).unwrap();
+    ///     }
+    ///     fn schema(&self) -> Value {
+    ///         json!({"type": "object", "required": ["code"]})
+    ///     }
+    /// }
+    ///
+    /// assert_eq!(Terse.media_type(), "application/vnd.terse+json");
+    /// ```
     fn media_type(&self) -> &str;
 
     /// Writes the body of one error into `body` (empty when called).
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{ErrorFacts, ErrorShape};
+    ///
+    /// struct Terse;
+    ///
+    /// impl ErrorShape for Terse {
+    ///     fn media_type(&self) -> &str {
+    ///         "application/vnd.terse+json"
+    ///     }
+    ///     fn write(&self, error: &ErrorFacts<'_>, body: &mut Vec<u8>) {
+    ///         serde_json::to_writer(body, &json!({"code": error.code()})).unwrap();
+    ///     }
+    ///     fn schema(&self) -> Value {
+    ///         json!({"type": "object", "required": ["code"]})
+    ///     }
+    /// }
+    ///
+    /// // The layer calls `write` for each error answered in this shape.
+    /// let layer = tower_api_errors::ApiErrorLayer::new().offer_shape(Terse);
+    /// # let _ = layer;
+    /// ```
     fn write(&self, error: &ErrorFacts<'_>, body: &mut Vec<u8>);
 
     /// The JSON Schema of its bodies, for the OpenAPI components and
     /// [`check_contract`](crate::testing::check_contract) (default: any JSON object).
+    ///
+    /// ```
+    /// use serde_json::{json, Value};
+    /// use tower_api_errors::shape::{ErrorFacts, ErrorShape};
+    ///
+    /// struct Terse;
+    ///
+    /// impl ErrorShape for Terse {
+    ///     fn media_type(&self) -> &str {
+    ///         "application/vnd.terse+json"
+    ///     }
+    ///     fn write(&self, error: &ErrorFacts<'_>, body: &mut Vec<u8>) {
+    ///         serde_json::to_writer(body, &json!({"code": error.code()})).unwrap();
+    ///     }
+    ///     fn schema(&self) -> Value {
+    ///         json!({"type": "object", "required": ["code"]})
+    ///     }
+    /// }
+    ///
+    /// assert_eq!(Terse.schema()["required"], json!(["code"]));
+    /// ```
     fn schema(&self) -> Value {
         serde_json::json!({"type": "object"})
     }
 }
 
 /// A shape from a media type and a closure that turns the facts of an error into its JSON
-/// body (see the [module](crate::ErrorShape) for the trait it implements).
+/// body (see the [module](crate::shape::ErrorShape) for the trait it implements).
 ///
 /// ```
 /// use serde_json::json;
-/// use tower_api_errors::{shape_fn, ApiErrorLayer, ErrorFacts};
+/// use tower_api_errors::shape::{shape_fn, ErrorFacts};
+/// use tower_api_errors::ApiErrorLayer;
 ///
 /// let envelope = shape_fn("application/json", |e: &ErrorFacts<'_>| {
 ///     json!({"success": false, "error": {"type": e.code(), "message": e.detail()}})
@@ -122,6 +189,15 @@ pub struct ShapeFn<F> {
 
 impl<F> ShapeFn<F> {
     /// The JSON Schema of its bodies (default: any JSON object).
+    ///
+    /// ```
+    /// use serde_json::json;
+    /// use tower_api_errors::shape::{shape_fn, ErrorFacts, ErrorShape};
+    ///
+    /// let shape = shape_fn("application/json", |e: &ErrorFacts<'_>| json!({"code": e.code()}))
+    ///     .schema(json!({"type": "object", "required": ["code"]}));
+    /// assert_eq!(ErrorShape::schema(&shape)["required"], json!(["code"]));
+    /// ```
     #[must_use]
     pub fn schema(mut self, schema: Value) -> Self {
         self.schema = Some(schema);
