@@ -42,15 +42,17 @@ import sys
 # (README, "Performance").
 BUDGETS = {
     # The happy path (GET /hello -> 200) over the bare Router: cheap, and not one allocation.
-    "ok_layer": {"over": "ok_bare", "instructions": 600, "allocations": 0},
-    "ok_layer_minimal": {"over": "ok_bare", "instructions": 535, "allocations": 0,
+    # Gated about 25 above the counts of 2026-12-02 (+471, +409, +592.2), under the issues'
+    # budgets (+600, +700): the inner future returned through the panic guard took ~140 off.
+    "ok_layer": {"over": "ok_bare", "instructions": 500, "allocations": 0},
+    "ok_layer_minimal": {"over": "ok_bare", "instructions": 435, "allocations": 0,
                          "target": {"instructions": 250}},
     # The adaptive limit per resource with the 20-resource policy: on top of `ok_layer`, a route
     # lookup for every request (the fixed limit skips it for a method every resource allows),
     # the resource's limit and the cap, 1 in 16 requests timed. Measured on a paused clock after
     # a warm-up at 20 000 requests a second (benches/instructions.rs, `busy_stack`), so the
-    # count no longer follows valgrind's speed: +698.2 when gated. Issue 16's budget, +700.
-    "ok_layer_adaptive": {"over": "ok_bare", "instructions": 700, "allocations": 0},
+    # count no longer follows valgrind's speed. Issue 16's budget is +700; gated at +620.
+    "ok_layer_adaptive": {"over": "ok_bare", "instructions": 620, "allocations": 0},
     # The 404 rewrite (GET /missing) over the bare Router's own empty 404.
     "not_found_layer": {"over": "not_found_bare", "instructions": 2000, "allocations": 3},
     "not_found_layer_minimal": {"over": "not_found_bare", "instructions": 2000, "allocations": 3},

@@ -203,7 +203,7 @@
 
 // One public path per type. The implementation's modules are private; what is public is
 // either here at the root (the everyday types) or in one of the public modules below, named
-// for its concept, which only re-export. The floors, from the ground up (see the README's
+// for its concept, which only re-export. The floors, from the ground up (see GUIDE.md's
 // "Layout"): `contract`, `respond`, `admission` (with `overload`) / `methods`, `middleware`; the
 // `integrations` beside the last.
 mod admission;
