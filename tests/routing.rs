@@ -348,3 +348,41 @@ fn a_path_routed_again_with_a_fallback_panics_with_what_to_do() {
         .route("/search", get(nothing))
         .route("/search", post(nothing).fallback(nothing));
 }
+
+/// A method a route's own `fallback` (or `any`) serves is no drift: the layer does not warn
+/// that the policy does not name it, as it does for a plain route whose handler serves one.
+#[test]
+fn a_method_the_fallback_serves_is_not_called_drift() {
+    use tower::ServiceExt;
+    let query = || {
+        http::Request::builder()
+            .method("QUERY")
+            .uri("/search")
+            .body(axum::body::Body::empty())
+            .unwrap()
+    };
+    let with_fallback = ApiRouter::new()
+        .route(
+            "/search",
+            get(|| async { "[]" }).fallback(|| async { "by QUERY" }),
+        )
+        .into_service(ApiErrorLayer::new())
+        .unwrap();
+    let (status, logs) =
+        common::captured_logs(
+            async move { with_fallback.oneshot(query()).await.unwrap().status() },
+        );
+    assert_eq!(status, StatusCode::OK);
+    assert!(!logs.contains("does not name"), "{logs}");
+    let every_method = ApiRouter::new()
+        .route(
+            "/search",
+            tower_api_errors::routing::any(|| async { "any" }),
+        )
+        .into_service(ApiErrorLayer::new())
+        .unwrap();
+    let (status, logs) =
+        common::captured_logs(async move { every_method.oneshot(query()).await.unwrap().status() });
+    assert_eq!(status, StatusCode::OK);
+    assert!(!logs.contains("does not name"), "{logs}");
+}

@@ -21,6 +21,9 @@ pub struct Resource {
     planned: Vec<Method>,
     refused: Vec<Method>,
     hints: RouteHints,
+    /// A handler serves the methods the table does not name (a route's own fallback, `any`):
+    /// serving one is no drift.
+    serves_unlisted: bool,
 }
 
 impl Resource {
@@ -157,6 +160,14 @@ impl Resource {
     #[cfg(feature = "axum")]
     pub(crate) fn with_hints(mut self, hints: RouteHints) -> Self {
         self.hints = hints;
+        self
+    }
+
+    /// A handler serves the methods the table does not name, as an
+    /// [`ApiRouter`](crate::routing::ApiRouter) route with a fallback of its own or `any` does.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn serving_unlisted(mut self, serves: bool) -> Self {
+        self.serves_unlisted = serves;
         self
     }
 
@@ -614,6 +625,7 @@ struct CompiledResource {
     /// The layer's answer to each planned or refused method.
     answers: Vec<(Method, Canned)>,
     hints: RouteHints,
+    serves_unlisted: bool,
 }
 
 impl CompiledResource {
@@ -651,6 +663,7 @@ impl CompiledResource {
             allow,
             answers,
             hints: resource.hints,
+            serves_unlisted: resource.serves_unlisted,
         }
     }
 
@@ -896,6 +909,7 @@ impl MethodPolicy {
         }
         match resource.answer(method) {
             Some(canned) => Decision::Refuse(canned),
+            None if resource.serves_unlisted => Decision::Pass(hints),
             None => Decision::Unlisted(hints),
         }
     }

@@ -633,6 +633,7 @@ where
             planned: self.planned,
             hints: self.hints,
             answers: self.answers,
+            serves_unlisted: self.own_fallback || self.every_method,
             own_fallback: self.own_fallback,
         }
     }
@@ -648,4 +649,6 @@ pub(super) struct Parts<S> {
     pub(super) answers: Option<PolicyCell>,
     /// The route has a [`fallback`](ApiMethodRouter::fallback) of its own.
     pub(super) own_fallback: bool,
+    /// A handler serves the methods the policy does not name: a fallback of its own, `any`.
+    pub(super) serves_unlisted: bool,
 }

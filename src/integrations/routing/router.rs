@@ -28,6 +28,9 @@ struct Declared {
     hints: RouteHints,
     /// A route of the path has a fallback of its own ([`ApiMethodRouter::fallback`]).
     own_fallback: bool,
+    /// A handler serves the methods the policy does not name (a fallback of its own, `any`):
+    /// the layer does not warn of drift when one is served.
+    serves_unlisted: bool,
 }
 
 /// An axum `Router` and its method policy, declared together: [`into_parts`](Self::into_parts)
@@ -160,6 +163,7 @@ where
             planned: parts.planned,
             hints: parts.hints,
             own_fallback: parts.own_fallback,
+            serves_unlisted: parts.serves_unlisted,
         };
         self.record(path.to_owned(), declared);
         self
@@ -173,6 +177,7 @@ where
                 known.hints.timeout = declared.hints.timeout.or(known.hints.timeout);
                 known.hints.criticality = declared.hints.criticality.or(known.hints.criticality);
                 known.own_fallback |= declared.own_fallback;
+                known.serves_unlisted |= declared.serves_unlisted;
             }
             None => self.resources.push((path, declared)),
         }
@@ -340,6 +345,7 @@ where
         self.router = self.router.route_service(path, service);
         let declared = Declared {
             allowed: ROUTABLE.to_vec(),
+            serves_unlisted: true,
             ..Declared::default()
         };
         self.record(path.to_owned(), declared);
@@ -571,6 +577,7 @@ where
                 planned,
                 hints,
                 own_fallback,
+                serves_unlisted,
             },
         ) in &self.resources
         {
@@ -592,7 +599,8 @@ where
                 Resource::allow(allowed.iter().cloned())
                     .plan(planned.iter().cloned())
                     .refuse(refused)
-                    .with_hints(*hints),
+                    .with_hints(*hints)
+                    .serving_unlisted(*serves_unlisted),
             );
         }
         builder.build()
