@@ -13,14 +13,8 @@ GOOGLEAPIS_COMMON_PROTOS_VERSION=1.76.0
 PROTOBUF_VERSION=7.36.2
 
 venv=target/aip193-venv
-if [[ ! -x $venv/bin/python ]]; then
-    python3 -m venv "$venv" || {
-        rm -rf "$venv"
-        echo "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)" >&2
-        exit 1
-    }
-fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --retries 10 --timeout 60 \
+source .ci/venv.sh
+pinned_venv "$venv" \
     "googleapis-common-protos==$GOOGLEAPIS_COMMON_PROTOS_VERSION" "protobuf==$PROTOBUF_VERSION"
 
 answers=$PWD/target/aip193-answers.jsonl

@@ -45,14 +45,8 @@ log() { printf '\n== %s\n' "$*"; }
 
 # --- tools ---------------------------------------------------------------------------------------
 log "virtualenv $venv: schemathesis $SCHEMATHESIS_VERSION, check-jsonschema $CHECK_JSONSCHEMA_VERSION"
-if [[ ! -x $venv/bin/python ]]; then
-    python3 -m venv "$venv" || {
-        rm -rf "$venv"
-        echo "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)" >&2
-        exit 1
-    }
-fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --retries 10 --timeout 60 \
+source .ci/venv.sh
+pinned_venv "$venv" \
     "schemathesis==$SCHEMATHESIS_VERSION" "check-jsonschema==$CHECK_JSONSCHEMA_VERSION"
 py=$venv/bin/python
 "$venv/bin/schemathesis" --version

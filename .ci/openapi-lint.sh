@@ -22,11 +22,8 @@ node=target/ci-lint
 work=target/openapi-lint
 mkdir -p "$work"
 
-if [[ ! -x $venv/bin/openapi-spec-validator ]]; then
-    python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-        "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
-fi
+source .ci/venv.sh
+pinned_venv "$venv" "openapi-spec-validator==$OPENAPI_SPEC_VALIDATOR_VERSION"
 if [[ ! -x $node/node_modules/.bin/redocly ]]; then
     mkdir -p "$node"
     npm install --silent --no-audit --no-fund --prefix "$node" "@redocly/cli@$REDOCLY_CLI_VERSION"

@@ -13,11 +13,8 @@ cd "$(dirname "$0")/.."
 
 REDBOT_VERSION=2.7.1
 venv=target/redbot-venv
-if [[ ! -x $venv/bin/redbot ]]; then
-    python3 -m venv "$venv"
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --retries 10 \
-        --timeout 60 "redbot==$REDBOT_VERSION"
-fi
+source .ci/venv.sh
+pinned_venv "$venv" "redbot==$REDBOT_VERSION"
 
 demo_bin=$(cargo build --example demo --message-format=json-render-diagnostics |
     "$venv/bin/python" -c '
