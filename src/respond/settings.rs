@@ -88,12 +88,6 @@ static DEFAULT: Rendering = Rendering {
     wording: Vec::new(),
 };
 
-impl Default for Rendering {
-    fn default() -> Self {
-        DEFAULT.clone()
-    }
-}
-
 impl Rendering {
     /// The default settings, without a copy.
     pub(crate) fn defaults() -> &'static Self {
